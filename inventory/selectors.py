@@ -1,0 +1,86 @@
+"""Reads of stock shared by pages, the API and reports."""
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db.models import DecimalField, F, Q, QuerySet, Sum, Value
+from django.db.models.functions import Coalesce
+
+from inventory.models import Lot, StockMovement
+
+ZERO = Value(Decimal("0"), output_field=DecimalField(max_digits=12, decimal_places=3))
+
+
+def lot_list(*, filters: dict | None = None) -> QuerySet[Lot]:
+    """Lots with everything a list shows, in first-expiry-first-out order."""
+    return (
+        Lot.objects.select_related("farmer", "product", "grade", "location")
+        .filter(**(filters or {}))
+        .order_by("expiry_date", "received_at", "id")
+    )
+
+
+def lot_history(*, lot: Lot) -> QuerySet[StockMovement]:
+    return lot.movements.select_related("acting_user").order_by("created_at", "id")
+
+
+def stock_summary(*, lots: QuerySet[Lot] | None = None) -> QuerySet:
+    """On-hand, reserved and available kg per product and grade, over lots with stock."""
+    lots = Lot.objects.all() if lots is None else lots
+    return (
+        lots.filter(on_hand_kg__gt=0)
+        .values("product_id", "product__name", "grade_id", "grade__name", "grade__rank")
+        .annotate(
+            on_hand_kg=Sum("on_hand_kg"),
+            reserved_kg=Sum("reserved_kg"),
+            available_kg=Sum(F("on_hand_kg") - F("reserved_kg")),
+        )
+        .order_by("product__name", "grade__rank", "grade__name")
+    )
+
+
+@dataclass(frozen=True)
+class StockMismatch:
+    lot_code: str
+    cached_on_hand: Decimal
+    ledger_on_hand: Decimal
+    reserved: Decimal
+
+    @property
+    def problem(self) -> str:
+        if self.cached_on_hand != self.ledger_on_hand:
+            return "on-hand differs from ledger"
+        return "reserved outside 0..on-hand"
+
+
+def stock_mismatches() -> list[StockMismatch]:
+    """Lots whose cached on-hand differs from the sum of their ledger, or whose reservation
+    lies outside 0 ≤ reserved ≤ on-hand. An empty list means cache = ledger."""
+    lots = (
+        Lot.objects.annotate(ledger=Coalesce(Sum("movements__kg_delta"), ZERO))
+        .filter(
+            ~Q(on_hand_kg=F("ledger")) | Q(reserved_kg__lt=0) | Q(reserved_kg__gt=F("on_hand_kg"))
+        )
+        .order_by("id")
+    )
+    return [StockMismatch(lot.code, lot.on_hand_kg, lot.ledger, lot.reserved_kg) for lot in lots]
+
+
+def home_figures(*, user) -> dict:
+    """The few numbers the home page shows every role."""
+    from django.utils import timezone
+
+    from inventory.models import Delivery
+
+    today = timezone.localdate()
+    deliveries_today = Delivery.objects.filter(received_at__date=today)
+    kg_today = Lot.objects.filter(delivery__in=deliveries_today).aggregate(
+        kg=Coalesce(Sum("received_kg"), ZERO)
+    )["kg"]
+    available = Lot.objects.aggregate(kg=Coalesce(Sum(F("on_hand_kg") - F("reserved_kg")), ZERO))
+    return {
+        "deliveries_today": deliveries_today.count(),
+        "kg_today": kg_today,
+        "available_kg": available["kg"],
+        "expiring_lots": Lot.objects.expiring_within(2).count(),
+    }

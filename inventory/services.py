@@ -1,0 +1,340 @@
+"""Every write to stock. These functions are the only code that changes a lot's quantities.
+
+Each one runs in one transaction, locks the lots it touches (``select_for_update``, in lot-id
+order so two callers cannot deadlock), checks the rule *inside* the lock, moves quantities
+with ``F()`` and writes its ledger row in the same transaction.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from inventory.models import (
+    CodeSequence,
+    Delivery,
+    Farmer,
+    Location,
+    Lot,
+    MovementKind,
+    Product,
+    StockMovement,
+)
+from inventory.signals import stock_received
+from studio.errors import DomainError
+
+KG_PLACES = 3
+MONEY_PLACES = 2
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def _check_places(value: Decimal, places: int, *, field: str, row: int | None = None) -> None:
+    if not isinstance(value, Decimal):
+        raise TypeError(f"{field} must be a Decimal, not {type(value).__name__}")
+    if not value.is_finite() or value.as_tuple().exponent < -places:
+        raise DomainError(
+            _("Use at most %(places)d decimal places.") % {"places": places},
+            field=field,
+            row=row,
+        )
+
+
+def _positive_kg(value: Decimal, *, field: str, row: int | None = None) -> None:
+    _check_places(value, KG_PLACES, field=field, row=row)
+    if value <= 0:
+        raise DomainError(_("The weight must be more than 0 kg."), field=field, row=row)
+
+
+def next_codes(prefix: str, count: int) -> list[str]:
+    """``count`` new codes ``PREFIX-0001``…, unique across processes (the counter row is locked
+    by the UPDATE until the caller's transaction ends)."""
+    sequence, _created = CodeSequence.objects.get_or_create(prefix=prefix)
+    CodeSequence.objects.filter(pk=sequence.pk).update(last=F("last") + count)
+    last = CodeSequence.objects.values_list("last", flat=True).get(pk=sequence.pk)
+    return [f"{prefix}-{number:04d}" for number in range(last - count + 1, last + 1)]
+
+
+def lock_lots(lot_ids: Sequence[int]) -> dict[int, Lot]:
+    """Lock the given lots for the rest of the transaction, always in id order."""
+    locked = list(Lot.objects.select_for_update().filter(pk__in=set(lot_ids)).order_by("pk"))
+    return {lot.pk: lot for lot in locked}
+
+
+def _lock_one(lot: Lot) -> Lot:
+    locked = lock_lots([lot.pk]).get(lot.pk)
+    if locked is None:
+        raise DomainError(_("This lot no longer exists."), field="lot")
+    return locked
+
+
+def _record(
+    lot: Lot,
+    *,
+    kind: str,
+    kg_delta: Decimal,
+    acting_user,
+    reference: str = "",
+    note: str = "",
+) -> StockMovement:
+    """Apply ``kg_delta`` to a locked lot's on-hand and append the ledger row for it."""
+    on_hand_after = lot.on_hand_kg + kg_delta
+    if kg_delta:
+        Lot.objects.filter(pk=lot.pk).update(on_hand_kg=F("on_hand_kg") + kg_delta)
+        lot.on_hand_kg = on_hand_after
+    return StockMovement.objects.create(
+        lot=lot,
+        kind=kind,
+        kg_delta=kg_delta,
+        on_hand_after=on_hand_after,
+        acting_user=acting_user,
+        reference=reference,
+        note=note,
+    )
+
+
+# --- farmers ---------------------------------------------------------------------------------
+
+
+def farmer_create(
+    *, name: str, village: str, phone: str = "", county: str = "", acting_user
+) -> Farmer:
+    """Register a farmer at the intake desk. A phone number belongs to one farmer only."""
+    name, village, phone = name.strip(), village.strip(), phone.strip()
+    if not name:
+        raise DomainError(_("Enter the farmer's name."), field="name")
+    if not village:
+        raise DomainError(_("Enter the farmer's village."), field="village")
+    farmer = Farmer(name=name, village=village, phone=phone, county=county.strip())
+    try:
+        farmer.full_clean()
+    except Exception as exc:  # ValidationError: report the first field at fault
+        field, messages = next(iter(exc.message_dict.items()))
+        raise DomainError(messages[0], field=field) from exc
+    if phone and Farmer.objects.filter(phone=phone).exists():
+        raise DomainError(_("Another farmer already has this phone number."), field="phone")
+    farmer.save()
+    return farmer
+
+
+# --- intake ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IntakeRow:
+    """One grade of a delivery as weighed: gross kg, crates × tare, price paid per kg."""
+
+    grade: object  # inventory.models.Grade
+    gross_kg: Decimal
+    price_per_kg: Decimal
+    crates: int = 0
+    tare_per_crate_kg: Decimal = Decimal("0")
+
+    @property
+    def net_kg(self) -> Decimal:
+        return self.gross_kg - self.crates * self.tare_per_crate_kg
+
+
+def _default_location(product: Product) -> Location:
+    locations = Location.objects.filter(is_active=True)
+    location = locations.filter(storage=product.storage).first() or locations.first()
+    if location is None:
+        raise DomainError(_("Set up a warehouse location first."), field="location")
+    return location
+
+
+def _validate_intake_row(index: int, row: IntakeRow) -> None:
+    _positive_kg(row.gross_kg, field="gross_kg", row=index)
+    _check_places(row.tare_per_crate_kg, KG_PLACES, field="tare_per_crate_kg", row=index)
+    _check_places(row.price_per_kg, MONEY_PLACES, field="price_per_kg", row=index)
+    if row.crates < 0:
+        raise DomainError(_("Crates cannot be negative."), field="crates", row=index)
+    if row.tare_per_crate_kg < 0:
+        raise DomainError(_("Tare cannot be negative."), field="tare_per_crate_kg", row=index)
+    if row.net_kg <= 0:
+        raise DomainError(
+            _("The tare (%(tare)s kg) is not less than the gross weight (%(gross)s kg).")
+            % {"tare": row.crates * row.tare_per_crate_kg, "gross": row.gross_kg},
+            field="tare_per_crate_kg",
+            row=index,
+        )
+    if row.price_per_kg < 0:
+        raise DomainError(_("The price cannot be negative."), field="price_per_kg", row=index)
+
+
+@transaction.atomic
+def intake_record(
+    *,
+    farmer: Farmer,
+    product: Product,
+    rows: Sequence[IntakeRow],
+    harvest_date: date,
+    acting_user,
+    location: Location | None = None,
+    note: str = "",
+) -> Delivery:
+    """Record one farmer's delivery: one lot per row (usually one per grade), each with an
+    ``intake`` ledger row of its net kg. Expiry is harvest date + the product's shelf life.
+    Nothing is saved unless every row is valid. Sends ``stock_received`` after commit."""
+    if not farmer.is_active:
+        raise DomainError(_("This farmer is no longer active."), field="farmer")
+    if not product.is_active:
+        raise DomainError(_("This product is no longer sold."), field="product")
+    if location is not None and not location.is_active:
+        raise DomainError(_("This location is not in use."), field="location")
+    now = timezone.now()
+    if harvest_date > timezone.localdate(now):
+        raise DomainError(_("The harvest date cannot be in the future."), field="harvest_date")
+    if not rows:
+        raise DomainError(_("Weigh at least one grade."), field="rows")
+    for index, row in enumerate(rows):
+        _validate_intake_row(index, row)
+
+    location = location or _default_location(product)
+    month = timezone.localtime(now).strftime("%y%m")
+    (delivery_code,) = next_codes(f"R{month}", 1)
+    delivery = Delivery.objects.create(
+        code=delivery_code, farmer=farmer, received_at=now, received_by=acting_user, note=note
+    )
+    expiry = harvest_date + timedelta(days=product.shelf_life_days)
+    lots = Lot.objects.bulk_create(
+        [
+            Lot(
+                code=code,
+                delivery=delivery,
+                farmer=farmer,
+                product=product,
+                grade=row.grade,
+                location=location,
+                harvest_date=harvest_date,
+                received_at=now,
+                expiry_date=expiry,
+                gross_kg=row.gross_kg,
+                crates=row.crates,
+                tare_per_crate_kg=row.tare_per_crate_kg,
+                received_kg=row.net_kg,
+                price_per_kg=row.price_per_kg,
+                on_hand_kg=row.net_kg,
+                note=note,
+            )
+            for code, row in zip(next_codes(f"L{month}", len(rows)), rows, strict=True)
+        ]
+    )
+    StockMovement.objects.bulk_create(
+        [
+            StockMovement(
+                lot=lot,
+                kind=MovementKind.INTAKE,
+                kg_delta=lot.received_kg,
+                on_hand_after=lot.received_kg,
+                acting_user=acting_user,
+                created_at=now,
+                reference=f"delivery:{delivery.code}",
+            )
+            for lot in lots
+        ]
+    )
+    lot_ids = [lot.pk for lot in lots]
+    transaction.on_commit(lambda: stock_received.send(sender=Lot, lot_ids=lot_ids), robust=True)
+    return delivery
+
+
+# --- write-off, count, move ------------------------------------------------------------------
+
+
+@transaction.atomic
+def lot_write_off(*, lot: Lot, kg: Decimal, reason: str, acting_user, reference: str = "") -> Lot:
+    """Take spoiled or damaged kilograms out of stock. Only unreserved kilograms can go:
+    what orders hold stays until they release it. Locks the lot."""
+    _positive_kg(kg, field="kg")
+    reason = reason.strip()
+    if not reason:
+        raise DomainError(_("Say why the produce is written off."), field="reason")
+    locked = _lock_one(lot)
+    if kg > locked.available_kg:
+        raise DomainError(
+            _(
+                "Only %(available)s kg of lot %(lot)s can be written off "
+                "(%(reserved)s kg is reserved for orders)."
+            )
+            % {
+                "available": locked.available_kg,
+                "lot": locked.code,
+                "reserved": locked.reserved_kg,
+            },
+            field="kg",
+        )
+    _record(
+        locked,
+        kind=MovementKind.WRITE_OFF,
+        kg_delta=-kg,
+        acting_user=acting_user,
+        reference=reference,
+        note=reason,
+    )
+    return locked
+
+
+@transaction.atomic
+def lot_adjust(*, lot: Lot, counted_kg: Decimal, reason: str, acting_user) -> Lot:
+    """Set a lot's on-hand to what a stock count found, recording the difference. The count
+    cannot fall below what orders have reserved. Locks the lot."""
+    _check_places(counted_kg, KG_PLACES, field="counted_kg")
+    if counted_kg < 0:
+        raise DomainError(_("A count cannot be negative."), field="counted_kg")
+    reason = reason.strip()
+    if not reason:
+        raise DomainError(_("Say why the count differs."), field="reason")
+    locked = _lock_one(lot)
+    delta = counted_kg - locked.on_hand_kg
+    if delta == 0:
+        raise DomainError(
+            _("The count equals the stock on hand (%(kg)s kg): nothing to adjust.")
+            % {"kg": locked.on_hand_kg},
+            field="counted_kg",
+        )
+    if counted_kg < locked.reserved_kg:
+        raise DomainError(
+            _("%(reserved)s kg of this lot is reserved for orders: the count cannot be lower.")
+            % {"reserved": locked.reserved_kg},
+            field="counted_kg",
+        )
+    _record(
+        locked,
+        kind=MovementKind.ADJUSTMENT,
+        kg_delta=delta,
+        acting_user=acting_user,
+        reference="count",
+        note=reason,
+    )
+    return locked
+
+
+@transaction.atomic
+def lot_move(*, lot: Lot, location: Location, acting_user, note: str = "") -> Lot:
+    """Move a lot to another warehouse location (a zero-kg ledger row records it)."""
+    if not location.is_active:
+        raise DomainError(_("This location is not in use."), field="location")
+    locked = _lock_one(lot)
+    if locked.location_id == location.pk:
+        raise DomainError(
+            _("The lot is already at %(location)s.") % {"location": location}, field="location"
+        )
+    previous = locked.location
+    Lot.objects.filter(pk=locked.pk).update(location=location)
+    locked.location = location
+    _record(
+        locked,
+        kind=MovementKind.MOVE,
+        kg_delta=Decimal("0"),
+        acting_user=acting_user,
+        reference=f"location:{location.code}",
+        note=(f"{previous.code} → {location.code} {note}").strip(),
+    )
+    return locked

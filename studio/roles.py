@@ -1,0 +1,78 @@
+"""The studio's roles and the checks every page and endpoint uses.
+
+A role is a Django group of the same name (created by a data migration). A superuser has
+every role. Pages declare their roles with ``role_required`` / ``RoleRequiredMixin``; API
+views with ``read_roles`` / ``write_roles`` (see ``studio.permissions``).
+"""
+
+from collections.abc import Callable, Iterable
+from functools import wraps
+
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.mixins import AccessMixin
+from django.core.exceptions import PermissionDenied
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    INTAKE = "intake", _("Intake staff")
+    PACKER = "packer", _("Packer")
+    CREATOR = "creator", _("Creator")
+    MANAGER = "manager", _("Manager")
+
+
+ALL_ROLES = frozenset(Role.values)
+# Who may read stock figures (quantities, lots, farmers' names) without changing them.
+STOCK_READERS = frozenset({Role.INTAKE, Role.PACKER, Role.CREATOR, Role.MANAGER})
+STOCK_WRITERS = frozenset({Role.INTAKE, Role.MANAGER})
+
+
+def user_roles(user) -> frozenset[str]:
+    """The role names a user holds; cached on the user object for the request."""
+    if not getattr(user, "is_authenticated", False):
+        return frozenset()
+    cached = getattr(user, "_shanhuo_roles", None)
+    if cached is None:
+        if user.is_superuser:
+            cached = ALL_ROLES
+        else:
+            names = user.groups.values_list("name", flat=True)
+            cached = frozenset(name for name in names if name in ALL_ROLES)
+        user._shanhuo_roles = cached
+    return cached
+
+
+def has_role(user, roles: Iterable[str]) -> bool:
+    return bool(user_roles(user) & frozenset(roles))
+
+
+def role_required(*roles: str) -> Callable:
+    """Page decorator: anonymous users go to the login page, users without a role get 403."""
+    allowed = frozenset(roles)
+
+    def decorator(view):
+        @login_required
+        @wraps(view)
+        def wrapped(request, *args, **kwargs):
+            if not has_role(request.user, allowed):
+                raise PermissionDenied
+            return view(request, *args, **kwargs)
+
+        wrapped.allowed_roles = allowed
+        return wrapped
+
+    return decorator
+
+
+class RoleRequiredMixin(AccessMixin):
+    """Class-based page: set ``allowed_roles``."""
+
+    allowed_roles: frozenset[str] = frozenset()
+
+    def dispatch(self, request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return self.handle_no_permission()
+        if not has_role(request.user, self.allowed_roles):
+            raise PermissionDenied
+        return super().dispatch(request, *args, **kwargs)
