@@ -2,7 +2,7 @@
 the stock ledger. Lot quantities change only through ``inventory.services``."""
 
 from datetime import timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 from django.core.validators import MinValueValidator, RegexValidator
@@ -265,8 +265,8 @@ class Lot(models.Model):
 
     @property
     def amount(self) -> Decimal:
-        """What the studio owes the farmer for this lot at intake."""
-        return (self.received_kg * self.price_per_kg).quantize(Decimal("0.01"))
+        """What the studio owes the farmer for this lot at intake, rounded half up to the fen."""
+        return (self.received_kg * self.price_per_kg).quantize(Decimal("0.01"), ROUND_HALF_UP)
 
     @property
     def days_to_expiry(self) -> int:

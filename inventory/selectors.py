@@ -3,10 +3,11 @@
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import DecimalField, F, Q, QuerySet, Sum, Value
+from django.db.models import DecimalField, F, Prefetch, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
-from inventory.models import Lot, StockMovement
+from inventory.models import Delivery, Lot, StockMovement
 
 ZERO = Value(Decimal("0"), output_field=DecimalField(max_digits=12, decimal_places=3))
 
@@ -31,9 +32,9 @@ def stock_summary(*, lots: QuerySet[Lot] | None = None) -> QuerySet:
         lots.filter(on_hand_kg__gt=0)
         .values("product_id", "product__name", "grade_id", "grade__name", "grade__rank")
         .annotate(
-            on_hand_kg=Sum("on_hand_kg"),
-            reserved_kg=Sum("reserved_kg"),
-            available_kg=Sum(F("on_hand_kg") - F("reserved_kg")),
+            total_on_hand_kg=Sum("on_hand_kg"),
+            total_reserved_kg=Sum("reserved_kg"),
+            total_available_kg=Sum(F("on_hand_kg") - F("reserved_kg")),
         )
         .order_by("product__name", "grade__rank", "grade__name")
     )
@@ -68,10 +69,6 @@ def stock_mismatches() -> list[StockMismatch]:
 
 def home_figures(*, user) -> dict:
     """The few numbers the home page shows every role."""
-    from django.utils import timezone
-
-    from inventory.models import Delivery
-
     today = timezone.localdate()
     deliveries_today = Delivery.objects.filter(received_at__date=today)
     kg_today = Lot.objects.filter(delivery__in=deliveries_today).aggregate(
@@ -84,3 +81,15 @@ def home_figures(*, user) -> dict:
         "available_kg": available["kg"],
         "expiring_lots": Lot.objects.expiring_within(2).count(),
     }
+
+
+def delivery_with_lots() -> QuerySet:
+    """Deliveries with their farmer, receiver and lots (product, grade, location) loaded."""
+    lots = Lot.objects.select_related("product", "grade", "location", "farmer").order_by("id")
+    return Delivery.objects.select_related("farmer", "received_by").prefetch_related(
+        Prefetch("lots", queryset=lots)
+    )
+
+
+def recent_deliveries(*, limit: int = 5) -> list:
+    return list(delivery_with_lots().order_by("-received_at", "-id")[:limit])

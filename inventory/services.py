@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -111,14 +112,15 @@ def farmer_create(
         raise DomainError(_("Enter the farmer's name."), field="name")
     if not village:
         raise DomainError(_("Enter the farmer's village."), field="village")
+    # Before full_clean: its check of the conditional unique constraint is not keyed by field.
+    if phone and Farmer.objects.filter(phone=phone).exists():
+        raise DomainError(_("Another farmer already has this phone number."), field="phone")
     farmer = Farmer(name=name, village=village, phone=phone, county=county.strip())
     try:
         farmer.full_clean()
-    except Exception as exc:  # ValidationError: report the first field at fault
+    except ValidationError as exc:  # report the first field at fault
         field, messages = next(iter(exc.message_dict.items()))
         raise DomainError(messages[0], field=field) from exc
-    if phone and Farmer.objects.filter(phone=phone).exists():
-        raise DomainError(_("Another farmer already has this phone number."), field="phone")
     farmer.save()
     return farmer
 

@@ -9,7 +9,6 @@ urlpatterns = [
     path("deliveries/<int:pk>/", views.delivery_detail, name="delivery"),
     path("deliveries/<int:pk>/tags.pdf", views.delivery_lot_tags, name="lot_tags"),
     path("deliveries/<int:pk>/slip.pdf", views.delivery_slip, name="intake_slip"),
-    path("farmers/search/", views.farmer_search, name="farmer_search"),
     path("stock/", views.stock, name="stock"),
     path("lots/<str:code>/", views.lot_detail, name="lot"),
     path("lots/<str:code>/tag.pdf", views.lot_tag, name="lot_tag"),

@@ -1,0 +1,144 @@
+"""Forms of the intake desk and the lot page. They parse input; the rules live in services."""
+
+from decimal import Decimal
+
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from inventory.models import Farmer, Grade, Location, Product
+
+DECIMAL_INPUT = {"inputmode": "decimal", "autocomplete": "off"}
+
+
+class FarmerChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, farmer: Farmer) -> str:
+        tail = f" · {farmer.phone[-4:]}" if farmer.phone else ""
+        return f"{farmer.name} · {farmer.village}{tail}"
+
+
+class IntakeForm(forms.Form):
+    """The delivery's header: who brought it, what, when. A new farmer may be added inline."""
+
+    farmer = FarmerChoiceField(
+        label=_("Farmer"),
+        queryset=Farmer.objects.filter(is_active=True).order_by("village", "name"),
+        required=False,
+        empty_label=_("— choose a farmer —"),
+    )
+    new_farmer_name = forms.CharField(label=_("Name"), max_length=50, required=False)
+    new_farmer_village = forms.CharField(label=_("Village"), max_length=50, required=False)
+    new_farmer_phone = forms.CharField(
+        label=_("Mobile"),
+        max_length=11,
+        required=False,
+        widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "off"}),
+    )
+    product = forms.ModelChoiceField(
+        label=_("Product"),
+        queryset=Product.objects.filter(is_active=True).order_by("name"),
+        empty_label=_("— choose a product —"),
+    )
+    harvest_date = forms.DateField(
+        label=_("Harvest date"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    location = forms.ModelChoiceField(
+        label=_("Location"),
+        queryset=Location.objects.filter(is_active=True),
+        required=False,
+        empty_label=_("By product storage"),
+    )
+    note = forms.CharField(label=_("Note"), max_length=200, required=False)
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("initial", {}).setdefault("harvest_date", timezone.localdate())
+        super().__init__(*args, **kwargs)
+
+    @property
+    def adds_farmer(self) -> bool:
+        return bool(self.cleaned_data.get("new_farmer_name"))
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("farmer") and not data.get("new_farmer_name"):
+            self.add_error("farmer", _("Choose the farmer, or add a new one below."))
+        if data.get("new_farmer_name") and not data.get("new_farmer_village"):
+            self.add_error("new_farmer_village", _("Enter the new farmer's village."))
+        return data
+
+
+class IntakeRowForm(forms.Form):
+    """One grade as weighed. A row left blank is ignored."""
+
+    grade = forms.ModelChoiceField(label=_("Grade"), queryset=Grade.objects.all(), empty_label="—")
+    gross_kg = forms.DecimalField(
+        label=_("Gross kg"), max_digits=9, decimal_places=3, widget=forms.TextInput(DECIMAL_INPUT)
+    )
+    # No initial values: a row the clerk did not touch must stay "unchanged" to be ignored.
+    crates = forms.IntegerField(
+        label=_("Crates"),
+        min_value=0,
+        required=False,
+        widget=forms.TextInput({"inputmode": "numeric", "autocomplete": "off", "placeholder": "0"}),
+    )
+    tare_per_crate_kg = forms.DecimalField(
+        label=_("Tare kg/crate"),
+        max_digits=6,
+        decimal_places=3,
+        required=False,
+        widget=forms.TextInput(DECIMAL_INPUT | {"placeholder": "0"}),
+    )
+    price_per_kg = forms.DecimalField(
+        label=_("Price ¥/kg"),
+        max_digits=8,
+        decimal_places=2,
+        widget=forms.TextInput(DECIMAL_INPUT),
+    )
+
+    def clean_crates(self):
+        return self.cleaned_data.get("crates") or 0
+
+    def clean_tare_per_crate_kg(self):
+        return self.cleaned_data.get("tare_per_crate_kg") or Decimal("0")
+
+
+IntakeRowFormSet = forms.formset_factory(IntakeRowForm, extra=3, max_num=10, absolute_max=10)
+
+
+class WriteOffForm(forms.Form):
+    kg = forms.DecimalField(
+        label=_("Kg to write off"),
+        max_digits=9,
+        decimal_places=3,
+        widget=forms.TextInput(DECIMAL_INPUT),
+    )
+    reason = forms.CharField(label=_("Reason"), max_length=200)
+
+
+class CountForm(forms.Form):
+    counted_kg = forms.DecimalField(
+        label=_("Counted kg"), max_digits=9, decimal_places=3, widget=forms.TextInput(DECIMAL_INPUT)
+    )
+    reason = forms.CharField(label=_("Reason"), max_length=200)
+
+
+class MoveForm(forms.Form):
+    location = forms.ModelChoiceField(
+        label=_("New location"), queryset=Location.objects.filter(is_active=True)
+    )
+    note = forms.CharField(label=_("Note"), max_length=100, required=False)
+
+
+class StockFilterForm(forms.Form):
+    q = forms.CharField(label=_("Lot or farmer"), required=False)
+    product = forms.ModelChoiceField(
+        label=_("Product"), queryset=Product.objects.all(), required=False, empty_label=_("All")
+    )
+    grade = forms.ModelChoiceField(
+        label=_("Grade"), queryset=Grade.objects.all(), required=False, empty_label=_("All")
+    )
+    location = forms.ModelChoiceField(
+        label=_("Location"), queryset=Location.objects.all(), required=False, empty_label=_("All")
+    )
+    expiring = forms.BooleanField(label=_("Expiring within 2 days"), required=False)
+    empty = forms.BooleanField(label=_("Include empty lots"), required=False)

@@ -1,0 +1,266 @@
+"""What every PDF of the studio shares: the CJK font, QR codes, text that never overflows, and
+units. Lot tags, intake slips, shipping labels, pick lists and statements build on it.
+
+User text (names, villages, notes) is drawn with ``drawString`` only, never through
+``Paragraph`` markup: ``<b>`` or ``<img src=…>`` in a farmer's name prints literally and
+nothing is fetched.
+"""
+
+import logging
+import math
+import threading
+import unicodedata
+from decimal import Decimal
+from pathlib import Path
+
+import segno
+from django.conf import settings
+from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+from reportlab.pdfbase.ttfonts import TTFError, TTFont
+from reportlab.pdfgen.canvas import Canvas
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "ELLIPSIS",
+    "THERMAL_DPI",
+    "cjk_font_name",
+    "cjk_mono_font_name",
+    "draw_qr",
+    "fit_size",
+    "fit_text",
+    "format_kg",
+    "format_money",
+    "mm",
+    "snap",
+    "text_width",
+    "wrap_text",
+]
+
+THERMAL_DPI = 203  # 8 dots per mm: the usual label and receipt printer
+ELLIPSIS = "…"
+
+CJK_FONT_CANDIDATES = (
+    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
+)
+FALLBACK_CID_FONT = "STSong-Light"
+_FONT_NAME = "ShanhuoCJK"
+_MONO_FONT_NAME = "ShanhuoCJKMono"
+
+_font_lock = threading.Lock()
+_fonts: dict[str, str] = {}
+
+
+# --- fonts -----------------------------------------------------------------------------------
+
+
+def _font_candidates() -> list[str]:
+    configured = getattr(settings, "SHANHUO_CJK_FONT", "") or ""
+    return [path for path in (configured, *CJK_FONT_CANDIDATES) if path]
+
+
+def _register_fonts() -> None:
+    """Register the first TrueType CJK font that loads (and its monospaced sibling in the same
+    collection, if it has one); else ReportLab's built-in CID font, which is not embedded."""
+    for path in _font_candidates():
+        if not Path(path).is_file():
+            if path == getattr(settings, "SHANHUO_CJK_FONT", ""):
+                logger.warning("SHANHUO_CJK_FONT %s does not exist; looking further", path)
+            continue
+        try:
+            font = TTFont(_FONT_NAME, path, subfontIndex=0)
+        except TTFError as exc:  # e.g. CFF outlines (Noto CJK): ReportLab embeds TrueType only
+            logger.warning("Cannot use %s as the PDF font: %s", path, exc)
+            continue
+        if ord("中") not in font.face.charToGlyph:
+            logger.warning("Cannot use %s as the PDF font: it has no Chinese glyphs", path)
+            continue
+        pdfmetrics.registerFont(font)
+        _fonts["regular"] = _FONT_NAME
+        _fonts["mono"] = _FONT_NAME
+        try:
+            mono = TTFont(_MONO_FONT_NAME, path, subfontIndex=1)
+        except TTFError:
+            return  # a single font file, or a collection without a second face
+        if b"mono" in mono.face.name.lower():
+            pdfmetrics.registerFont(mono)
+            _fonts["mono"] = _MONO_FONT_NAME
+        return
+    logger.warning(
+        "No TrueType CJK font found (set SHANHUO_CJK_FONT or install fonts-wqy-microhei): "
+        "PDFs use %s, which is not embedded and looks different on each viewer or printer.",
+        FALLBACK_CID_FONT,
+    )
+    pdfmetrics.registerFont(UnicodeCIDFont(FALLBACK_CID_FONT))
+    _fonts["regular"] = FALLBACK_CID_FONT
+    _fonts["mono"] = FALLBACK_CID_FONT
+
+
+def _font(kind: str) -> str:
+    if kind not in _fonts:
+        with _font_lock:
+            if kind not in _fonts:
+                _register_fonts()
+    return _fonts[kind]
+
+
+def cjk_font_name() -> str:
+    """The ReportLab name of the font for Chinese and Latin text, registered once per process."""
+    return _font("regular")
+
+
+def cjk_mono_font_name() -> str:
+    """A monospaced face for codes (lot codes, tracking numbers) when the font collection has one;
+    otherwise the same font as ``cjk_font_name()``."""
+    return _font("mono")
+
+
+# --- units -----------------------------------------------------------------------------------
+
+
+def snap(points: float, dpi: int = THERMAL_DPI) -> float:
+    """``points`` rounded down to whole printer dots, so edges land on the printer's grid."""
+    dot = 72 / dpi
+    return math.floor(points / dot + 1e-9) * dot
+
+
+def format_money(amount: Decimal) -> str:
+    """¥1,234.50"""
+    amount = amount.quantize(Decimal("0.01"))
+    sign = "-" if amount < 0 else ""
+    return f"{sign}¥{abs(amount):,.2f}"
+
+
+def format_kg(kg: Decimal) -> str:
+    """1,234.5 — exact, without trailing zeros (kg are stored with 3 places)."""
+    text = f"{kg.quantize(Decimal('0.001')):,f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+# --- text ------------------------------------------------------------------------------------
+
+
+def _one_line(text: str) -> str:
+    """Whitespace and control characters collapsed to single spaces: nothing in user text can
+    move the pen to another line."""
+    cleaned = "".join(" " if unicodedata.category(ch)[0] in "CZ" else ch for ch in str(text))
+    return " ".join(cleaned.split())
+
+
+def text_width(text: str, font: str, size: float) -> float:
+    return pdfmetrics.stringWidth(text, font, size)
+
+
+def fit_text(text: str, font: str, size: float, max_width: float) -> str:
+    """``text`` on one line, cut with "…" where it would pass ``max_width``."""
+    text = _one_line(text)
+    if text_width(text, font, size) <= max_width:
+        return text
+    low, high = 0, len(text)  # the longest prefix that fits with the ellipsis
+    while low < high:
+        middle = (low + high + 1) // 2
+        if text_width(text[:middle].rstrip() + ELLIPSIS, font, size) <= max_width:
+            low = middle
+        else:
+            high = middle - 1
+    if low == 0 and not _fits(ELLIPSIS, font, size, max_width):
+        return ""
+    return text[:low].rstrip() + ELLIPSIS
+
+
+def _fits(text: str, font: str, size: float, max_width: float) -> bool:
+    return text_width(text, font, size) <= max_width
+
+
+def fit_size(text: str, font: str, size: float, max_width: float, min_size: float) -> float:
+    """The largest font size from ``size`` down to ``min_size`` (in half points) at which
+    ``text`` fits on one line; ``min_size`` if none does (then cut it with ``fit_text``)."""
+    width = text_width(_one_line(text), font, size)
+    if width <= max_width:
+        return size
+    fitting = math.floor(size * max_width / width * 2) / 2
+    return max(min_size, fitting)
+
+
+def _breaks_inside_word(line: str, next_char: str) -> bool:
+    return bool(line) and _is_word_char(line[-1]) and _is_word_char(next_char)
+
+
+def _is_word_char(ch: str) -> bool:
+    # Latin words (with their hyphens and punctuation) keep together; CJK breaks anywhere.
+    return ch.isascii() and not ch.isspace()
+
+
+def wrap_text(text: str, font: str, size: float, max_width: float, max_lines: int) -> list[str]:
+    """``text`` broken into at most ``max_lines`` lines no wider than ``max_width``. Chinese breaks
+    between any two characters; a Latin word moves whole to the next line when a space allows.
+    The last line ends with "…" when text had to be cut."""
+    text = _one_line(text)
+    lines: list[str] = []
+    rest = text
+    while rest and len(lines) < max_lines - 1:
+        line = ""
+        for index, ch in enumerate(rest):
+            if _fits(line + ch, font, size, max_width):
+                line += ch
+                continue
+            if _breaks_inside_word(line, ch) and " " in line.strip():
+                line = line[: line.rstrip().rindex(" ")]
+            if not line:  # not even one character fits
+                line = rest[: index + 1]
+            break
+        else:
+            lines.append(line)
+            return lines
+        lines.append(line.rstrip())
+        rest = rest[len(line) :].lstrip()
+    if rest:
+        lines.append(fit_text(rest, font, size, max_width))
+    return lines
+
+
+# --- codes -----------------------------------------------------------------------------------
+
+
+def draw_qr(
+    canvas: Canvas,
+    data: str,
+    x: float,
+    y: float,
+    size: float,
+    *,
+    border: int = 4,
+    dpi: int | None = THERMAL_DPI,
+) -> float:
+    """A QR code of ``data`` in the square of side ``size`` whose lower left corner is (x, y),
+    its quiet zone of ``border`` modules included. Modules are whole printer dots at ``dpi``
+    (``None``: no snapping) so a thermal printer prints them all the same width. Drawn as one
+    path of filled squares. Returns the side of one module in points."""
+    qr = segno.make_qr(data, error="m", mask=0)  # a fixed mask: 2–3× faster, as readable
+    modules = qr.symbol_size(border=0)[0]
+    module = size / (modules + 2 * border)
+    if dpi:
+        module = max(snap(module, dpi), 72 / dpi)
+    symbol = modules * module
+    left = x + (size - symbol) / 2
+    top = y + (size + symbol) / 2
+    if dpi:
+        left, top = snap(left, dpi), snap(top, dpi)
+    path = canvas.beginPath()
+    for row_index, row in enumerate(qr.matrix):
+        row_y = top - (row_index + 1) * module
+        start = None
+        for column, dark in enumerate((*row, 0)):
+            if dark and start is None:
+                start = column
+            elif not dark and start is not None:
+                path.rect(left + start * module, row_y, (column - start) * module, module)
+                start = None
+    canvas.saveState()
+    canvas.setFillGray(0)
+    canvas.drawPath(path, stroke=0, fill=1)
+    canvas.restoreState()
+    return module
