@@ -290,6 +290,16 @@ class AppendOnlyError(Exception):
     pass
 
 
+class StockMovementQuerySet(models.QuerySet):
+    """The ledger refuses bulk changes too; a database trigger backs this up."""
+
+    def update(self, **kwargs):
+        raise AppendOnlyError("The stock ledger is append-only: movements are never changed.")
+
+    def delete(self):
+        raise AppendOnlyError("The stock ledger is append-only: movements are never deleted.")
+
+
 class StockMovement(models.Model):
     """The stock ledger: append-only. A lot's on-hand is the sum of its movements' deltas.
     A move between locations is recorded with a zero delta; every other kind changes kg."""
@@ -309,6 +319,8 @@ class StockMovement(models.Model):
     created_at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
     reference = models.CharField(_("reference"), max_length=50, blank=True)
     note = models.CharField(_("note"), max_length=200, blank=True)
+
+    objects = StockMovementQuerySet.as_manager()
 
     class Meta:
         ordering = ["created_at", "id"]

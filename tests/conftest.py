@@ -45,3 +45,9 @@ def client_for(client, make_user):
         return client
 
     return login
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hasher(settings):
+    """Users are made in most tests; the default hasher costs half a second a password."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
