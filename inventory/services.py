@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -340,3 +340,147 @@ def lot_move(*, lot: Lot, location: Location, acting_user, note: str = "") -> Lo
         note=(f"{previous.code} → {location.code} {note}").strip(),
     )
     return locked
+
+
+# --- reservations: orders ask, inventory chooses the lots ------------------------------------
+
+
+@dataclass(frozen=True)
+class ReserveRequest:
+    """Kilograms of one product and grade that one line of a document needs."""
+
+    product_id: int
+    grade_id: int
+    kg: Decimal
+
+
+@dataclass(frozen=True)
+class Reservation:
+    """Kilograms of one lot set aside for a request."""
+
+    lot_id: int
+    kg: Decimal
+
+
+class InsufficientStock(DomainError):
+    """Not enough available kilograms; nothing was reserved."""
+
+    def __init__(self, message: str, *, shortages: dict[tuple[int, int], Decimal]):
+        super().__init__(message, field="kg", code="insufficient_stock")
+        self.shortages = shortages
+
+
+def _fefo_key(lot: Lot):
+    return (lot.expiry_date, lot.received_at, lot.pk)
+
+
+@transaction.atomic
+def stock_reserve(*, requests: Sequence[ReserveRequest], reference: str) -> list[list[Reservation]]:
+    """Reserve every request or none: for each, kilograms from lots of its product and grade,
+    first expiry first (then oldest intake), split across lots when one is not enough.
+
+    All candidate lots of all requests are locked in one query, in lot-id order, so two
+    callers with overlapping lines cannot deadlock; availability is computed inside the lock
+    and ``reserved_kg`` rises with ``F()``. Reservations are not ledger movements: on-hand is
+    unchanged. Raises ``InsufficientStock`` (nothing changed) when any request falls short.
+    Returns one list of reservations per request, in request order."""
+    for request in requests:
+        _positive_kg(request.kg, field="kg")
+    pairs = {(r.product_id, r.grade_id) for r in requests}
+    if not pairs:
+        return []
+    match = Q()
+    for product_id, grade_id in pairs:
+        match |= Q(product_id=product_id, grade_id=grade_id)
+    candidates = list(
+        Lot.objects.select_for_update()
+        .filter(match, on_hand_kg__gt=F("reserved_kg"))
+        .order_by("pk")
+    )
+    by_pair: dict[tuple[int, int], list[Lot]] = {}
+    for lot in sorted(candidates, key=_fefo_key):
+        by_pair.setdefault((lot.product_id, lot.grade_id), []).append(lot)
+    available = {lot.pk: lot.available_kg for lot in candidates}
+
+    result: list[list[Reservation]] = []
+    shortages: dict[tuple[int, int], Decimal] = {}
+    for request in requests:
+        pair = (request.product_id, request.grade_id)
+        needed = request.kg
+        taken: list[Reservation] = []
+        for lot in by_pair.get(pair, []):
+            if needed <= 0:
+                break
+            kg = min(needed, available[lot.pk])
+            if kg > 0:
+                taken.append(Reservation(lot.pk, kg))
+                available[lot.pk] -= kg
+                needed -= kg
+        if needed > 0:
+            shortages[pair] = shortages.get(pair, Decimal("0")) + needed
+        result.append(taken)
+    if shortages:
+        raise InsufficientStock(
+            _("Not enough stock: %(kg)s kg short.") % {"kg": sum(shortages.values())},
+            shortages=shortages,
+        )
+
+    per_lot: dict[int, Decimal] = {}
+    for taken in result:
+        for reservation in taken:
+            per_lot[reservation.lot_id] = per_lot.get(reservation.lot_id, Decimal("0")) + (
+                reservation.kg
+            )
+    for lot_id in sorted(per_lot):
+        Lot.objects.filter(pk=lot_id).update(reserved_kg=F("reserved_kg") + per_lot[lot_id])
+    return result
+
+
+def _sum_by_lot(items: Sequence[Reservation]) -> dict[int, Decimal]:
+    totals: dict[int, Decimal] = {}
+    for item in items:
+        _positive_kg(item.kg, field="kg")
+        totals[item.lot_id] = totals.get(item.lot_id, Decimal("0")) + item.kg
+    return totals
+
+
+@transaction.atomic
+def stock_release(*, reservations: Sequence[Reservation], reference: str) -> None:
+    """Give reserved kilograms back (a cancelled order). Locks the lots in id order."""
+    totals = _sum_by_lot(reservations)
+    locked = lock_lots(list(totals))
+    for lot_id in sorted(totals):
+        lot = locked.get(lot_id)
+        if lot is None or lot.reserved_kg < totals[lot_id]:
+            raise DomainError(
+                _("Lot %(lot)s does not hold that reservation (%(reference)s).")
+                % {"lot": lot.code if lot else lot_id, "reference": reference},
+                field="kg",
+            )
+        Lot.objects.filter(pk=lot_id).update(reserved_kg=F("reserved_kg") - totals[lot_id])
+
+
+@transaction.atomic
+def stock_ship_out(*, items: Sequence[Reservation], reference: str, acting_user) -> None:
+    """Reserved kilograms leave the warehouse in a parcel: reserved and on-hand both fall,
+    and a ``ship_out`` ledger row is written per lot. Locks the lots in id order."""
+    totals = _sum_by_lot(items)
+    locked = lock_lots(list(totals))
+    for lot_id in sorted(totals):
+        lot = locked.get(lot_id)
+        kg = totals[lot_id]
+        if lot is None or lot.reserved_kg < kg:
+            raise DomainError(
+                _("Lot %(lot)s has not reserved %(kg)s kg for %(reference)s.")
+                % {"lot": lot.code if lot else lot_id, "kg": kg, "reference": reference},
+                field="kg",
+            )
+        Lot.objects.filter(pk=lot_id).update(reserved_kg=F("reserved_kg") - kg)
+        lot.reserved_kg -= kg
+        _record(
+            lot,
+            kind=MovementKind.SHIP_OUT,
+            kg_delta=-kg,
+            acting_user=acting_user,
+            reference=reference,
+        )

@@ -5,3 +5,9 @@ from django.utils.translation import gettext_lazy as _
 class OrdersConfig(AppConfig):
     name = "orders"
     verbose_name = _("Orders")
+
+    def ready(self):
+        from inventory.signals import stock_received
+        from orders.signals import on_stock_received
+
+        stock_received.connect(on_stock_received, dispatch_uid="orders.fill_backorders")

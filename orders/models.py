@@ -1,0 +1,359 @@
+"""Orders: sales channels, live sessions, orders and their lines, the kilograms inventory
+reserved for each line, the order's event history, and order imports."""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from inventory.models import KG, MONEY, Lot, Sku, mask_phone
+
+
+class Channel(models.Model):
+    """Where orders come from: 快手, 抖音, 微信/电话 …"""
+
+    code = models.SlugField(_("code"), max_length=20, unique=True)
+    name = models.CharField(_("name"), max_length=30)
+    is_active = models.BooleanField(_("active"), default=True)
+    column_mapping = models.JSONField(
+        _("column mapping"),
+        default=dict,
+        blank=True,
+        help_text=_("Export header → field, saved from the import mapping screen."),
+    )
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("sales channel")
+        verbose_name_plural = _("sales channels")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class LiveSession(models.Model):
+    """One livestream: orders paid during its time window belong to it."""
+
+    channel = models.ForeignKey(
+        Channel, on_delete=models.PROTECT, related_name="live_sessions", verbose_name=_("channel")
+    )
+    title = models.CharField(_("title"), max_length=100)
+    host = models.CharField(
+        _("host"), max_length=50, help_text=_("The creator, or a villager using a shared room.")
+    )
+    room = models.CharField(_("room"), max_length=30, blank=True)
+    starts_at = models.DateTimeField(_("starts at"))
+    ends_at = models.DateTimeField(_("ends at"))
+
+    class Meta:
+        ordering = ["-starts_at"]
+        verbose_name = _("live session")
+        verbose_name_plural = _("live sessions")
+        indexes = [models.Index(fields=["channel", "starts_at"], name="live_channel_start_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=models.F("starts_at")), name="live_ends_after_start"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title}（{self.host}）"
+
+
+class OrderStatus(models.TextChoices):
+    NEW = "new", _("New")
+    ALLOCATED = "allocated", _("Allocated")
+    BACKORDERED = "backordered", _("Back-ordered")
+    PICKING = "picking", _("Picking")
+    PACKED = "packed", _("Packed")
+    SHIPPED = "shipped", _("Shipped")
+    DELIVERED = "delivered", _("Delivered")
+    CANCELLED = "cancelled", _("Cancelled")
+    REFUNDED = "refunded", _("Refunded")
+
+
+S = OrderStatus
+# Every move an order may make. ``orders.services.order_transition`` refuses all others.
+ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
+    S.NEW: frozenset({S.ALLOCATED, S.BACKORDERED, S.CANCELLED, S.REFUNDED}),
+    S.BACKORDERED: frozenset({S.ALLOCATED, S.CANCELLED, S.REFUNDED}),
+    S.ALLOCATED: frozenset({S.PICKING, S.CANCELLED, S.REFUNDED}),
+    S.PICKING: frozenset({S.PACKED, S.ALLOCATED, S.CANCELLED, S.REFUNDED}),
+    S.PACKED: frozenset({S.SHIPPED}),
+    S.SHIPPED: frozenset({S.DELIVERED, S.REFUNDED}),
+    S.DELIVERED: frozenset({S.REFUNDED}),
+    S.CANCELLED: frozenset(),
+    S.REFUNDED: frozenset(),
+}
+# Orders in these states hold reserved kilograms (their Allocation rows).
+HOLDS_STOCK = frozenset({S.ALLOCATED, S.PICKING})
+# Cancelling or refunding from these states gives the reservation back.
+RELEASES_ON_CANCEL = HOLDS_STOCK
+
+
+class Order(models.Model):
+    channel = models.ForeignKey(
+        Channel, on_delete=models.PROTECT, related_name="orders", verbose_name=_("channel")
+    )
+    external_no = models.CharField(_("order number"), max_length=40)
+    status = models.CharField(
+        _("status"), max_length=12, choices=OrderStatus.choices, default=OrderStatus.NEW
+    )
+    platform_status = models.CharField(_("platform status"), max_length=30, blank=True)
+    live_session = models.ForeignKey(
+        LiveSession,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="orders",
+        verbose_name=_("live session"),
+    )
+    recipient_name = models.CharField(_("recipient"), max_length=50)
+    phone = models.CharField(_("phone"), max_length=20)
+    phone_masked_by_platform = models.BooleanField(_("phone masked by platform"), default=False)
+    province = models.CharField(_("province"), max_length=20)
+    city = models.CharField(_("city"), max_length=30, blank=True)
+    district = models.CharField(_("district"), max_length=30, blank=True)
+    address_detail = models.CharField(_("address"), max_length=300)
+    raw_address = models.CharField(_("address as received"), max_length=400, blank=True)
+    buyer_note = models.CharField(_("buyer note"), max_length=500, blank=True)
+    paid_at = models.DateTimeField(_("paid at"))
+    goods_total = models.DecimalField(_("goods total"), default=Decimal("0"), **MONEY)
+    shipping_fee = models.DecimalField(_("shipping fee"), default=Decimal("0"), **MONEY)
+    import_batch = models.ForeignKey(
+        "ImportBatch",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="orders",
+        verbose_name=_("import"),
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        ordering = ["-paid_at", "-id"]
+        verbose_name = _("order")
+        verbose_name_plural = _("orders")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel", "external_no"], name="order_unique_per_channel"
+            ),
+            models.CheckConstraint(
+                condition=Q(goods_total__gte=0), name="order_total_not_negative"
+            ),
+            models.CheckConstraint(condition=Q(shipping_fee__gte=0), name="order_fee_not_negative"),
+        ]
+        indexes = [
+            models.Index(fields=["status", "paid_at"], name="order_status_paid_idx"),
+            models.Index(fields=["paid_at"], name="order_paid_idx"),
+            models.Index(fields=["province"], name="order_province_idx"),
+            models.Index(fields=["live_session", "paid_at"], name="order_live_paid_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel.code}:{self.external_no}"
+
+    @property
+    def masked_phone(self) -> str:
+        return self.phone if self.phone_masked_by_platform else mask_phone(self.phone)
+
+    @property
+    def full_address(self) -> str:
+        return f"{self.province}{self.city}{self.district}{self.address_detail}"
+
+    @property
+    def reference(self) -> str:
+        """How inventory's ledger and reservations name this order."""
+        return f"order:{self.pk}"
+
+
+class OrderLine(models.Model):
+    order = models.ForeignKey(
+        Order, on_delete=models.CASCADE, related_name="lines", verbose_name=_("order")
+    )
+    sku = models.ForeignKey(
+        Sku, on_delete=models.PROTECT, related_name="order_lines", verbose_name=_("SKU")
+    )
+    quantity = models.PositiveIntegerField(_("quantity"))
+    unit_price = models.DecimalField(_("unit price"), **MONEY)
+    kg = models.DecimalField(_("kg"), help_text=_("Quantity × the SKU's net kg."), **KG)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("order line")
+        verbose_name_plural = _("order lines")
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="line_quantity_positive"),
+            models.CheckConstraint(condition=Q(kg__gt=0), name="line_kg_positive"),
+            models.CheckConstraint(condition=Q(unit_price__gte=0), name="line_price_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sku.name} × {self.quantity}"
+
+    @property
+    def amount(self) -> Decimal:
+        return self.unit_price * self.quantity
+
+
+class Allocation(models.Model):
+    """Kilograms of one lot that inventory reserved for one order line."""
+
+    line = models.ForeignKey(
+        OrderLine, on_delete=models.CASCADE, related_name="allocations", verbose_name=_("line")
+    )
+    lot = models.ForeignKey(
+        Lot, on_delete=models.PROTECT, related_name="allocations", verbose_name=_("lot")
+    )
+    kg = models.DecimalField(_("kg"), **KG)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("allocation")
+        verbose_name_plural = _("allocations")
+        constraints = [
+            models.CheckConstraint(condition=Q(kg__gt=0), name="allocation_kg_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.lot.code} {self.kg} kg"
+
+
+class OrderEvent(models.Model):
+    order = models.ForeignKey(
+        Order, on_delete=models.CASCADE, related_name="events", verbose_name=_("order")
+    )
+    from_status = models.CharField(
+        _("from"), max_length=12, choices=OrderStatus.choices, blank=True
+    )
+    to_status = models.CharField(_("to"), max_length=12, choices=OrderStatus.choices)
+    acting_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("by"),
+        help_text=_("Empty when the system made the change (e.g. stock arrived)."),
+    )
+    created_at = models.DateTimeField(_("time"), auto_now_add=True)
+    note = models.CharField(_("note"), max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("order event")
+        verbose_name_plural = _("order events")
+
+    def __str__(self) -> str:
+        return f"{self.order_id}: {self.from_status or '∅'} → {self.to_status}"
+
+
+class ImportMode(models.TextChoices):
+    ALL_OR_NOTHING = "all_or_nothing", _("All or nothing")
+    KEEP_GOOD = "keep_good", _("Import the good rows")
+
+
+class ImportStatus(models.TextChoices):
+    UPLOADED = "uploaded", _("Uploaded")
+    PREVIEWED = "previewed", _("Previewed")
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    REJECTED = "rejected", _("Rejected")
+    FAILED = "failed", _("Failed")
+
+
+class ImportBatch(models.Model):
+    """One uploaded export file and what became of it."""
+
+    channel = models.ForeignKey(
+        Channel, on_delete=models.PROTECT, related_name="imports", verbose_name=_("channel")
+    )
+    file = models.FileField(_("file"), upload_to="imports/%Y/%m/")
+    file_name = models.CharField(_("file name"), max_length=200)
+    sha256 = models.CharField(_("SHA-256"), max_length=64, db_index=True)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("uploaded by"),
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    status = models.CharField(
+        _("status"), max_length=12, choices=ImportStatus.choices, default=ImportStatus.UPLOADED
+    )
+    mode = models.CharField(
+        _("mode"), max_length=16, choices=ImportMode.choices, default=ImportMode.KEEP_GOOD
+    )
+    dry_run = models.BooleanField(_("dry run"), default=False)
+    encoding = models.CharField(_("encoding"), max_length=20, blank=True)
+    preset = models.CharField(_("layout"), max_length=20, blank=True)
+    rows_total = models.PositiveIntegerField(_("rows"), default=0)
+    rows_done = models.PositiveIntegerField(_("rows done"), default=0)
+    created_count = models.PositiveIntegerField(_("created"), default=0)
+    duplicate_count = models.PositiveIntegerField(_("duplicates"), default=0)
+    invalid_count = models.PositiveIntegerField(_("invalid rows"), default=0)
+    skipped_count = models.PositiveIntegerField(_("skipped"), default=0)
+    message = models.CharField(_("message"), max_length=500, blank=True)
+    task_id = models.CharField(_("task"), max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("order import")
+        verbose_name_plural = _("order imports")
+
+    def __str__(self) -> str:
+        return f"{self.file_name} ({self.get_status_display()})"
+
+    @property
+    def progress_percent(self) -> int:
+        if not self.rows_total:
+            return 100 if self.status in {ImportStatus.DONE, ImportStatus.REJECTED} else 0
+        return min(100, round(100 * self.rows_done / self.rows_total))
+
+
+class ImportRowError(models.Model):
+    batch = models.ForeignKey(
+        ImportBatch, on_delete=models.CASCADE, related_name="errors", verbose_name=_("import")
+    )
+    row_number = models.PositiveIntegerField(
+        _("row"), help_text=_("As the spreadsheet numbers it: the header is row 1.")
+    )
+    column = models.CharField(_("column"), max_length=60, blank=True)
+    reason = models.CharField(_("reason"), max_length=300)
+    raw = models.JSONField(_("row as read"), default=dict)
+
+    class Meta:
+        ordering = ["row_number", "id"]
+        verbose_name = _("import row error")
+        verbose_name_plural = _("import row errors")
+
+    def __str__(self) -> str:
+        return f"{self.row_number} {self.column}: {self.reason}"
+
+
+class IdempotencyKey(models.Model):
+    """A create call's ``Idempotency-Key``: the same key and body replays the first response."""
+
+    key = models.CharField(max_length=100)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    endpoint = models.CharField(max_length=200)
+    body_sha256 = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField(null=True)
+    response = models.JSONField(null=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "endpoint", "key"], name="idempotency_key_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.key

@@ -1,0 +1,319 @@
+"""Every write to orders: create, move along the lifecycle, allocate, cancel, fill back-orders.
+
+An order's status changes only in ``order_transition``, which locks the order, checks the move
+against ``ALLOWED_TRANSITIONS`` and writes the event. Stock is reserved and released only by
+``inventory.services``; orders records what it got back as ``Allocation`` rows.
+"""
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import Exists, OuterRef
+from django.utils.translation import gettext as _
+
+from inventory.models import Sku
+from inventory.services import (
+    InsufficientStock,
+    Reservation,
+    ReserveRequest,
+    stock_release,
+    stock_reserve,
+)
+from orders.models import (
+    ALLOWED_TRANSITIONS,
+    HOLDS_STOCK,
+    Allocation,
+    Channel,
+    LiveSession,
+    Order,
+    OrderEvent,
+    OrderLine,
+    OrderStatus,
+)
+from studio.errors import DomainError
+
+
+class TransitionError(DomainError):
+    def __init__(self, order: Order, to: str):
+        super().__init__(
+            _("Order %(order)s cannot go from %(from)s to %(to)s.")
+            % {
+                "order": order.external_no,
+                "from": OrderStatus(order.status).label,
+                "to": OrderStatus(to).label,
+            },
+            field="status",
+            code="forbidden_transition",
+        )
+
+
+def _lock_order(order: Order) -> Order:
+    return Order.objects.select_for_update().get(pk=order.pk)
+
+
+@transaction.atomic
+def order_transition(*, order: Order, to: str, acting_user=None, note: str = "") -> Order:
+    """Move an order to ``to`` if the transition table allows it, and record the event.
+    Re-reads the order under a row lock, so two callers cannot both move it."""
+    locked = _lock_order(order)
+    if to not in ALLOWED_TRANSITIONS[locked.status]:
+        raise TransitionError(locked, to)
+    OrderEvent.objects.create(
+        order=locked, from_status=locked.status, to_status=to, acting_user=acting_user, note=note
+    )
+    locked.status = to
+    locked.save(update_fields=["status", "updated_at"])
+    order.status = locked.status
+    return locked
+
+
+# --- create ----------------------------------------------------------------------------------
+
+
+@dataclass
+class LineDraft:
+    sku: Sku
+    quantity: int
+    unit_price: Decimal
+
+
+@dataclass
+class OrderDraft:
+    """An order as parsed from a file or an API body, before it is saved."""
+
+    external_no: str
+    recipient_name: str
+    phone: str
+    province: str
+    address_detail: str
+    paid_at: datetime
+    lines: list[LineDraft] = field(default_factory=list)
+    phone_masked_by_platform: bool = False
+    city: str = ""
+    district: str = ""
+    raw_address: str = ""
+    buyer_note: str = ""
+    goods_total: Decimal | None = None
+    shipping_fee: Decimal = Decimal("0")
+    platform_status: str = ""
+    live_session: LiveSession | None = None
+
+
+def live_session_for(channel: Channel, paid_at: datetime) -> LiveSession | None:
+    """The channel's live session whose time window holds ``paid_at`` (the latest-started one
+    when windows overlap)."""
+    return (
+        LiveSession.objects.filter(channel=channel, starts_at__lte=paid_at, ends_at__gte=paid_at)
+        .order_by("-starts_at")
+        .first()
+    )
+
+
+def _check_draft(draft: OrderDraft) -> None:
+    if not draft.external_no.strip():
+        raise DomainError(_("The order number is missing."), field="external_no")
+    if not draft.lines:
+        raise DomainError(_("An order needs at least one line."), field="lines")
+    for index, line in enumerate(draft.lines):
+        if line.quantity <= 0:
+            raise DomainError(_("Quantity must be at least 1."), field="quantity", row=index)
+        if line.unit_price < 0:
+            raise DomainError(_("The price cannot be negative."), field="unit_price", row=index)
+        if not line.sku.is_active:
+            raise DomainError(
+                _("SKU %(code)s is not sold any more.") % {"code": line.sku.merchant_code},
+                field="sku",
+                row=index,
+            )
+
+
+def build_orders(
+    *, channel: Channel, drafts: Sequence[OrderDraft], import_batch=None
+) -> tuple[list[Order], list[OrderLine]]:
+    """Unsaved Order and OrderLine objects for drafts (lines point at their orders)."""
+    orders, lines = [], []
+    for draft in drafts:
+        _check_draft(draft)
+        total = draft.goods_total
+        if total is None:
+            total = sum((line.unit_price * line.quantity for line in draft.lines), Decimal("0"))
+        order = Order(
+            channel=channel,
+            external_no=draft.external_no.strip(),
+            status=OrderStatus.NEW,
+            platform_status=draft.platform_status,
+            live_session=draft.live_session or live_session_for(channel, draft.paid_at),
+            recipient_name=draft.recipient_name,
+            phone=draft.phone,
+            phone_masked_by_platform=draft.phone_masked_by_platform,
+            province=draft.province,
+            city=draft.city,
+            district=draft.district,
+            address_detail=draft.address_detail,
+            raw_address=draft.raw_address,
+            buyer_note=draft.buyer_note,
+            paid_at=draft.paid_at,
+            goods_total=total,
+            shipping_fee=draft.shipping_fee,
+            import_batch=import_batch,
+        )
+        orders.append(order)
+        for line in draft.lines:
+            lines.append(
+                OrderLine(
+                    order=order,
+                    sku=line.sku,
+                    quantity=line.quantity,
+                    unit_price=line.unit_price,
+                    kg=line.sku.net_kg * line.quantity,
+                )
+            )
+    return orders, lines
+
+
+@transaction.atomic
+def orders_create(
+    *, channel: Channel, drafts: Sequence[OrderDraft], acting_user=None, import_batch=None
+) -> list[Order]:
+    """Save new orders with their lines and a first event each, in bulk. Order numbers that
+    the channel already has are refused (``DomainError`` naming one); callers that import
+    filter duplicates out first. Allocation is separate: see ``orders_allocate``."""
+    orders, lines = build_orders(channel=channel, drafts=drafts, import_batch=import_batch)
+    numbers = [order.external_no for order in orders]
+    if len(set(numbers)) != len(numbers):
+        raise DomainError(_("The same order number appears twice."), field="external_no")
+    existing = set(
+        Order.objects.filter(channel=channel, external_no__in=numbers).values_list(
+            "external_no", flat=True
+        )
+    )
+    if existing:
+        raise DomainError(
+            _("Order %(number)s already exists in %(channel)s.")
+            % {"number": sorted(existing)[0], "channel": channel.name},
+            field="external_no",
+            code="duplicate",
+        )
+    Order.objects.bulk_create(orders, batch_size=2000)
+    for line in lines:
+        line.order_id = line.order.pk
+    OrderLine.objects.bulk_create(lines, batch_size=2000)
+    OrderEvent.objects.bulk_create(
+        [
+            OrderEvent(
+                order=order,
+                from_status="",
+                to_status=OrderStatus.NEW,
+                acting_user=acting_user,
+                note=_("Imported") if import_batch else _("Created"),
+            )
+            for order in orders
+        ],
+        batch_size=2000,
+    )
+    return orders
+
+
+# --- allocation ------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def order_allocate(*, order: Order, acting_user=None) -> bool:
+    """Reserve every line's kilograms (quantity × SKU net kg) from its product and grade, first
+    expiry first, all lines or none. Returns True when allocated; when stock falls short the
+    order becomes back-ordered (if it was new) and False is returned.
+
+    Locks the order, then (inside ``stock_reserve``) its candidate lots in lot-id order."""
+    locked = _lock_order(order)
+    if locked.status not in {OrderStatus.NEW, OrderStatus.BACKORDERED}:
+        raise TransitionError(locked, OrderStatus.ALLOCATED)
+    lines = list(locked.lines.select_related("sku"))
+    requests = [ReserveRequest(line.sku.product_id, line.sku.grade_id, line.kg) for line in lines]
+    try:
+        reserved = stock_reserve(requests=requests, reference=locked.reference)
+    except InsufficientStock as shortage:
+        if locked.status == OrderStatus.NEW:
+            order_transition(
+                order=locked,
+                to=OrderStatus.BACKORDERED,
+                acting_user=acting_user,
+                note=str(shortage),
+            )
+        order.status = locked.status
+        return False
+    Allocation.objects.bulk_create(
+        [
+            Allocation(line=line, lot_id=reservation.lot_id, kg=reservation.kg)
+            for line, reservations in zip(lines, reserved, strict=True)
+            for reservation in reservations
+        ]
+    )
+    order_transition(order=locked, to=OrderStatus.ALLOCATED, acting_user=acting_user)
+    order.status = locked.status
+    return True
+
+
+def orders_allocate(*, orders: Iterable[Order], acting_user=None) -> dict[str, int]:
+    """Allocate many orders, each in its own transaction, oldest payment first."""
+    counts = {"allocated": 0, "backordered": 0}
+    for order in sorted(orders, key=lambda o: (o.paid_at, o.pk)):
+        if order_allocate(order=order, acting_user=acting_user):
+            counts["allocated"] += 1
+        else:
+            counts["backordered"] += 1
+    return counts
+
+
+def backorders_fill(*, product_grade_pairs: Iterable[tuple[int, int]] | None = None) -> int:
+    """Try to allocate back-ordered orders, in paid-at order, that need any of the given
+    (product, grade) pairs (all back-orders when None). Returns how many were allocated."""
+    waiting = Order.objects.filter(status=OrderStatus.BACKORDERED)
+    if product_grade_pairs is not None:
+        pairs = set(product_grade_pairs)
+        if not pairs:
+            return 0
+        lines = OrderLine.objects.filter(order=OuterRef("pk"))
+        match = None
+        for product_id, grade_id in pairs:
+            q = lines.filter(sku__product_id=product_id, sku__grade_id=grade_id)
+            match = Exists(q) if match is None else match | Exists(q)
+        waiting = waiting.filter(match)
+    allocated = 0
+    for order in waiting.order_by("paid_at", "pk").iterator(chunk_size=500):
+        try:
+            if order_allocate(order=order):
+                allocated += 1
+        except TransitionError:
+            continue  # someone else moved it meanwhile
+    return allocated
+
+
+# --- cancel ----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def order_cancel(
+    *, order: Order, acting_user=None, note: str = "", to: str = OrderStatus.CANCELLED
+) -> Order:
+    """Cancel (or mark refunded) an order that is not packed yet; what it had reserved goes
+    back to its lots. Packed or shipped orders are refused: their stock has left."""
+    locked = _lock_order(order)
+    if to not in ALLOWED_TRANSITIONS[locked.status] or locked.status in {
+        OrderStatus.PACKED,
+        OrderStatus.SHIPPED,
+        OrderStatus.DELIVERED,
+    }:
+        raise TransitionError(locked, to)
+    if locked.status in HOLDS_STOCK:
+        allocations = list(Allocation.objects.filter(line__order=locked))
+        stock_release(
+            reservations=[Reservation(a.lot_id, a.kg) for a in allocations],
+            reference=locked.reference,
+        )
+        Allocation.objects.filter(pk__in=[a.pk for a in allocations]).delete()
+    transitioned = order_transition(order=locked, to=to, acting_user=acting_user, note=note)
+    order.status = transitioned.status
+    return transitioned
