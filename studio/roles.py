@@ -26,6 +26,11 @@ ALL_ROLES = frozenset(Role.values)
 # Who may read stock figures (quantities, lots, farmers' names) without changing them.
 STOCK_READERS = frozenset({Role.INTAKE, Role.PACKER, Role.CREATOR, Role.MANAGER})
 STOCK_WRITERS = frozenset({Role.INTAKE, Role.MANAGER})
+# Orders: packers pack them and creators follow what sold; only managers import, cancel,
+# allocate or create them by hand. Creators plan their own live sessions.
+ORDER_READERS = frozenset({Role.PACKER, Role.CREATOR, Role.MANAGER})
+ORDER_WRITERS = frozenset({Role.MANAGER})
+LIVE_SESSION_WRITERS = frozenset({Role.CREATOR, Role.MANAGER})
 
 
 def user_roles(user) -> frozenset[str]:

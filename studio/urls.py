@@ -9,6 +9,8 @@ from studio import views
 
 api_patterns = [
     path("", include("inventory.api_urls")),
+    path("", include("orders.api_urls")),
+    path("", include("orders.import_api_urls")),
     path("auth/token/", obtain_auth_token, name="token"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
@@ -19,6 +21,8 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("inventory/", include("inventory.urls")),
+    path("orders/", include("orders.urls")),
+    path("imports/", include("orders.import_urls")),
     path("api/", include((api_patterns, "api"))),
     path("admin/", admin.site.urls),
     path("favicon.ico", RedirectView.as_view(url=settings.STATIC_URL + "img/favicon.svg")),
