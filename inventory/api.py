@@ -2,7 +2,7 @@
 their ledger) and intake. Every view declares its roles (see ``studio.permissions``); every
 command calls one service."""
 
-from django.db.models import Prefetch, ProtectedError, RestrictedError
+from django.db.models import ProtectedError, RestrictedError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import (
@@ -26,7 +26,7 @@ from inventory.filters import (
     ProductFilter,
     SkuFilter,
 )
-from inventory.models import Delivery, Farmer, Grade, Location, Lot, Product, Sku
+from inventory.models import Farmer, Grade, Location, Lot, Product, Sku
 from inventory.serializers import (
     DeliverySerializer,
     FarmerCreateSerializer,
@@ -314,10 +314,7 @@ class IntakeViewSet(
     write_roles = STOCK_WRITERS
 
     def get_queryset(self):
-        lots = Lot.objects.select_related("product", "grade", "location").order_by("id")
-        return Delivery.objects.select_related("farmer", "received_by").prefetch_related(
-            Prefetch("lots", queryset=lots)
-        )
+        return selectors.delivery_with_lots()
 
     def get_serializer_class(self):
         if self.action == "create":
