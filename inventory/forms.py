@@ -40,7 +40,7 @@ class IntakeForm(forms.Form):
         empty_label=_("— choose a product —"),
     )
     harvest_date = forms.DateField(
-        label=_("Harvest date"), widget=forms.DateInput(attrs={"type": "date"})
+        label=_("Harvest date"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
     )
     location = forms.ModelChoiceField(
         label=_("Location"),

@@ -121,6 +121,15 @@ class Sku(models.Model):
     net_kg = models.DecimalField(_("net kg per unit"), **KG)
     price = models.DecimalField(_("price"), **MONEY)
     packaging_kg = models.DecimalField(_("packaging kg"), default=ZERO_KG, **KG)
+    weight_tolerance_kg = models.DecimalField(
+        _("weight tolerance kg"),
+        default=Decimal("0.200"),
+        help_text=_(
+            "The packing station warns when a parcel weighs more or less than this "
+            "away from net + packaging."
+        ),
+        **KG,
+    )
     is_active = models.BooleanField(_("active"), default=True)
 
     class Meta:
@@ -132,6 +141,9 @@ class Sku(models.Model):
             models.CheckConstraint(condition=Q(price__gte=0), name="sku_price_not_negative"),
             models.CheckConstraint(
                 condition=Q(packaging_kg__gte=0), name="sku_packaging_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(weight_tolerance_kg__gte=0), name="sku_tolerance_not_negative"
             ),
         ]
 

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db.models import DecimalField, F, Prefetch, Q, QuerySet, Sum, Value
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Round
 from django.utils import timezone
 
 from inventory.models import Delivery, Lot, StockMovement
@@ -58,7 +58,8 @@ def stock_mismatches() -> list[StockMismatch]:
     """Lots whose cached on-hand differs from the sum of their ledger, or whose reservation
     lies outside 0 ≤ reserved ≤ on-hand. An empty list means cache = ledger."""
     lots = (
-        Lot.objects.annotate(ledger=Coalesce(Sum("movements__kg_delta"), ZERO))
+        # Rounded to the gram: SQLite sums decimals as binary floats.
+        Lot.objects.annotate(ledger=Round(Coalesce(Sum("movements__kg_delta"), ZERO), 3))
         .filter(
             ~Q(on_hand_kg=F("ledger")) | Q(reserved_kg__lt=0) | Q(reserved_kg__gt=F("on_hand_kg"))
         )

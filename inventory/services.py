@@ -13,6 +13,7 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F, Q
+from django.db.models.functions import Round
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -34,6 +35,13 @@ MONEY_PLACES = 2
 
 
 # --- helpers ---------------------------------------------------------------------------------
+
+
+def _kg(expression):
+    """Kilogram arithmetic in SQL, rounded to the gram. SQLite keeps decimals as binary
+    floats: without the rounding, 30.3 − 1.2 is stored as 29.099999999999998 and a later
+    reservation of exactly 29.1 kg breaks ``reserved ≤ on_hand``."""
+    return Round(expression, KG_PLACES)
 
 
 def _check_places(value: Decimal, places: int, *, field: str, row: int | None = None) -> None:
@@ -87,7 +95,7 @@ def _record(
     """Apply ``kg_delta`` to a locked lot's on-hand and append the ledger row for it."""
     on_hand_after = lot.on_hand_kg + kg_delta
     if kg_delta:
-        Lot.objects.filter(pk=lot.pk).update(on_hand_kg=F("on_hand_kg") + kg_delta)
+        Lot.objects.filter(pk=lot.pk).update(on_hand_kg=_kg(F("on_hand_kg") + kg_delta))
         lot.on_hand_kg = on_hand_after
     return StockMovement.objects.create(
         lot=lot,
@@ -432,7 +440,7 @@ def stock_reserve(*, requests: Sequence[ReserveRequest], reference: str) -> list
                 reservation.kg
             )
     for lot_id in sorted(per_lot):
-        Lot.objects.filter(pk=lot_id).update(reserved_kg=F("reserved_kg") + per_lot[lot_id])
+        Lot.objects.filter(pk=lot_id).update(reserved_kg=_kg(F("reserved_kg") + per_lot[lot_id]))
     return result
 
 
@@ -457,7 +465,7 @@ def stock_release(*, reservations: Sequence[Reservation], reference: str) -> Non
                 % {"lot": lot.code if lot else lot_id, "reference": reference},
                 field="kg",
             )
-        Lot.objects.filter(pk=lot_id).update(reserved_kg=F("reserved_kg") - totals[lot_id])
+        Lot.objects.filter(pk=lot_id).update(reserved_kg=_kg(F("reserved_kg") - totals[lot_id]))
 
 
 @transaction.atomic
@@ -475,7 +483,7 @@ def stock_ship_out(*, items: Sequence[Reservation], reference: str, acting_user)
                 % {"lot": lot.code if lot else lot_id, "kg": kg, "reference": reference},
                 field="kg",
             )
-        Lot.objects.filter(pk=lot_id).update(reserved_kg=F("reserved_kg") - kg)
+        Lot.objects.filter(pk=lot_id).update(reserved_kg=_kg(F("reserved_kg") - kg))
         lot.reserved_kg -= kg
         _record(
             lot,
@@ -484,3 +492,22 @@ def stock_ship_out(*, items: Sequence[Reservation], reference: str, acting_user)
             acting_user=acting_user,
             reference=reference,
         )
+
+
+@transaction.atomic
+def stock_return(*, lot_id: int, kg: Decimal, reference: str, acting_user, note: str = "") -> Lot:
+    """Kilograms that left in a parcel come back into their lot (a ``return`` ledger row).
+    Whether they stay is the caller's next step: restock, or write off. Locks the lot."""
+    _positive_kg(kg, field="kg")
+    locked = lock_lots([lot_id]).get(lot_id)
+    if locked is None:
+        raise DomainError(_("This lot no longer exists."), field="lot")
+    _record(
+        locked,
+        kind=MovementKind.RETURN,
+        kg_delta=kg,
+        acting_user=acting_user,
+        reference=reference,
+        note=note,
+    )
+    return locked

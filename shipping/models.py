@@ -1,0 +1,308 @@
+"""Shipping: carriers and their waybill numbers, waves of orders picked together, parcels and
+what went into them, tracking, and returns."""
+
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from inventory.models import KG, Lot
+from orders.models import Order, OrderLine
+
+
+class LabelSize(models.TextChoices):
+    MM_100x150 = "100x150", _("100 × 150 mm")
+    MM_76x130 = "76x130", _("76 × 130 mm")
+    MM_100x180 = "100x180", _("100 × 180 mm")
+
+
+class Carrier(models.Model):
+    code = models.SlugField(_("code"), max_length=20, unique=True)
+    name = models.CharField(_("name"), max_length=30)
+    tracking_pattern = models.CharField(
+        _("tracking number pattern"),
+        max_length=100,
+        blank=True,
+        help_text=_("A regular expression; a number that does not match only warns."),
+    )
+    label_size = models.CharField(
+        _("label size"), max_length=10, choices=LabelSize.choices, default=LabelSize.MM_100x150
+    )
+    sender_name = models.CharField(_("sender"), max_length=50, blank=True)
+    sender_phone = models.CharField(_("sender phone"), max_length=20, blank=True)
+    sender_address = models.CharField(_("sender address"), max_length=200, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("carrier")
+        verbose_name_plural = _("carriers")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class WaybillPool(models.Model):
+    """A file of waybill numbers a carrier issued to the studio."""
+
+    carrier = models.ForeignKey(
+        Carrier, on_delete=models.PROTECT, related_name="pools", verbose_name=_("carrier")
+    )
+    file_name = models.CharField(_("file name"), max_length=200, blank=True)
+    imported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    imported_at = models.DateTimeField(_("imported at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-imported_at"]
+        verbose_name = _("waybill pool")
+        verbose_name_plural = _("waybill pools")
+
+    def __str__(self) -> str:
+        return f"{self.carrier} {self.file_name}"
+
+
+class WaybillNumber(models.Model):
+    """One number of a pool. ``taken_at`` is set exactly once, under a row lock."""
+
+    pool = models.ForeignKey(WaybillPool, on_delete=models.PROTECT, related_name="numbers")
+    carrier = models.ForeignKey(Carrier, on_delete=models.PROTECT, related_name="waybills")
+    number = models.CharField(_("number"), max_length=40)
+    taken_at = models.DateTimeField(_("taken at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("waybill number")
+        verbose_name_plural = _("waybill numbers")
+        constraints = [
+            models.UniqueConstraint(fields=["carrier", "number"], name="waybill_unique"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["carrier", "id"],
+                condition=Q(taken_at__isnull=True),
+                name="waybill_free_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class WaveStatus(models.TextChoices):
+    PICKING = "picking", _("Picking")
+    DONE = "done", _("Done")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class Wave(models.Model):
+    """Orders picked together: one pick list, packed one by one."""
+
+    code = models.CharField(_("code"), max_length=20, unique=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=WaveStatus.choices, default=WaveStatus.PICKING
+    )
+    carrier = models.ForeignKey(
+        Carrier,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="waves",
+        verbose_name=_("carrier"),
+        help_text=_("Preselected at the packing station for this wave's parcels."),
+    )
+    selection = models.JSONField(_("selection"), default=dict, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    note = models.CharField(_("note"), max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("wave")
+        verbose_name_plural = _("waves")
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class WaveOrder(models.Model):
+    """An order's place in a wave; an order is in at most one wave."""
+
+    wave = models.ForeignKey(Wave, on_delete=models.CASCADE, related_name="wave_orders")
+    order = models.OneToOneField(Order, on_delete=models.CASCADE, related_name="wave_order")
+    position = models.PositiveIntegerField(_("position"))
+
+    class Meta:
+        ordering = ["wave", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["wave", "position"], name="wave_position_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.wave.code}#{self.position}"
+
+
+class ParcelStatus(models.TextChoices):
+    PACKED = "packed", _("Packed")
+    SHIPPED = "shipped", _("Shipped")
+    DELIVERED = "delivered", _("Delivered")
+    EXCEPTION = "exception", _("Exception")
+    RETURNED = "returned", _("Returned")
+
+
+P = ParcelStatus
+PARCEL_TRANSITIONS: dict[str, frozenset[str]] = {
+    P.PACKED: frozenset({P.SHIPPED}),
+    P.SHIPPED: frozenset({P.DELIVERED, P.EXCEPTION, P.RETURNED}),
+    P.EXCEPTION: frozenset({P.SHIPPED, P.DELIVERED, P.RETURNED}),
+    P.DELIVERED: frozenset({P.RETURNED}),
+    P.RETURNED: frozenset(),
+}
+
+
+def new_trace_token() -> str:
+    return secrets.token_urlsafe(16)
+
+
+class Parcel(models.Model):
+    order = models.ForeignKey(
+        Order, on_delete=models.PROTECT, related_name="parcels", verbose_name=_("order")
+    )
+    wave = models.ForeignKey(
+        Wave,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="parcels",
+        verbose_name=_("wave"),
+    )
+    carrier = models.ForeignKey(
+        Carrier, on_delete=models.PROTECT, related_name="parcels", verbose_name=_("carrier")
+    )
+    tracking_number = models.CharField(_("tracking number"), max_length=40)
+    sorting_code = models.CharField(_("sorting code"), max_length=30, blank=True)
+    weight_kg = models.DecimalField(_("weight kg"), **KG)
+    status = models.CharField(
+        _("status"), max_length=10, choices=ParcelStatus.choices, default=ParcelStatus.PACKED
+    )
+    sequence = models.PositiveSmallIntegerField(_("parcel number"), default=1)
+    parcel_count = models.PositiveSmallIntegerField(_("parcels in the order"), default=1)
+    packed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("by")
+    )
+    packed_at = models.DateTimeField(_("packed at"), auto_now_add=True)
+    label_printed_at = models.DateTimeField(_("label printed at"), null=True, blank=True)
+    trace_token = models.CharField(max_length=32, unique=True, default=new_trace_token)
+    weight_warning = models.CharField(_("weight warning"), max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-packed_at", "-id"]
+        verbose_name = _("parcel")
+        verbose_name_plural = _("parcels")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["carrier", "tracking_number"], name="parcel_tracking_unique"
+            ),
+            models.CheckConstraint(condition=Q(weight_kg__gt=0), name="parcel_weight_positive"),
+        ]
+        indexes = [
+            models.Index(fields=["status", "packed_at"], name="parcel_status_idx"),
+            models.Index(
+                fields=["label_printed_at"],
+                condition=Q(label_printed_at__isnull=True),
+                name="parcel_unprinted_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.carrier.code}:{self.tracking_number}"
+
+
+class ParcelItem(models.Model):
+    """Kilograms of one lot, for one order line, that went into the box."""
+
+    parcel = models.ForeignKey(Parcel, on_delete=models.CASCADE, related_name="items")
+    line = models.ForeignKey(OrderLine, on_delete=models.PROTECT, related_name="parcel_items")
+    lot = models.ForeignKey(Lot, on_delete=models.PROTECT, related_name="parcel_items")
+    kg = models.DecimalField(_("kg"), **KG)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(kg__gt=0), name="parcel_item_kg_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.lot.code} {self.kg} kg"
+
+
+class TrackingEvent(models.Model):
+    """A parcel's status change or a carrier's scan, with who (if a person) and where from."""
+
+    class Source(models.TextChoices):
+        STATION = "station", _("Packing station")
+        SCAN = "scan", _("Scan-out")
+        FILE = "file", _("Tracking file")
+        API = "api", _("API")
+        RETURN = "return", _("Return intake")
+
+    parcel = models.ForeignKey(Parcel, on_delete=models.CASCADE, related_name="events")
+    status = models.CharField(_("status"), max_length=10, choices=ParcelStatus.choices)
+    occurred_at = models.DateTimeField(_("time"))
+    source = models.CharField(_("source"), max_length=10, choices=Source.choices)
+    description = models.CharField(_("description"), max_length=200, blank=True)
+    acting_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["occurred_at", "id"]
+        verbose_name = _("tracking event")
+        verbose_name_plural = _("tracking events")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["parcel", "status", "occurred_at"], name="tracking_event_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.parcel} {self.status} {self.occurred_at:%Y-%m-%d %H:%M}"
+
+
+class ReturnDisposition(models.TextChoices):
+    RESTOCK = "restock", _("Restocked into its lot")
+    WRITE_OFF = "write_off", _("Written off")
+
+
+class ReturnLine(models.Model):
+    """What came back of one parcel item, and where it went."""
+
+    item = models.ForeignKey(ParcelItem, on_delete=models.PROTECT, related_name="returns")
+    kg = models.DecimalField(_("kg"), **KG)
+    disposition = models.CharField(
+        _("disposition"), max_length=10, choices=ReturnDisposition.choices
+    )
+    reason = models.CharField(_("reason"), max_length=200, blank=True)
+    received_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(kg__gt=0), name="return_kg_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.item} ← {self.kg} kg ({self.disposition})"

@@ -1,0 +1,514 @@
+"""Every write of shipping: waybill pools, waves, packing, parcel status and tracking, returns.
+
+Orders move only through ``orders.services.order_transition``; stock leaves or comes back only
+through ``inventory.services``. Locks are taken order first, then lots (in lot-id order).
+"""
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from inventory.services import (
+    Reservation,
+    lot_write_off,
+    next_codes,
+    stock_return,
+    stock_ship_out,
+)
+from orders.models import ALLOWED_TRANSITIONS, Allocation, Order, OrderStatus
+from orders.services import order_transition
+from shipping.models import (
+    PARCEL_TRANSITIONS,
+    Carrier,
+    Parcel,
+    ParcelItem,
+    ParcelStatus,
+    ReturnDisposition,
+    ReturnLine,
+    TrackingEvent,
+    Wave,
+    WaveOrder,
+    WaveStatus,
+    WaybillNumber,
+    WaybillPool,
+)
+from studio.errors import DomainError
+
+TRACKING_NUMBER = re.compile(r"^[A-Za-z0-9-]{6,40}$")
+
+
+# --- waybill numbers -------------------------------------------------------------------------
+
+
+@transaction.atomic
+def waybill_pool_import(
+    *, carrier: Carrier, numbers: Iterable[str], file_name: str = "", acting_user
+) -> tuple[WaybillPool, int, int]:
+    """Store the numbers a carrier issued. Numbers already known are skipped, not doubled.
+    Returns the pool, how many were added and how many were already there."""
+    cleaned = []
+    for index, raw in enumerate(numbers, start=1):
+        number = raw.strip().lstrip("'\t")
+        if not number:
+            continue
+        if not TRACKING_NUMBER.match(number):
+            raise DomainError(
+                _("Line %(line)d: “%(number)s” is not a waybill number.")
+                % {"line": index, "number": number[:40]},
+                field="numbers",
+            )
+        cleaned.append(number)
+    unique = list(dict.fromkeys(cleaned))
+    if not unique:
+        raise DomainError(_("The file holds no waybill numbers."), field="numbers")
+    known = set(
+        WaybillNumber.objects.filter(carrier=carrier, number__in=unique).values_list(
+            "number", flat=True
+        )
+    )
+    pool = WaybillPool.objects.create(carrier=carrier, file_name=file_name, imported_by=acting_user)
+    fresh = [n for n in unique if n not in known]
+    WaybillNumber.objects.bulk_create(
+        [WaybillNumber(pool=pool, carrier=carrier, number=n) for n in fresh], batch_size=2000
+    )
+    return pool, len(fresh), len(known) + (len(cleaned) - len(unique))
+
+
+@transaction.atomic
+def waybill_take(*, carrier: Carrier) -> str:
+    """The carrier's next free waybill number, taken for good. Concurrent callers each get a
+    different number: the row is locked (``SKIP LOCKED`` on PostgreSQL, so they do not queue
+    behind each other) and marked taken in the same transaction."""
+    free = WaybillNumber.objects.filter(carrier=carrier, taken_at__isnull=True).order_by("id")
+    waybill = free.select_for_update(skip_locked=True).first()
+    if waybill is None:
+        raise DomainError(
+            _("No free waybill numbers for %(carrier)s: import a new pool.")
+            % {"carrier": carrier.name},
+            field="tracking_number",
+            code="pool_empty",
+        )
+    updated = WaybillNumber.objects.filter(pk=waybill.pk, taken_at__isnull=True).update(
+        taken_at=timezone.now()
+    )
+    if updated != 1:  # only possible where row locks are not real (never on PostgreSQL)
+        raise DomainError(_("The waybill number was taken meanwhile; try again."))
+    return waybill.number
+
+
+# --- waves -----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def wave_create(
+    *,
+    orders: Iterable[Order],
+    acting_user,
+    carrier: Carrier | None = None,
+    selection: dict | None = None,
+    note: str = "",
+) -> Wave:
+    """Put allocated orders that are in no wave yet into a new wave and move them to picking.
+    Orders that do not qualify are left out; a wave with no order is refused."""
+    ids = [order.pk for order in orders]
+    candidates = list(
+        Order.objects.select_for_update()
+        .filter(pk__in=ids, status=OrderStatus.ALLOCATED, wave_order__isnull=True)
+        .order_by("pk")
+    )
+    if not candidates:
+        raise DomainError(_("None of these orders is allocated and waiting for a wave."))
+    candidates.sort(key=lambda order: (order.paid_at, order.pk))
+    (code,) = next_codes(f"W{timezone.localtime().strftime('%y%m')}", 1)
+    wave = Wave.objects.create(
+        code=code, carrier=carrier, selection=selection or {}, created_by=acting_user, note=note
+    )
+    WaveOrder.objects.bulk_create(
+        [
+            WaveOrder(wave=wave, order=order, position=position)
+            for position, order in enumerate(candidates, start=1)
+        ]
+    )
+    for order in candidates:
+        order_transition(
+            order=order, to=OrderStatus.PICKING, acting_user=acting_user, note=wave.code
+        )
+    return wave
+
+
+def _close_wave_if_done(wave: Wave | None) -> None:
+    if wave is None or wave.status != WaveStatus.PICKING:
+        return
+    if not wave.wave_orders.filter(order__status=OrderStatus.PICKING).exists():
+        Wave.objects.filter(pk=wave.pk).update(status=WaveStatus.DONE)
+
+
+# --- packing ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WeightCheck:
+    expected_kg: Decimal
+    low_kg: Decimal
+    high_kg: Decimal
+
+    def warning(self, weight_kg: Decimal) -> str:
+        if self.low_kg <= weight_kg <= self.high_kg:
+            return ""
+        return _("%(weight)s kg is outside the expected %(low)s–%(high)s kg.") % {
+            "weight": weight_kg,
+            "low": self.low_kg,
+            "high": self.high_kg,
+        }
+
+
+def expected_weight(orders: Sequence[Order]) -> WeightCheck:
+    """Net kg + packaging of every line, ± the SKUs' tolerances added up."""
+    expected = tolerance = Decimal("0")
+    for order in orders:
+        for line in order.lines.all():
+            expected += line.kg + line.sku.packaging_kg * line.quantity
+            tolerance += line.sku.weight_tolerance_kg
+    return WeightCheck(expected, max(Decimal("0"), expected - tolerance), expected + tolerance)
+
+
+def tracking_number_warning(carrier: Carrier, number: str) -> str:
+    if carrier.tracking_pattern and not re.fullmatch(carrier.tracking_pattern, number):
+        return _("%(number)s does not look like a %(carrier)s number.") % {
+            "number": number,
+            "carrier": carrier.name,
+        }
+    return ""
+
+
+@dataclass
+class PackResult:
+    parcel: Parcel
+    warnings: list[str]
+
+
+@transaction.atomic
+def parcel_pack(
+    *,
+    order: Order,
+    carrier: Carrier,
+    weight_kg: Decimal,
+    acting_user,
+    tracking_number: str = "",
+    sorting_code: str = "",
+    merge: Sequence[Order] = (),
+) -> PackResult:
+    """Pack an allocated (or picking) order — and, if given, other orders to the same
+    recipient and address — into one parcel: its items are the allocations, the reserved
+    kilograms leave the ledger as ``ship_out``, the allocations are consumed, and each order
+    becomes packed. The tracking number is the scanned one, or the carrier's next free
+    waybill. Weight outside the expected band, or an unusual number, only warns."""
+    if weight_kg <= 0 or weight_kg.as_tuple().exponent < -3:
+        raise DomainError(
+            _("Enter the parcel's weight in kg (up to 3 decimals)."), field="weight_kg"
+        )
+    ids = sorted({order.pk, *(other.pk for other in merge)})
+    locked = {o.pk: o for o in Order.objects.select_for_update().filter(pk__in=ids).order_by("pk")}
+    primary = locked.get(order.pk)
+    if primary is None:
+        raise DomainError(_("This order no longer exists."), field="order")
+    packable = {OrderStatus.ALLOCATED, OrderStatus.PICKING}
+    for each in locked.values():
+        if each.status not in packable:
+            raise DomainError(
+                _("Order %(order)s is %(status)s: only allocated orders can be packed.")
+                % {"order": each.external_no, "status": each.get_status_display()},
+                field="order",
+                code="not_packable",
+            )
+        if each.pk != primary.pk and (
+            each.recipient_name,
+            each.phone,
+            each.full_address,
+        ) != (primary.recipient_name, primary.phone, primary.full_address):
+            raise DomainError(
+                _("Order %(order)s goes to another recipient or address.")
+                % {"order": each.external_no},
+                field="merge",
+            )
+    orders = [locked[pk] for pk in ids]
+    allocations = list(
+        Allocation.objects.filter(line__order__in=orders).select_related("line").order_by("id")
+    )
+    if not allocations:
+        raise DomainError(_("The order holds no stock to pack."), field="order")
+
+    warnings = []
+    number = tracking_number.strip()
+    if number:
+        if not TRACKING_NUMBER.match(number):
+            raise DomainError(_("That is not a tracking number."), field="tracking_number")
+        warning = tracking_number_warning(carrier, number)
+        if warning:
+            warnings.append(warning)
+        if Parcel.objects.filter(carrier=carrier, tracking_number=number).exists():
+            raise DomainError(
+                _("Tracking number %(number)s is already on another parcel.") % {"number": number},
+                field="tracking_number",
+            )
+        WaybillNumber.objects.filter(carrier=carrier, number=number, taken_at__isnull=True).update(
+            taken_at=timezone.now()
+        )
+    else:
+        number = waybill_take(carrier=carrier)
+
+    weight_check = expected_weight(
+        list(Order.objects.filter(pk__in=ids).prefetch_related("lines__sku"))
+    )
+    weight_warning = weight_check.warning(weight_kg)
+    if weight_warning:
+        warnings.append(weight_warning)
+
+    wave_order = WaveOrder.objects.filter(order=primary).select_related("wave").first()
+    parcel = Parcel.objects.create(
+        order=primary,
+        wave=wave_order.wave if wave_order else None,
+        carrier=carrier,
+        tracking_number=number,
+        sorting_code=sorting_code.strip(),
+        weight_kg=weight_kg,
+        packed_by=acting_user,
+        weight_warning=weight_warning,
+    )
+    ParcelItem.objects.bulk_create(
+        [ParcelItem(parcel=parcel, line=a.line, lot_id=a.lot_id, kg=a.kg) for a in allocations]
+    )
+    stock_ship_out(
+        items=[Reservation(a.lot_id, a.kg) for a in allocations],
+        reference=f"parcel:{parcel.pk}",
+        acting_user=acting_user,
+    )
+    Allocation.objects.filter(pk__in=[a.pk for a in allocations]).delete()
+    for each in orders:
+        if each.status == OrderStatus.ALLOCATED:
+            order_transition(order=each, to=OrderStatus.PICKING, acting_user=acting_user)
+        order_transition(
+            order=each, to=OrderStatus.PACKED, acting_user=acting_user, note=parcel.tracking_number
+        )
+    TrackingEvent.objects.create(
+        parcel=parcel,
+        status=ParcelStatus.PACKED,
+        occurred_at=parcel.packed_at,
+        source=TrackingEvent.Source.STATION,
+        acting_user=acting_user,
+    )
+    _close_wave_if_done(parcel.wave)
+    return PackResult(parcel, warnings)
+
+
+def parcel_orders(parcel: Parcel) -> list[Order]:
+    """Every order with items in the parcel (more than one when orders were merged)."""
+    return list(
+        Order.objects.filter(Q(parcels=parcel) | Q(lines__parcel_items__parcel=parcel)).distinct()
+    )
+
+
+# --- parcel status and tracking --------------------------------------------------------------
+
+ORDER_STATUS_FOR_PARCEL = {
+    ParcelStatus.SHIPPED: OrderStatus.SHIPPED,
+    ParcelStatus.DELIVERED: OrderStatus.DELIVERED,
+}
+
+
+@transaction.atomic
+def parcel_transition(
+    *,
+    parcel: Parcel,
+    to: str,
+    source: str,
+    acting_user=None,
+    occurred_at: datetime | None = None,
+    description: str = "",
+) -> Parcel:
+    """Move a parcel along ``PARCEL_TRANSITIONS`` with a tracking event. When every parcel of
+    an order has shipped (or been delivered), the order follows."""
+    locked = Parcel.objects.select_for_update().get(pk=parcel.pk)
+    if to not in PARCEL_TRANSITIONS[locked.status]:
+        raise DomainError(
+            _("Parcel %(number)s cannot go from %(from)s to %(to)s.")
+            % {
+                "number": locked.tracking_number,
+                "from": ParcelStatus(locked.status).label,
+                "to": ParcelStatus(to).label,
+            },
+            field="status",
+            code="forbidden_transition",
+        )
+    TrackingEvent.objects.create(
+        parcel=locked,
+        status=to,
+        occurred_at=occurred_at or timezone.now(),
+        source=source,
+        description=description,
+        acting_user=acting_user,
+    )
+    locked.status = to
+    locked.save(update_fields=["status"])
+    order_status = ORDER_STATUS_FOR_PARCEL.get(to)
+    if order_status:
+        for order in parcel_orders(locked):
+            siblings = Parcel.objects.filter(Q(order=order) | Q(items__line__order=order)).exclude(
+                pk=locked.pk
+            )
+            behind = siblings.exclude(status__in=[to, ParcelStatus.DELIVERED]).exists()
+            if not behind and to in _next_parcel_states(order):
+                order_transition(order=order, to=order_status, acting_user=acting_user)
+    parcel.status = locked.status
+    return locked
+
+
+def _next_parcel_states(order: Order) -> set[str]:
+    if order.status == OrderStatus.PACKED:
+        return {ParcelStatus.SHIPPED}
+    if order.status == OrderStatus.SHIPPED:
+        return {ParcelStatus.DELIVERED}
+    return set()
+
+
+def find_parcel(tracking_number: str, carrier: Carrier | None = None) -> Parcel:
+    parcels = Parcel.objects.filter(tracking_number=tracking_number.strip())
+    if carrier is not None:
+        parcels = parcels.filter(carrier=carrier)
+    found = list(parcels[:2])
+    if not found:
+        raise DomainError(
+            _("No parcel has tracking number %(number)s.") % {"number": tracking_number},
+            field="tracking_number",
+            code="not_found",
+        )
+    if len(found) > 1:
+        raise DomainError(
+            _("Several carriers use %(number)s: choose the carrier.") % {"number": tracking_number},
+            field="carrier",
+        )
+    return found[0]
+
+
+def handover_scan(*, tracking_number: str, acting_user, carrier: Carrier | None = None) -> Parcel:
+    """A parcel scanned out to the carrier's pickup becomes shipped."""
+    parcel = find_parcel(tracking_number, carrier)
+    return parcel_transition(
+        parcel=parcel,
+        to=ParcelStatus.SHIPPED,
+        source=TrackingEvent.Source.SCAN,
+        acting_user=acting_user,
+    )
+
+
+@transaction.atomic
+def tracking_update(
+    *,
+    tracking_number: str,
+    status: str,
+    occurred_at: datetime,
+    description: str = "",
+    carrier: Carrier | None = None,
+    source: str = TrackingEvent.Source.FILE,
+    acting_user=None,
+) -> tuple[Parcel, bool]:
+    """A carrier's tracking update. The same update twice changes nothing (returns False)."""
+    parcel = find_parcel(tracking_number, carrier)
+    if status not in {ParcelStatus.DELIVERED, ParcelStatus.EXCEPTION, ParcelStatus.SHIPPED}:
+        raise DomainError(
+            _("Unknown tracking status: %(status)s") % {"status": status}, field="status"
+        )
+    if TrackingEvent.objects.filter(parcel=parcel, status=status, occurred_at=occurred_at).exists():
+        return parcel, False
+    if parcel.status == status:
+        TrackingEvent.objects.create(
+            parcel=parcel,
+            status=status,
+            occurred_at=occurred_at,
+            source=source,
+            description=description,
+            acting_user=acting_user,
+        )
+        return parcel, True
+    parcel = parcel_transition(
+        parcel=parcel,
+        to=status,
+        source=source,
+        occurred_at=occurred_at,
+        description=description,
+        acting_user=acting_user,
+    )
+    return parcel, True
+
+
+# --- returns ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReturnRow:
+    item: ParcelItem
+    kg: Decimal
+    disposition: str
+    reason: str = ""
+
+
+@transaction.atomic
+def parcel_return(*, parcel: Parcel, rows: Sequence[ReturnRow], acting_user) -> Parcel:
+    """A returned parcel's contents come back: each row's kilograms re-enter their lot
+    (``return`` in the ledger); rows written off leave it again at once (``write_off``).
+    No more than went out of an item can come back. The parcel becomes returned."""
+    if not rows:
+        raise DomainError(_("Say what came back."), field="rows")
+    locked = Parcel.objects.select_for_update().get(pk=parcel.pk)
+    for index, row in enumerate(rows):
+        if row.item.parcel_id != locked.pk:
+            raise DomainError(_("That item is not in this parcel."), field="item", row=index)
+        already = sum((r.kg for r in row.item.returns.all()), Decimal("0"))
+        if row.kg <= 0 or row.kg + already > row.item.kg:
+            raise DomainError(
+                _("At most %(kg)s kg of this item can come back.") % {"kg": row.item.kg - already},
+                field="kg",
+                row=index,
+            )
+        if row.disposition == ReturnDisposition.WRITE_OFF and not row.reason.strip():
+            raise DomainError(_("Say why it is written off."), field="reason", row=index)
+    reference = f"parcel:{locked.pk}"
+    for row in rows:
+        lot = stock_return(
+            lot_id=row.item.lot_id,
+            kg=row.kg,
+            reference=reference,
+            acting_user=acting_user,
+            note=row.reason,
+        )
+        if row.disposition == ReturnDisposition.WRITE_OFF:
+            lot_write_off(
+                lot=lot, kg=row.kg, reason=row.reason, acting_user=acting_user, reference=reference
+            )
+        ReturnLine.objects.create(
+            item=row.item,
+            kg=row.kg,
+            disposition=row.disposition,
+            reason=row.reason,
+            received_by=acting_user,
+        )
+    if locked.status != ParcelStatus.RETURNED:
+        locked = parcel_transition(
+            parcel=locked,
+            to=ParcelStatus.RETURNED,
+            source=TrackingEvent.Source.RETURN,
+            acting_user=acting_user,
+        )
+    for order in parcel_orders(locked):
+        if OrderStatus.REFUNDED in ALLOWED_TRANSITIONS[order.status]:
+            order_transition(
+                order=order, to=OrderStatus.REFUNDED, acting_user=acting_user, note=reference
+            )
+    return locked
