@@ -31,6 +31,11 @@ STOCK_WRITERS = frozenset({Role.INTAKE, Role.MANAGER})
 ORDER_READERS = frozenset({Role.PACKER, Role.CREATOR, Role.MANAGER})
 ORDER_WRITERS = frozenset({Role.MANAGER})
 LIVE_SESSION_WRITERS = frozenset({Role.CREATOR, Role.MANAGER})
+# Shipping: packers and managers make waves, pack, print and hand over; creators may look.
+SHIPPING_READERS = frozenset({Role.PACKER, Role.CREATOR, Role.MANAGER})
+SHIPPING_WORKERS = frozenset({Role.PACKER, Role.MANAGER})
+# A returned parcel comes in at the warehouse door.
+RETURN_WORKERS = frozenset({Role.INTAKE, Role.PACKER, Role.MANAGER})
 
 
 def user_roles(user) -> frozenset[str]:

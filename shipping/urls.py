@@ -1,0 +1,12 @@
+"""Shipping pages. Each area keeps its own views module with its own ``urlpatterns``."""
+
+from shipping import handover_views, return_views, station_views, wave_views
+
+app_name = "shipping"
+
+urlpatterns = [
+    *wave_views.urlpatterns,
+    *station_views.urlpatterns,
+    *handover_views.urlpatterns,
+    *return_views.urlpatterns,
+]
