@@ -33,6 +33,7 @@ from orders.models import (
     OrderLine,
     OrderStatus,
 )
+from orders.signals import queue_backorder_fill
 from studio.errors import DomainError
 
 
@@ -61,6 +62,17 @@ def order_transition(*, order: Order, to: str, acting_user=None, note: str = "")
     locked = _lock_order(order)
     if to not in ALLOWED_TRANSITIONS[locked.status]:
         raise TransitionError(locked, to)
+    # Stock follows the status: an order in a stock-holding state holds allocations, one in
+    # any other state holds none. So nobody can "allocate" without reserving (use
+    # order_allocate) or cancel without releasing (use order_cancel).
+    holds = Allocation.objects.filter(line__order=locked).exists()
+    if (to in HOLDS_STOCK) != holds:
+        raise DomainError(
+            _("Order %(order)s cannot go to %(to)s: its reserved stock does not match.")
+            % {"order": locked.external_no, "to": OrderStatus(to).label},
+            field="status",
+            code="forbidden_transition",
+        )
     OrderEvent.objects.create(
         order=locked, from_status=locked.status, to_status=to, acting_user=acting_user, note=note
     )
@@ -299,7 +311,10 @@ def order_cancel(
     *, order: Order, acting_user=None, note: str = "", to: str = OrderStatus.CANCELLED
 ) -> Order:
     """Cancel (or mark refunded) an order that is not packed yet; what it had reserved goes
-    back to its lots. Packed or shipped orders are refused: their stock has left."""
+    back to its lots, and back-orders waiting for those products are queued to be filled.
+    Packed or shipped orders are refused: their stock has left."""
+    if to not in {OrderStatus.CANCELLED, OrderStatus.REFUNDED}:
+        raise DomainError(_("An order is cancelled or refunded, nothing else."), field="status")
     locked = _lock_order(order)
     if to not in ALLOWED_TRANSITIONS[locked.status] or locked.status in {
         OrderStatus.PACKED,
@@ -314,6 +329,8 @@ def order_cancel(
             reference=locked.reference,
         )
         Allocation.objects.filter(pk__in=[a.pk for a in allocations]).delete()
+        lot_ids = [a.lot_id for a in allocations]
+        transaction.on_commit(lambda: queue_backorder_fill(lot_ids=lot_ids), robust=True)
     transitioned = order_transition(order=locked, to=to, acting_user=acting_user, note=note)
     order.status = transitioned.status
     return transitioned

@@ -1,3 +1,16 @@
+from django.urls import path
+
+from orders import views
+
 app_name = "orders"
 
-urlpatterns = []
+urlpatterns = [
+    path("", views.order_list, name="list"),
+    path("<int:pk>/", views.order_detail, name="detail"),
+    path("<int:pk>/allocate/", views.order_allocate_view, name="allocate"),
+    path("<int:pk>/cancel/", views.order_cancel_view, name="cancel"),
+    path("live/", views.live_list, name="live_list"),
+    path("live/new/", views.live_create, name="live_create"),
+    path("live/<int:pk>/", views.live_detail, name="live_detail"),
+    path("live/<int:pk>/edit/", views.live_edit, name="live_edit"),
+]

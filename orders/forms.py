@@ -1,0 +1,128 @@
+"""Forms of the orders pages. They parse input; the rules live in services and the models."""
+
+from datetime import timedelta
+
+from django import forms
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from orders.models import Channel, LiveSession, OrderStatus
+from orders.page_selectors import OrderFilters
+
+# Datalist suggestions for the province filter: no query over the orders is needed for them.
+PROVINCES = [
+    "北京市", "天津市", "上海市", "重庆市", "河北省", "山西省", "辽宁省", "吉林省", "黑龙江省",
+    "江苏省", "浙江省", "安徽省", "福建省", "江西省", "山东省", "河南省", "湖北省", "湖南省",
+    "广东省", "海南省", "四川省", "贵州省", "云南省", "陕西省", "甘肃省", "青海省", "台湾省",
+    "内蒙古自治区", "广西壮族自治区", "西藏自治区", "宁夏回族自治区", "新疆维吾尔自治区",
+    "香港特别行政区", "澳门特别行政区",
+]  # fmt: skip
+
+DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+DATETIME_INPUT = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+
+
+class LiveSessionChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, session: LiveSession) -> str:
+        return f"{session.starts_at:%m-%d} {session.title}"
+
+
+class OrderFilterForm(forms.Form):
+    """The orders list's filters. The status comes from the tabs above the list."""
+
+    q = forms.CharField(
+        label=_("Order number or recipient"),
+        required=False,
+        max_length=50,
+        widget=forms.TextInput(attrs={"type": "search", "autocomplete": "off"}),
+    )
+    status = forms.ChoiceField(
+        label=_("Status"),
+        choices=[("", _("All"))] + OrderStatus.choices,
+        required=False,
+        widget=forms.HiddenInput,
+    )
+    channel = forms.ModelChoiceField(
+        label=_("Channel"),
+        queryset=Channel.objects.order_by("code"),
+        required=False,
+        empty_label=_("All"),
+    )
+    live_session = LiveSessionChoiceField(
+        label=_("Live session"),
+        queryset=LiveSession.objects.order_by("-starts_at", "-id"),
+        required=False,
+        empty_label=_("All"),
+    )
+    paid_from = forms.DateField(label=_("Paid from"), required=False, widget=DATE_INPUT)
+    paid_to = forms.DateField(label=_("Paid to"), required=False, widget=DATE_INPUT)
+    province = forms.CharField(
+        label=_("Province"),
+        required=False,
+        max_length=20,
+        widget=forms.TextInput(attrs={"list": "provinces", "autocomplete": "off"}),
+    )
+    sku = forms.CharField(
+        label=_("SKU merchant code"),
+        required=False,
+        max_length=40,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "characters"}),
+    )
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("paid_from"), data.get("paid_to")
+        if start and end and end < start:
+            self.add_error("paid_to", _("The end date is before the start date."))
+        return data
+
+    def filters(self) -> OrderFilters:
+        """The valid filters; an invalid form filters nothing but the status it was given."""
+        if not self.is_valid():
+            status = self.data.get("status", "")
+            return OrderFilters(status=status if status in OrderStatus.values else "")
+        data = self.cleaned_data
+        return OrderFilters(
+            status=data["status"],
+            channel_id=data["channel"].pk if data["channel"] else None,
+            live_session_id=data["live_session"].pk if data["live_session"] else None,
+            paid_from=data["paid_from"],
+            paid_to=data["paid_to"],
+            province=data["province"].strip(),
+            merchant_code=data["sku"].strip().upper(),
+            q=data["q"].strip(),
+        )
+
+
+class CancelForm(forms.Form):
+    note = forms.CharField(label=_("Reason (optional)"), max_length=200, required=False)
+
+
+class LiveSessionForm(forms.ModelForm):
+    class Meta:
+        model = LiveSession
+        fields = ["channel", "title", "host", "room", "starts_at", "ends_at"]
+        widgets = {"starts_at": DATETIME_INPUT, "ends_at": DATETIME_INPUT}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        current = self.instance.channel_id if self.instance.pk else None
+        self.fields["channel"].queryset = Channel.objects.filter(
+            Q(is_active=True) | Q(pk=current)
+        ).order_by("code")
+        self.fields["channel"].empty_label = _("— choose a channel —")
+        self.fields["room"].widget.attrs["placeholder"] = _("e.g. Live room 1")
+        if not self.instance.pk and not self.is_bound:
+            # A new session most often starts at the next full hour and runs three hours.
+            start = timezone.localtime().replace(minute=0, second=0, microsecond=0)
+            start += timedelta(hours=1)
+            self.initial.setdefault("starts_at", start)
+            self.initial.setdefault("ends_at", start + timedelta(hours=3))
+
+    def clean(self):
+        data = super().clean()
+        starts, ends = data.get("starts_at"), data.get("ends_at")
+        if starts and ends and ends <= starts:
+            self.add_error("ends_at", _("The session must end after it starts."))
+        return data

@@ -1,0 +1,575 @@
+"""Check every row of a table and turn the good ones into order drafts.
+
+Each row becomes a ``ParsedRow`` holding either a line and the order-level values it carries,
+or the reasons it is bad (column and message). Rows with the same order number are the lines
+of one order (``group_rows``): the order's own values come from its first row; a later row
+may leave them empty. An order with any bad row is left out whole, and its other rows say so.
+Rows of orders the platform closed are checked for their order number only: they are never
+created, only used to cancel an order imported earlier.
+"""
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.utils.translation import gettext as _
+
+from inventory.models import Sku
+from orders.importers.address import split_address
+from orders.importers.presets import FIELD_LABELS, ColumnMap
+from orders.importers.reading import Table, clean_cell
+from orders.models import LiveSession, Order
+from orders.services import LineDraft, OrderDraft
+
+# What platforms call an order that was closed, cancelled or fully refunded.
+CLOSED_STATUSES = frozenset(
+    {
+        "已关闭",
+        "已取消",
+        "交易关闭",
+        "交易取消",
+        "订单关闭",
+        "订单取消",
+        "退款成功",
+        "已退款",
+        "全额退款",
+        "closed",
+        "cancelled",
+        "canceled",
+        "refunded",
+    }
+)
+
+ORDER_NUMBER = re.compile(r"^[0-9A-Za-z][0-9A-Za-z_\-]{0,39}$")
+# What a spreadsheet leaves of a long number it took for a float: 2.61121E+15, 2611210000.0
+MANGLED_NUMBER = re.compile(r"^\d+(?:\.\d*)?(?:[eE][+-]?\d+)$|^\d+\.\d+$")
+PHONE = re.compile(r"^1[3-9]\d{9}$")
+PHONE_MASK = re.compile(r"^1\d{2}\*{4}\d{4}$")
+QUANTITY = re.compile(r"^\d+(?:\.0+)?$")
+DATETIME = re.compile(
+    r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?"
+    r"(?:[\sT]+(\d{1,2})\s*[:：时]\s*(\d{1,2})(?:\s*[:：分]\s*(\d{1,2})(?:\.\d+)?\s*秒?)?)?$"
+)
+MONEY_PLAIN = re.compile(r"^\d{1,10}(?:\.\d{1,2})?$")
+MONEY_NOISE = str.maketrans("", "", "¥￥元,， ")
+CENT = Decimal("0.01")
+MAX_QUANTITY = 100_000
+# Longest text each order value may hold (the model's column sizes).
+LENGTH_CHECKS = tuple(
+    (name, Order._meta.get_field(name).max_length)
+    for name in (
+        "recipient_name",
+        "province",
+        "city",
+        "district",
+        "address_detail",
+        "raw_address",
+        "buyer_note",
+        "platform_status",
+    )
+)
+ZERO = Decimal("0")
+ORDER_FIELDS = (
+    "recipient_name",
+    "phone",
+    "province",
+    "city",
+    "district",
+    "address_detail",
+    "full_address",
+    "paid_at",
+    "platform_status",
+    "buyer_note",
+    "shipping_fee",
+    "paid_total",
+    "live_session",
+)
+
+
+class Bad(Exception):
+    """One cell is wrong: which of our fields, and why."""
+
+    def __init__(self, field_name: str, reason: str):
+        super().__init__(reason)
+        self.field = field_name
+        self.reason = reason
+
+
+# --- cell parsers ----------------------------------------------------------------------------
+
+
+def parse_order_number(text: str) -> str:
+    if not text:
+        raise Bad("external_no", _("The order number is missing."))
+    if MANGLED_NUMBER.match(text):
+        raise Bad(
+            "external_no",
+            _(
+                "The order number %(value)s was rounded by a spreadsheet: export the orders "
+                "again and upload the file as exported, without saving it from Excel."
+            )
+            % {"value": text},
+        )
+    if not ORDER_NUMBER.match(text):
+        raise Bad("external_no", _("“%(value)s” is not an order number.") % {"value": text})
+    return text
+
+
+def parse_quantity(text: str) -> int:
+    if not QUANTITY.match(text):
+        raise Bad(
+            "quantity",
+            _("The quantity must be a whole number of at least 1, not “%(value)s”.")
+            % {"value": text},
+        )
+    quantity = int(text.split(".")[0])
+    if not 1 <= quantity <= MAX_QUANTITY:
+        raise Bad(
+            "quantity",
+            _("The quantity must be a whole number of at least 1, not “%(value)s”.")
+            % {"value": text},
+        )
+    return quantity
+
+
+def parse_money(text: str, field_name: str) -> Decimal | None:
+    """Yuan with at most 2 decimals (¥ signs and thousands commas allowed), None if empty."""
+    if MONEY_PLAIN.match(text):
+        return Decimal(text)
+    plain = text.translate(MONEY_NOISE)
+    if not plain:
+        return None
+    try:
+        value = Decimal(plain)
+    except InvalidOperation:
+        value = None
+    if value is None or not value.is_finite() or value < 0 or value >= Decimal("1e10"):
+        raise Bad(field_name, _("“%(value)s” is not an amount of money.") % {"value": text})
+    if value != value.quantize(CENT):
+        raise Bad(
+            field_name,
+            _("“%(value)s” has more than 2 decimal places.") % {"value": text},
+        )
+    return value.quantize(CENT)
+
+
+def parse_time(text: str, zone: ZoneInfo) -> datetime:
+    if not text:
+        raise Bad("paid_at", _("The paid time is missing."))
+    match = DATETIME.match(text)
+    if match:
+        parts = [int(part) if part else 0 for part in match.groups()]
+        try:
+            return datetime(*parts, tzinfo=zone)
+        except ValueError:
+            pass
+    raise Bad(
+        "paid_at",
+        _("“%(value)s” is not a time like 2026-06-18 20:15:03.") % {"value": text},
+    )
+
+
+def parse_phone(text: str) -> tuple[str, bool]:
+    """(phone, masked by the platform)."""
+    if not text:
+        raise Bad("phone", _("The phone number is missing."))
+    phone = re.sub(r"[\s\-()（）]", "", text)
+    if phone.startswith("+86"):
+        phone = phone[3:]
+    elif len(phone) == 13 and phone.startswith("86"):
+        phone = phone[2:]
+    if PHONE.match(phone):
+        return phone, False
+    if PHONE_MASK.match(phone):
+        return phone, True
+    raise Bad(
+        "phone",
+        _("“%(value)s” is neither an 11-digit mobile number nor a masked one like 138****1234.")
+        % {"value": text},
+    )
+
+
+def _too_long(value: str, limit: int) -> str:
+    return _("Longer than %(limit)d characters (%(length)d).") % {
+        "limit": limit,
+        "length": len(value),
+    }
+
+
+# --- rows ------------------------------------------------------------------------------------
+
+
+@dataclass
+class OrderValues:
+    """The order-level values one row carries."""
+
+    recipient_name: str = ""
+    phone: str = ""
+    phone_masked: bool = False
+    province: str = ""
+    city: str = ""
+    district: str = ""
+    address_detail: str = ""
+    raw_address: str = ""
+    paid_at: datetime | None = None
+    platform_status: str = ""
+    buyer_note: str = ""
+    shipping_fee: Decimal = Decimal("0")
+    paid_total: Decimal | None = None
+    live_session_title: str = ""
+
+
+@dataclass
+class ParsedRow:
+    number: int  # as the spreadsheet numbers it (the header is row 1)
+    cells: list[str]
+    external_no: str = ""
+    closed: bool = False
+    line: LineDraft | None = None
+    values: OrderValues | None = None  # None on a later row that left them empty
+    errors: list[tuple[str, str]] = field(default_factory=list)  # (field, reason)
+
+
+@dataclass
+class OrderGroup:
+    """The rows of one order number, and the draft made of them when they are all good."""
+
+    external_no: str
+    rows: list[ParsedRow]
+    closed: bool = False
+    platform_status: str = ""
+    draft: OrderDraft | None = None
+
+    @property
+    def bad(self) -> bool:
+        return any(row.errors for row in self.rows)
+
+    @property
+    def first_row(self) -> int:
+        return self.rows[0].number
+
+
+class RowReader:
+    """Reads the rows of one table with one column map, for one channel."""
+
+    def __init__(self, *, table: Table, columns: ColumnMap, channel):
+        self.table = table
+        self.columns = columns.columns
+        self.header = table.header
+        self.channel = channel
+        self.zone = ZoneInfo(settings.TIME_ZONE)
+        self.skus: dict[str, Sku] = {}
+        self.skus_folded: dict[str, Sku] = {}
+        self.items = tuple(self.columns.items())
+        self.first_cells: dict[str, tuple[str, ...]] = {}
+        self.blank = dict.fromkeys(FIELD_LABELS, "")
+        self.width = max(self.columns.values(), default=-1) + 1
+
+    def column_name(self, field_name: str) -> str:
+        index = self.columns.get(field_name)
+        if index is None:
+            index = self.columns.get("full_address") if field_name in _ADDRESS else None
+        if index is None or index >= len(self.header):
+            return ""
+        return self.header[index]
+
+    def _load_skus(self, rows: list[tuple[int, list[str]]]) -> None:
+        index = self.columns.get("merchant_code")
+        if index is None:
+            return
+        codes = {clean_cell(cells[index]) for _n, cells in rows if index < len(cells)}
+        codes.discard("")
+        found = {}
+        code_list = sorted(codes)
+        for start in range(0, len(code_list), 500):
+            chunk = code_list[start : start + 500]
+            found.update(
+                (sku.merchant_code, sku)
+                for sku in Sku.objects.select_related("product", "grade").filter(
+                    merchant_code__in=chunk
+                )
+            )
+        if len(found) < len(codes):
+            # Exports change the case of codes now and then: match those case-insensitively.
+            for sku in Sku.objects.select_related("product", "grade"):
+                found.setdefault(sku.merchant_code, sku)
+                self.skus_folded.setdefault(sku.merchant_code.upper(), sku)
+        self.skus = found
+
+    def read(self, rows: list[tuple[int, list[str]]] | None = None) -> list[ParsedRow]:
+        rows = self.table.rows if rows is None else rows
+        self._load_skus(rows)
+        seen: set[str] = set()
+        parsed = []
+        for number, cells in rows:
+            row = self.read_row(number, cells, seen)
+            if row.external_no:
+                seen.add(row.external_no)
+            parsed.append(row)
+        return parsed
+
+    def cells_by_field(self, cells: list[str]) -> dict[str, str]:
+        """{field: cleaned cell} for every field ("" where the file has no such column)."""
+        if len(cells) < self.width:
+            cells = cells + [""] * (self.width - len(cells))
+        return {**self.blank, **{name: clean_cell(cells[i]) for name, i in self.items}}
+
+    def read_row(self, number: int, cells: list[str], seen: set[str]) -> ParsedRow:
+        v = self.cells_by_field(cells)
+        row = ParsedRow(number=number, cells=cells)
+        errors = row.errors
+        try:
+            row.external_no = parse_order_number(v["external_no"])
+        except Bad as bad:
+            errors.append((bad.field, bad.reason))
+        status = v["platform_status"]
+        if status.lower() in CLOSED_STATUSES:
+            row.closed = True
+            row.values = OrderValues(platform_status=status)
+            return row
+
+        try:
+            row.line = self._line(v)
+        except _Many as many:
+            errors.extend((bad.field, bad.reason) for bad in many.bads)
+        except Bad as bad:
+            errors.append((bad.field, bad.reason))
+        # Later rows of an order may leave the order's own cells empty, or repeat them as
+        # they are: then the first row's reading stands.
+        order_cells = tuple([v[name] for name in ORDER_FIELDS])
+        if row.external_no in seen:
+            if order_cells == self.first_cells.get(row.external_no) or not any(order_cells):
+                return row
+        elif row.external_no:
+            self.first_cells[row.external_no] = order_cells
+        values = OrderValues(platform_status=status)
+        row.values = values
+        for part in (self._recipient, self._phone, self._address, self._money):
+            try:
+                part(v, values, errors)
+            except Bad as bad:
+                errors.append((bad.field, bad.reason))
+        try:
+            values.paid_at = parse_time(v["paid_at"], self.zone)
+        except Bad as bad:
+            errors.append((bad.field, bad.reason))
+        values.live_session_title = v["live_session"]
+        values.buyer_note = v["buyer_note"]
+        for name, limit in LENGTH_CHECKS:
+            value = getattr(values, name)
+            if len(value) > limit:
+                errors.append(
+                    (name if name != "raw_address" else "full_address", _too_long(value, limit))
+                )
+        return row
+
+    # Each part reads a few cells into ``values``; a Bad ends that part only.
+
+    def _line(self, v: dict[str, str]) -> LineDraft:
+        code = v["merchant_code"]
+        errors = []
+        sku = None
+        if not code:
+            errors.append(Bad("merchant_code", _("The merchant code is missing.")))
+        else:
+            sku = self.skus.get(code) or self.skus_folded.get(code.upper())
+            if sku is None:
+                errors.append(
+                    Bad(
+                        "merchant_code",
+                        _("No SKU has the merchant code “%(code)s”.") % {"code": code},
+                    )
+                )
+            elif not sku.is_active:
+                errors.append(
+                    Bad(
+                        "merchant_code",
+                        _("SKU %(code)s is not sold any more.") % {"code": code},
+                    )
+                )
+        quantity = None
+        try:
+            quantity = parse_quantity(v["quantity"])
+        except Bad as bad:
+            errors.append(bad)
+        price = None
+        try:
+            price = parse_money(v["unit_price"], "unit_price")
+        except Bad as bad:
+            errors.append(bad)
+        if errors:
+            first, *others = errors
+            if others:
+                raise _Many(errors)
+            raise first
+        return LineDraft(
+            sku=sku, quantity=quantity, unit_price=price if price is not None else sku.price
+        )
+
+    def _recipient(self, v: dict[str, str], values: OrderValues, errors) -> None:
+        name = v["recipient_name"]
+        if not name:
+            raise Bad("recipient_name", _("The recipient's name is missing."))
+        values.recipient_name = name
+
+    def _phone(self, v: dict[str, str], values: OrderValues, errors) -> None:
+        values.phone, values.phone_masked = parse_phone(v["phone"])
+
+    def _address(self, v: dict[str, str], values: OrderValues, errors) -> None:
+        detail, whole = v["address_detail"], v["full_address"]
+        province, city, district = v["province"], v["city"], v["district"]
+        if whole:
+            values.raw_address = whole
+        if not detail and whole:
+            parts = split_address(whole)
+            if parts is None:
+                raise Bad(
+                    "full_address",
+                    _("The address “%(value)s” does not start with a province.") % {"value": whole},
+                )
+            province = province or parts.province
+            city = city or parts.city
+            district = district or parts.district
+            detail = parts.detail
+        elif not whole:
+            values.raw_address = f"{province}{city}{district}{detail}"
+        if not detail:
+            raise Bad("address_detail", _("The address is missing."))
+        if not province:
+            raise Bad("province", _("The province is missing."))
+        values.province, values.city, values.district = province, city, district
+        values.address_detail = detail
+
+    def _money(self, v: dict[str, str], values: OrderValues, errors) -> None:
+        try:
+            values.shipping_fee = parse_money(v["shipping_fee"], "shipping_fee") or ZERO
+        except Bad as bad:
+            errors.append((bad.field, bad.reason))
+        values.paid_total = parse_money(v["paid_total"], "paid_total")
+        if values.paid_total is not None and values.paid_total < values.shipping_fee:
+            raise Bad(
+                "paid_total",
+                _("The paid total %(total)s is less than the shipping fee %(fee)s.")
+                % {"total": values.paid_total, "fee": values.shipping_fee},
+            )
+
+
+_ADDRESS = {"province", "city", "district", "address_detail"}
+
+
+class _Many(Bad):
+    """Several cells of one part are wrong."""
+
+    def __init__(self, bads: list[Bad]):
+        super().__init__(bads[0].field, bads[0].reason)
+        self.bads = bads
+
+
+# --- orders ----------------------------------------------------------------------------------
+
+
+def group_rows(rows: Iterable[ParsedRow]) -> tuple[list[OrderGroup], list[ParsedRow]]:
+    """Rows by order number, in the order each number first appears. Rows without a usable
+    number cannot belong to any order: they come back on their own."""
+    groups: dict[str, OrderGroup] = {}
+    orphans: list[ParsedRow] = []
+    for row in rows:
+        if not row.external_no:
+            orphans.append(row)
+            continue
+        group = groups.get(row.external_no)
+        if group is None:
+            group = groups[row.external_no] = OrderGroup(external_no=row.external_no, rows=[])
+            group.closed = row.closed
+            group.platform_status = row.values.platform_status if row.values else ""
+        group.rows.append(row)
+    return list(groups.values()), orphans
+
+
+def mark_order_mates(group: OrderGroup) -> None:
+    """Every good row of an order that has a bad row says why it was left out too."""
+    bad_rows = [row.number for row in group.rows if row.errors]
+    if not bad_rows:
+        return
+    reason = _("Another row of this order is bad (row %(rows)s): the whole order was left out.") % {
+        "rows": ", ".join(str(number) for number in bad_rows)
+    }
+    for row in group.rows:
+        if not row.errors:
+            row.errors.append(("", reason))
+
+
+def _session_finder(channel, groups: list[OrderGroup]):
+    """A function (paid_at, title) → LiveSession, from one query for the whole file."""
+    times = [
+        row.values.paid_at
+        for group in groups
+        for row in group.rows[:1]
+        if row.values and row.values.paid_at
+    ]
+    titles = {
+        row.values.live_session_title
+        for group in groups
+        for row in group.rows[:1]
+        if row.values and row.values.live_session_title
+    }
+    if not times and not titles:
+        return lambda paid_at, title: None
+    query = LiveSession.objects.filter(channel=channel)
+    sessions = list(query.filter(title__in=titles)) if titles else []
+    if times:
+        sessions += list(query.filter(starts_at__lte=max(times), ends_at__gte=min(times)))
+    by_title: dict[str, LiveSession] = {}
+    for session in sorted(sessions, key=lambda s: s.starts_at):
+        by_title[session.title] = session  # the latest session of a repeated title
+    windows = sorted(set(sessions), key=lambda s: s.starts_at, reverse=True)
+
+    def find(paid_at, title):
+        if title and title in by_title:
+            return by_title[title]
+        for session in windows:
+            if session.starts_at <= paid_at <= session.ends_at:
+                return session
+        return None
+
+    return find
+
+
+def build_drafts(channel, groups: list[OrderGroup]) -> None:
+    """Set ``draft`` on every good, open order group; mark the mates of bad rows."""
+    find_session = _session_finder(channel, groups)
+    for group in groups:
+        if group.closed:
+            # Only the number of a closed order matters: it may cancel one imported earlier.
+            for row in group.rows:
+                row.errors = [error for error in row.errors if error[0] == "external_no"]
+            continue
+        if group.bad:
+            mark_order_mates(group)
+            continue
+        values = group.rows[0].values
+        goods_total = None
+        if values.paid_total is not None:
+            goods_total = values.paid_total - values.shipping_fee
+        group.draft = OrderDraft(
+            external_no=group.external_no,
+            recipient_name=values.recipient_name,
+            phone=values.phone,
+            phone_masked_by_platform=values.phone_masked,
+            province=values.province,
+            city=values.city,
+            district=values.district,
+            address_detail=values.address_detail,
+            raw_address=values.raw_address,
+            buyer_note=values.buyer_note,
+            paid_at=values.paid_at,
+            platform_status=values.platform_status,
+            shipping_fee=values.shipping_fee,
+            goods_total=goods_total,
+            live_session=find_session(values.paid_at, values.live_session_title),
+            lines=[row.line for row in group.rows if row.line is not None],
+        )

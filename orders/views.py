@@ -1,0 +1,215 @@
+"""Orders pages: the orders list with its status tabs, one order with its allocations and
+history, and live sessions. Each view parses a form, calls one service or selector, renders."""
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from orders import page_selectors, selectors, services
+from orders.forms import PROVINCES, CancelForm, LiveSessionForm, OrderFilterForm
+from orders.models import ALLOWED_TRANSITIONS, HOLDS_STOCK, LiveSession, Order, OrderStatus
+from studio.errors import DomainError
+from studio.roles import (
+    LIVE_SESSION_WRITERS,
+    ORDER_READERS,
+    ORDER_WRITERS,
+    Role,
+    has_role,
+    role_required,
+)
+
+PAGE_SIZE = 50
+# Who sees a recipient's full phone and address: those who pack and those who manage.
+CONTACT_READERS = frozenset({Role.PACKER, Role.MANAGER})
+ALLOCATABLE = frozenset({OrderStatus.NEW, OrderStatus.BACKORDERED})
+
+
+def _query_without(request, *names: str) -> str:
+    query = request.GET.copy()
+    for name in ("page", *names):
+        query.pop(name, None)
+    return query.urlencode()
+
+
+# --- orders ----------------------------------------------------------------------------------
+
+
+@require_GET
+@role_required(*ORDER_READERS)
+def order_list(request):
+    """Orders, newest payment first, 50 a page. The status tabs count the orders the other
+    filters leave, in one grouped query; that also gives the paginator its total."""
+    form = OrderFilterForm(request.GET or None)
+    filters = form.filters()
+    counts = page_selectors.status_counts(
+        page_selectors.orders_filtered(filters, with_status=False)
+    )
+    total = sum(counts.values())
+    paginator = Paginator(page_selectors.orders_filtered(filters), PAGE_SIZE)
+    paginator.count = counts.get(filters.status, 0) if filters.status else total
+    page = paginator.get_page(request.GET.get("page"))
+    tabs = [{"value": "", "label": _("All"), "count": total, "active": not filters.status}]
+    tabs += [
+        {
+            "value": value,
+            "label": label,
+            "count": counts.get(value, 0),
+            "active": filters.status == value,
+        }
+        for value, label in OrderStatus.choices
+    ]
+    return render(
+        request,
+        "orders/list.html",
+        {
+            "form": form,
+            "tabs": tabs,
+            "page": page,
+            "query": _query_without(request),
+            "tab_query": _query_without(request, "status"),
+            "provinces": PROVINCES,
+            "filtered": any(
+                value for key, value in vars(filters).items() if key != "status" and value
+            ),
+        },
+    )
+
+
+def _order_or_404(pk: int) -> Order:
+    return get_object_or_404(selectors.order_detail(), pk=pk)
+
+
+@require_GET
+@role_required(*ORDER_READERS)
+def order_detail(request, pk: int):
+    order = _order_or_404(pk)
+    can_act = has_role(request.user, ORDER_WRITERS)
+    return render(
+        request,
+        "orders/detail.html",
+        {
+            "order": order,
+            "lines": list(order.lines.all()),
+            "events": list(order.events.all()),
+            "sees_contact": has_role(request.user, CONTACT_READERS),
+            "can_allocate": can_act and order.status in ALLOCATABLE,
+            "can_cancel": can_act and OrderStatus.CANCELLED in ALLOWED_TRANSITIONS[order.status],
+            "cancel_form": CancelForm(),
+        },
+    )
+
+
+@require_POST
+@role_required(*ORDER_WRITERS)
+def order_allocate_view(request, pk: int):
+    order = get_object_or_404(Order, pk=pk)
+    try:
+        allocated = services.order_allocate(order=order, acting_user=request.user)
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        if allocated:
+            messages.success(
+                request,
+                _("Order %(number)s is allocated: its kilograms are reserved.")
+                % {"number": order.external_no},
+            )
+        else:
+            messages.warning(
+                request,
+                _(
+                    "Not enough stock for order %(number)s: it waits as a back-order and is "
+                    "allocated when stock arrives."
+                )
+                % {"number": order.external_no},
+            )
+    return redirect("orders:detail", pk=order.pk)
+
+
+@require_POST
+@role_required(*ORDER_WRITERS)
+def order_cancel_view(request, pk: int):
+    order = get_object_or_404(Order, pk=pk)
+    form = CancelForm(request.POST)
+    note = form.cleaned_data["note"].strip() if form.is_valid() else ""
+    held_stock = order.status in HOLDS_STOCK
+    try:
+        services.order_cancel(order=order, acting_user=request.user, note=note)
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        message = _("Order %(number)s is cancelled.") % {"number": order.external_no}
+        if held_stock:
+            message += " " + _("Its reserved kilograms are back in stock.")
+        messages.success(request, message)
+    return redirect("orders:detail", pk=order.pk)
+
+
+# --- live sessions ---------------------------------------------------------------------------
+
+
+@require_GET
+@role_required(*ORDER_READERS)
+def live_list(request):
+    page = Paginator(selectors.live_session_list(), PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "orders/live_list.html",
+        {"page": page, "can_edit": has_role(request.user, LIVE_SESSION_WRITERS)},
+    )
+
+
+@require_GET
+@role_required(*ORDER_READERS)
+def live_detail(request, pk: int):
+    session = get_object_or_404(selectors.live_session_list(), pk=pk)
+    orders = selectors.order_list().filter(live_session=session)
+    paginator = Paginator(orders, PAGE_SIZE)
+    paginator.count = session.order_count
+    return render(
+        request,
+        "orders/live_detail.html",
+        {
+            "session": session,
+            "page": paginator.get_page(request.GET.get("page")),
+            "query": "",
+            "sku_sums": list(page_selectors.live_session_sku_sums(session)),
+            "can_edit": has_role(request.user, LIVE_SESSION_WRITERS),
+        },
+    )
+
+
+def _live_form_page(request, form: LiveSessionForm, session: LiveSession | None):
+    if request.method == "POST" and form.is_valid():
+        saved = form.save()
+        messages.success(
+            request,
+            (
+                _("Live session “%(title)s” saved.")
+                if session
+                else _("Live session “%(title)s” added.")
+            )
+            % {"title": saved.title},
+        )
+        return redirect("orders:live_detail", pk=saved.pk)
+    status = 400 if request.method == "POST" else 200
+    return render(
+        request, "orders/live_form.html", {"form": form, "session": session}, status=status
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@role_required(*LIVE_SESSION_WRITERS)
+def live_create(request):
+    return _live_form_page(request, LiveSessionForm(request.POST or None), None)
+
+
+@require_http_methods(["GET", "POST"])
+@role_required(*LIVE_SESSION_WRITERS)
+def live_edit(request, pk: int):
+    session = get_object_or_404(LiveSession, pk=pk)
+    return _live_form_page(
+        request, LiveSessionForm(request.POST or None, instance=session), session
+    )

@@ -1,0 +1,133 @@
+"""An order moves only along ``ALLOWED_TRANSITIONS``, and every move leaves one event."""
+
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone, translation
+
+from orders.models import (
+    ALLOWED_TRANSITIONS,
+    HOLDS_STOCK,
+    Allocation,
+    Channel,
+    Order,
+    OrderEvent,
+    OrderStatus,
+)
+from orders.services import LineDraft, OrderDraft, TransitionError, order_transition, orders_create
+from studio.errors import DomainError
+from tests.factories import SkuFactory, receive
+
+pytestmark = pytest.mark.django_db
+
+STATES = list(OrderStatus)
+ALLOWED = [(a, b) for a in STATES for b in STATES if b in ALLOWED_TRANSITIONS[a]]
+FORBIDDEN = [(a, b) for a in STATES for b in STATES if b not in ALLOWED_TRANSITIONS[a]]
+
+
+def _ids(pairs):
+    return [f"{a.value}->{b.value}" for a, b in pairs]
+
+
+def _order_in(status: str, *, holding: bool = False) -> Order:
+    """A saved order, put straight into ``status``; with ``holding``, its line has an
+    Allocation row (the lot's own figures are not what these tests are about)."""
+    channel, _created = Channel.objects.get_or_create(code="kuaishou", defaults={"name": "快手"})
+    sku = SkuFactory()
+    draft = OrderDraft(
+        external_no="2611150000000001",
+        recipient_name="张三",
+        phone="13812345678",
+        province="陕西省",
+        address_detail="汉中市留坝县朱家坪村 3 组",
+        paid_at=timezone.now(),
+        lines=[LineDraft(sku=sku, quantity=1, unit_price=Decimal("39.90"))],
+    )
+    (order,) = orders_create(channel=channel, drafts=[draft])
+    Order.objects.filter(pk=order.pk).update(status=status)
+    if holding:
+        lot = receive(kg="10", product=sku.product, grade=sku.grade)
+        Allocation.objects.create(line=order.lines.get(), lot=lot, kg=Decimal("2.500"))
+    order.refresh_from_db()
+    return order
+
+
+def test_the_matrix_covers_every_state_and_names_only_real_states():
+    # the table has a row for every state, and every target is a state
+    assert set(ALLOWED_TRANSITIONS) == set(STATES)
+    assert all(set(targets) <= set(STATES) for targets in ALLOWED_TRANSITIONS.values())
+    # and the parametrized tests below see all 81 pairs, split between allowed and forbidden
+    assert len(ALLOWED) + len(FORBIDDEN) == len(STATES) ** 2
+    assert len(ALLOWED) == 18
+
+
+@pytest.mark.parametrize(("from_status", "to_status"), ALLOWED, ids=_ids(ALLOWED))
+def test_an_allowed_transition_moves_the_order_and_writes_one_event(
+    make_user, from_status, to_status
+):
+    # given an order in the first state, holding stock exactly when the target state does
+    order = _order_in(from_status, holding=to_status in HOLDS_STOCK)
+    user = make_user("manager")
+    events_before = set(OrderEvent.objects.values_list("pk", flat=True))
+
+    # when it is moved to the second
+    moved = order_transition(order=order, to=to_status, acting_user=user, note="主播确认")
+
+    # then the order is there, in the database and in the caller's object
+    assert moved.status == to_status
+    assert order.status == to_status
+    assert Order.objects.get(pk=order.pk).status == to_status
+    # and exactly one event records the move, who made it and why
+    new_events = OrderEvent.objects.exclude(pk__in=events_before)
+    assert [
+        (e.order_id, e.from_status, e.to_status, e.acting_user_id, e.note) for e in new_events
+    ] == [(order.pk, from_status, to_status, user.pk, "主播确认")]
+
+
+@pytest.mark.parametrize(("from_status", "to_status"), FORBIDDEN, ids=_ids(FORBIDDEN))
+def test_a_forbidden_transition_is_refused_naming_both_states_and_changes_nothing(
+    make_user, from_status, to_status
+):
+    # given an order in the first state
+    order = _order_in(from_status)
+    user = make_user("manager")
+    events_before = OrderEvent.objects.count()
+    updated_at = Order.objects.get(pk=order.pk).updated_at
+
+    # when it is asked to move to a state the table does not allow, it is refused
+    with translation.override("en"), pytest.raises(TransitionError) as refused:
+        order_transition(order=order, to=to_status, acting_user=user, note="试试")
+
+    # with a domain error whose message names both states
+    error = refused.value
+    assert isinstance(error, DomainError)
+    assert error.code == "forbidden_transition"
+    with translation.override("en"):
+        from_label, to_label = OrderStatus(from_status).label, OrderStatus(to_status).label
+        assert f"from {from_label} to {to_label}" in error.message
+    assert order.external_no in error.message
+    # and nothing was written
+    assert OrderEvent.objects.count() == events_before
+    stored = Order.objects.get(pk=order.pk)
+    assert (stored.status, stored.updated_at) == (from_status, updated_at)
+    assert order.status == from_status
+
+
+def test_an_order_cannot_be_marked_allocated_without_reserved_stock(make_user):
+    order = _order_in(OrderStatus.NEW)
+
+    with pytest.raises(DomainError) as refused:
+        order_transition(order=order, to=OrderStatus.ALLOCATED, acting_user=make_user("manager"))
+
+    assert refused.value.code == "forbidden_transition"
+    assert Order.objects.get(pk=order.pk).status == OrderStatus.NEW
+
+
+def test_an_order_cannot_leave_a_stock_holding_state_while_it_holds_stock(make_user):
+    order = _order_in(OrderStatus.ALLOCATED, holding=True)
+
+    with pytest.raises(DomainError):
+        order_transition(order=order, to=OrderStatus.CANCELLED, acting_user=make_user("manager"))
+
+    assert Order.objects.get(pk=order.pk).status == OrderStatus.ALLOCATED
+    assert Allocation.objects.filter(line__order=order).count() == 1
