@@ -1,5 +1,12 @@
 from rest_framework.routers import SimpleRouter
 
+from shipping import api
+
 router = SimpleRouter()
+router.register("carriers", api.CarrierViewSet, basename="carriers")
+router.register("waybill-pools", api.WaybillPoolViewSet, basename="waybill-pools")
+router.register("waves", api.WaveViewSet, basename="waves")
+router.register("parcels", api.ParcelViewSet, basename="parcels")
+router.register("tracking", api.TrackingViewSet, basename="tracking")
 
 urlpatterns = router.urls

@@ -15,6 +15,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from inventory.models import Lot
 from inventory.services import (
     Reservation,
     lot_write_off,
@@ -22,6 +23,7 @@ from inventory.services import (
     stock_return,
     stock_ship_out,
 )
+from inventory.signals import stock_received
 from orders.models import ALLOWED_TRANSITIONS, Allocation, Order, OrderStatus
 from orders.services import order_transition
 from shipping.models import (
@@ -73,6 +75,12 @@ def waybill_pool_import(
             "number", flat=True
         )
     )
+    # A number scanned onto a parcel before its pool arrived must not be handed out again.
+    known |= set(
+        Parcel.objects.filter(carrier=carrier, tracking_number__in=unique).values_list(
+            "tracking_number", flat=True
+        )
+    )
     pool = WaybillPool.objects.create(carrier=carrier, file_name=file_name, imported_by=acting_user)
     fresh = [n for n in unique if n not in known]
     WaybillNumber.objects.bulk_create(
@@ -118,8 +126,9 @@ def wave_create(
     """Put allocated orders that are in no wave yet into a new wave and move them to picking.
     Orders that do not qualify are left out; a wave with no order is refused."""
     ids = [order.pk for order in orders]
+    # ``of``: the wave-order join is an outer join, and PostgreSQL cannot lock its null side.
     candidates = list(
-        Order.objects.select_for_update()
+        Order.objects.select_for_update(of=("self",))
         .filter(pk__in=ids, status=OrderStatus.ALLOCATED, wave_order__isnull=True)
         .order_by("pk")
     )
@@ -144,10 +153,16 @@ def wave_create(
 
 
 def _close_wave_if_done(wave: Wave | None) -> None:
-    if wave is None or wave.status != WaveStatus.PICKING:
+    """Close the wave when none of its orders is still being picked. The wave row is locked
+    first: two packers finishing its last two orders at once then decide one after the
+    other, and the second sees the first's packed order."""
+    if wave is None:
         return
-    if not wave.wave_orders.filter(order__status=OrderStatus.PICKING).exists():
-        Wave.objects.filter(pk=wave.pk).update(status=WaveStatus.DONE)
+    locked = Wave.objects.select_for_update().filter(pk=wave.pk).first()
+    if locked is None or locked.status != WaveStatus.PICKING:
+        return
+    if not locked.wave_orders.filter(order__status=OrderStatus.PICKING).exists():
+        Wave.objects.filter(pk=locked.pk).update(status=WaveStatus.DONE)
 
 
 # --- packing ---------------------------------------------------------------------------------
@@ -290,10 +305,11 @@ def parcel_pack(
         reference=f"parcel:{parcel.pk}",
         acting_user=acting_user,
     )
-    Allocation.objects.filter(pk__in=[a.pk for a in allocations]).delete()
     for each in orders:
         if each.status == OrderStatus.ALLOCATED:
             order_transition(order=each, to=OrderStatus.PICKING, acting_user=acting_user)
+    Allocation.objects.filter(pk__in=[a.pk for a in allocations]).delete()
+    for each in orders:
         order_transition(
             order=each, to=OrderStatus.PACKED, acting_user=acting_user, note=parcel.tracking_number
         )
@@ -304,7 +320,8 @@ def parcel_pack(
         source=TrackingEvent.Source.STATION,
         acting_user=acting_user,
     )
-    _close_wave_if_done(parcel.wave)
+    for wave in Wave.objects.filter(wave_orders__order__in=orders).distinct():
+        _close_wave_if_done(wave)
     return PackResult(parcel, warnings)
 
 
@@ -363,7 +380,10 @@ def parcel_transition(
             siblings = Parcel.objects.filter(Q(order=order) | Q(items__line__order=order)).exclude(
                 pk=locked.pk
             )
-            behind = siblings.exclude(status__in=[to, ParcelStatus.DELIVERED]).exists()
+            if to == ParcelStatus.SHIPPED:  # every other parcel has left (whatever befell it)
+                behind = siblings.filter(status=ParcelStatus.PACKED).exists()
+            else:
+                behind = siblings.exclude(status=ParcelStatus.DELIVERED).exists()
             if not behind and to in _next_parcel_states(order):
                 order_transition(order=order, to=order_status, acting_user=acting_user)
     parcel.status = locked.status
@@ -467,20 +487,27 @@ def parcel_return(*, parcel: Parcel, rows: Sequence[ReturnRow], acting_user) -> 
     if not rows:
         raise DomainError(_("Say what came back."), field="rows")
     locked = Parcel.objects.select_for_update().get(pk=parcel.pk)
+    back: dict[int, Decimal] = {}  # per item: returned before, plus the rows above this one
     for index, row in enumerate(rows):
         if row.item.parcel_id != locked.pk:
             raise DomainError(_("That item is not in this parcel."), field="item", row=index)
-        already = sum((r.kg for r in row.item.returns.all()), Decimal("0"))
+        if row.item.pk not in back:
+            back[row.item.pk] = sum(
+                ReturnLine.objects.filter(item=row.item).values_list("kg", flat=True),
+                Decimal("0"),
+            )
+        already = back[row.item.pk]
         if row.kg <= 0 or row.kg + already > row.item.kg:
             raise DomainError(
                 _("At most %(kg)s kg of this item can come back.") % {"kg": row.item.kg - already},
                 field="kg",
                 row=index,
             )
+        back[row.item.pk] = already + row.kg
         if row.disposition == ReturnDisposition.WRITE_OFF and not row.reason.strip():
             raise DomainError(_("Say why it is written off."), field="reason", row=index)
     reference = f"parcel:{locked.pk}"
-    for row in rows:
+    for row in sorted(rows, key=lambda row: row.item.lot_id):  # lots in lot-id order
         lot = stock_return(
             lot_id=row.item.lot_id,
             kg=row.kg,
@@ -505,6 +532,13 @@ def parcel_return(*, parcel: Parcel, rows: Sequence[ReturnRow], acting_user) -> 
             to=ParcelStatus.RETURNED,
             source=TrackingEvent.Source.RETURN,
             acting_user=acting_user,
+        )
+    restocked = sorted(
+        {row.item.lot_id for row in rows if row.disposition == ReturnDisposition.RESTOCK}
+    )
+    if restocked:  # as after an intake: back-orders waiting for these lots may now be served
+        transaction.on_commit(
+            lambda: stock_received.send(sender=Lot, lot_ids=restocked), robust=True
         )
     for order in parcel_orders(locked):
         if OrderStatus.REFUNDED in ALLOWED_TRANSITIONS[order.status]:

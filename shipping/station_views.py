@@ -1,3 +1,250 @@
-"""Shipping pages (being built)."""
+"""The packing station: scan an order, confirm its items, weigh, pack; and the parcel's label
+and packing slip as PDFs. Built for a barcode scanner, a scale and a thermal printer, no mouse:
+every step ends with Enter. The page works without JavaScript (a checkbox per line);
+``static/js/station.js`` adds item scanning and moves the focus along."""
 
-urlpatterns = []
+from django.contrib import messages
+from django.db.models import Prefetch, QuerySet
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods
+
+from orders.models import Allocation, Order, OrderLine, OrderStatus
+from shipping.labels import label_data, render_labels
+from shipping.models import Carrier, Parcel, Wave, WaveOrder
+from shipping.services import expected_weight, parcel_pack
+from shipping.slips import render_slips, slip_data
+from shipping.station_forms import PackForm, ScanOrderForm
+from studio.errors import DomainError
+from studio.roles import SHIPPING_WORKERS, role_required
+
+PACKABLE = frozenset({OrderStatus.ALLOCATED, OrderStatus.PICKING})
+ALREADY_PACKED = frozenset({OrderStatus.PACKED, OrderStatus.SHIPPED, OrderStatus.DELIVERED})
+GONE = frozenset({OrderStatus.CANCELLED, OrderStatus.REFUNDED})
+# Per packer (their session): the carrier used last, the last parcel, the label to print now.
+SESSION_CARRIER = "station_carrier"
+SESSION_LAST_PARCEL = "station_last_parcel"
+SESSION_AUTOPRINT = "station_autoprint"
+
+
+def _orders_with_lines() -> QuerySet[Order]:
+    allocations = Allocation.objects.select_related("lot__location", "lot__farmer").order_by("id")
+    lines = (
+        OrderLine.objects.select_related("sku")
+        .prefetch_related(Prefetch("allocations", queryset=allocations))
+        .order_by("id")
+    )
+    return Order.objects.select_related(
+        "channel", "live_session", "wave_order__wave__carrier"
+    ).prefetch_related(Prefetch("lines", queryset=lines))
+
+
+def _wave(order: Order) -> Wave | None:
+    try:
+        return order.wave_order.wave
+    except WaveOrder.DoesNotExist:
+        return None
+
+
+def _refusal(order: Order) -> str:
+    """Why the order cannot be packed, or "" when it can."""
+    values = {"order": order.external_no, "status": order.get_status_display()}
+    if order.status in PACKABLE:
+        return ""
+    if order.status in ALREADY_PACKED:
+        return _("Order %(order)s is already packed (%(status)s).") % values
+    if order.status in GONE:
+        return _("Order %(order)s is %(status)s: do not pack it.") % values
+    return _("Order %(order)s is not allocated (%(status)s): no stock is reserved for it.") % values
+
+
+def _merge_candidates(order: Order) -> list[Order]:
+    """Other packable orders of the same wave to the same recipient, phone and full address:
+    they may go into the same parcel."""
+    wave = _wave(order)
+    if wave is None:
+        return []
+    others = (
+        _orders_with_lines()
+        .filter(
+            wave_order__wave=wave,
+            status__in=PACKABLE,
+            recipient_name=order.recipient_name,
+            phone=order.phone,
+        )
+        .exclude(pk=order.pk)
+        .order_by("wave_order__position")
+    )
+    return [other for other in others if other.full_address == order.full_address]
+
+
+def _default_carrier(request, order: Order) -> int | None:
+    """The wave's carrier, else the one this packer used last, else the first active one."""
+    active = Carrier.objects.filter(is_active=True)
+    wave = _wave(order)
+    if wave is not None and wave.carrier_id and wave.carrier.is_active:
+        return wave.carrier_id
+    last = request.session.get(SESSION_CARRIER)
+    if last and active.filter(pk=last).exists():
+        return last
+    return active.values_list("pk", flat=True).first()
+
+
+def _scan_page(request, *, scan_form=None, choices=(), status: int = 200) -> HttpResponse:
+    """The station waiting for the next order, with the last parcel's printouts at hand."""
+    autoprint = request.session.pop(SESSION_AUTOPRINT, None)
+    last = request.session.get(SESSION_LAST_PARCEL)
+    last_parcel = Parcel.objects.select_related("carrier").filter(pk=last).first() if last else None
+    context = {
+        "scan_form": scan_form or ScanOrderForm(),
+        "choices": choices,
+        "last_parcel": last_parcel,
+        "autoprint": last_parcel is not None and autoprint == last_parcel.pk,
+    }
+    return render(request, "shipping/station.html", context, status=status)
+
+
+def _order_page(request, order: Order, form: PackForm | None = None) -> HttpResponse:
+    candidates = form.candidates.values() if form else _merge_candidates(order)
+    candidates = list(candidates)
+    if form is None:
+        form = PackForm(
+            order=order,
+            candidates=candidates,
+            initial={"order": order.pk, "carrier": _default_carrier(request, order)},
+        )
+    band = expected_weight([order])
+    merged = form.merged_ids()
+    context = {
+        "scan_form": ScanOrderForm(),
+        "order": order,
+        "wave": _wave(order),
+        "form": form,
+        "band": band,
+        "candidates": [
+            {"order": each, "band": expected_weight([each]), "merged": each.pk in merged}
+            for each in candidates
+        ],
+        "confirmed": form.confirmed_lines(),
+    }
+    return render(request, "shipping/station.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+@role_required(*SHIPPING_WORKERS)
+def station(request):
+    """GET ``?order=<number>`` loads an order (a choice when two channels share the number);
+    POST packs it."""
+    if request.method == "POST":
+        return _pack(request)
+    if "order" not in request.GET:
+        return _scan_page(request)
+    scan = ScanOrderForm(request.GET)
+    if not scan.is_valid():
+        return _scan_page(request, scan_form=scan)
+    found = _orders_with_lines().filter(external_no=scan.cleaned_data["order"])
+    if scan.cleaned_data["channel"]:
+        found = found.filter(channel__code=scan.cleaned_data["channel"])
+    found = list(found.order_by("channel__code")[:10])
+    if not found:
+        scan.add_error(
+            "order",
+            _("No order has the number %(number)s.") % {"number": scan.cleaned_data["order"]},
+        )
+        return _scan_page(request, scan_form=scan)
+    if len(found) > 1:
+        return _scan_page(request, scan_form=scan, choices=found)
+    (order,) = found
+    refusal = _refusal(order)
+    if refusal:
+        scan.add_error("order", refusal)
+        return _scan_page(request, scan_form=scan)
+    return _order_page(request, order)
+
+
+def _pack(request) -> HttpResponse:
+    order_id = request.POST.get("order", "")
+    if not order_id.isdigit():
+        raise Http404
+    order = get_object_or_404(_orders_with_lines(), pk=int(order_id))
+    refusal = _refusal(order)
+    if refusal:
+        scan = ScanOrderForm({"order": order.external_no, "channel": order.channel.code})
+        scan.is_valid()
+        scan.add_error("order", refusal)
+        return _scan_page(request, scan_form=scan)
+    form = PackForm(request.POST, order=order, candidates=_merge_candidates(order))
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            result = parcel_pack(
+                order=order,
+                carrier=data["carrier"],
+                weight_kg=data["weight_kg"],
+                tracking_number=data["tracking_number"],
+                sorting_code=data["sorting_code"],
+                merge=data["merge_orders"],
+                acting_user=request.user,
+            )
+        except DomainError as error:
+            field = error.field if error.field in form.fields else None
+            form.add_error(field, error.message)
+        else:
+            parcel = result.parcel
+            request.session[SESSION_CARRIER] = parcel.carrier_id
+            request.session[SESSION_LAST_PARCEL] = parcel.pk
+            request.session[SESSION_AUTOPRINT] = parcel.pk
+            messages.success(
+                request,
+                _("Order %(order)s packed: %(carrier)s %(number)s.")
+                % {
+                    "order": order.external_no,
+                    "carrier": parcel.carrier.name,
+                    "number": parcel.tracking_number,
+                },
+            )
+            for warning in result.warnings:
+                messages.warning(request, warning)
+            return redirect("shipping:station")
+    return _order_page(request, order, form)
+
+
+# --- printouts -------------------------------------------------------------------------------
+
+
+def _pdf_response(content: bytes, filename: str) -> HttpResponse:
+    response = HttpResponse(content, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{filename}"'
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@require_GET
+@role_required(*SHIPPING_WORKERS)
+def parcel_label(request, pk: int):
+    """The parcel's shipping label at its carrier's size. The first fetch marks it printed."""
+    parcel = get_object_or_404(Parcel.objects.select_related("carrier"), pk=pk)
+    pdf = render_labels([label_data(parcel)], size=parcel.carrier.label_size)
+    Parcel.objects.filter(pk=parcel.pk, label_printed_at__isnull=True).update(
+        label_printed_at=timezone.now()
+    )
+    return _pdf_response(pdf, f"label-{parcel.tracking_number}.pdf")
+
+
+@require_GET
+@role_required(*SHIPPING_WORKERS)
+def parcel_slip(request, pk: int):
+    """The packing slip that goes into the box, at the label's size."""
+    parcel = get_object_or_404(Parcel.objects.select_related("carrier"), pk=pk)
+    pdf = render_slips([slip_data(parcel)], size=parcel.carrier.label_size)
+    return _pdf_response(pdf, f"slip-{parcel.tracking_number}.pdf")
+
+
+urlpatterns = [
+    path("station/", station, name="station"),
+    path("parcels/<int:pk>/label.pdf", parcel_label, name="station_label"),
+    path("parcels/<int:pk>/slip.pdf", parcel_slip, name="station_slip"),
+]

@@ -1,0 +1,126 @@
+"""Admin for shipping's master data. Carriers are kept here; waybill pools, waves and parcels
+are looked at, not changed: their numbers, status and contents move only through
+``shipping.services`` (the pages and the API)."""
+
+from django.contrib import admin
+from django.db.models import Count, Q
+from django.utils.translation import gettext_lazy as _
+
+from shipping.models import Carrier, Parcel, ParcelItem, TrackingEvent, Wave, WaveOrder, WaybillPool
+
+
+@admin.register(Carrier)
+class CarrierAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "label_size", "tracking_pattern", "is_active"]
+    list_editable = ["is_active"]
+    search_fields = ["code", "name"]
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(WaybillPool)
+class WaybillPoolAdmin(ReadOnlyAdmin):
+    list_display = ["carrier", "file_name", "imported_by", "imported_at", "numbers", "free"]
+    list_filter = ["carrier"]
+    list_select_related = ["carrier", "imported_by"]
+    readonly_fields = ["carrier", "file_name", "imported_by", "imported_at"]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                number_count=Count("numbers"),
+                free_count=Count("numbers", filter=Q(numbers__taken_at__isnull=True)),
+            )
+        )
+
+    @admin.display(description=_("numbers"), ordering="number_count")
+    def numbers(self, pool) -> int:
+        return pool.number_count
+
+    @admin.display(description=_("free"), ordering="free_count")
+    def free(self, pool) -> int:
+        return pool.free_count
+
+
+class WaveOrderInline(ReadOnlyInline):
+    model = WaveOrder
+    fields = ["position", "order"]
+    readonly_fields = fields
+
+
+@admin.register(Wave)
+class WaveAdmin(ReadOnlyAdmin):
+    list_display = ["code", "status", "carrier", "created_by", "created_at"]
+    list_filter = ["status", "carrier"]
+    list_select_related = ["carrier", "created_by"]
+    search_fields = ["code"]
+    fields = ["code", "status", "carrier", "selection", "note", "created_by", "created_at"]
+    readonly_fields = ["code", "status", "carrier", "selection", "created_by", "created_at"]
+    inlines = [WaveOrderInline]
+
+
+class ParcelItemInline(ReadOnlyInline):
+    model = ParcelItem
+    fields = ["line", "lot", "kg"]
+    readonly_fields = fields
+
+
+class TrackingEventInline(ReadOnlyInline):
+    model = TrackingEvent
+    fields = ["occurred_at", "status", "source", "description", "acting_user"]
+    readonly_fields = fields
+
+
+@admin.register(Parcel)
+class ParcelAdmin(ReadOnlyAdmin):
+    list_display = [
+        "tracking_number",
+        "carrier",
+        "status",
+        "weight_kg",
+        "wave",
+        "packed_by",
+        "packed_at",
+        "label_printed_at",
+    ]
+    list_filter = ["status", "carrier"]
+    list_select_related = ["carrier", "wave", "packed_by"]
+    search_fields = ["tracking_number"]
+    date_hierarchy = "packed_at"
+    fields = [
+        "order",
+        "wave",
+        "carrier",
+        "tracking_number",
+        "sorting_code",
+        "weight_kg",
+        "weight_warning",
+        "status",
+        "sequence",
+        "parcel_count",
+        "packed_by",
+        "packed_at",
+        "label_printed_at",
+    ]
+    # Only the sorting code may be corrected here; everything else is the services' to change.
+    readonly_fields = [name for name in fields if name != "sorting_code"]
+    inlines = [ParcelItemInline, TrackingEventInline]

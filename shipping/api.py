@@ -1,0 +1,512 @@
+"""The shipping REST API: carriers, waybill pools, waves, parcels, and the commands of the
+packing floor (pack, labels, handover) and of the carriers (tracking updates). Every view
+declares its roles (see ``studio.permissions``); every command calls one service."""
+
+import csv
+import io
+
+from django.db import IntegrityError
+from django.db.models import Count, Prefetch, Q
+from django.http import HttpResponse
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiResponse,
+    PolymorphicProxySerializer,
+    extend_schema,
+    extend_schema_view,
+)
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.response import Response
+
+from inventory.api import ProtectedDeleteMixin
+from orders.idempotency import IDEMPOTENCY_KEY_PARAMETER, IdempotentCreateMixin, idempotent
+from orders.models import Order
+from shipping import services
+from shipping.filters import ParcelFilter, WaveFilter
+from shipping.models import Carrier, Parcel, ParcelItem, ReturnLine, TrackingEvent, WaveOrder
+from shipping.selectors import WaveSelection, wave_candidates, wave_list
+from shipping.serializers import (
+    BatchResultSerializer,
+    CarrierSerializer,
+    HandoverSerializer,
+    PackResultSerializer,
+    PackSerializer,
+    ParcelDetailSerializer,
+    ParcelFullDetailSerializer,
+    ParcelIdsSerializer,
+    ParcelSerializer,
+    TrackingUpdatesSerializer,
+    WaveCreateSerializer,
+    WaveDetailSerializer,
+    WaveSerializer,
+    WaybillImportResultSerializer,
+    WaybillImportSerializer,
+    WaybillStockSerializer,
+)
+from studio.errors import DomainError
+from studio.roles import SHIPPING_READERS, SHIPPING_WORKERS, Role, has_role
+
+MANAGERS = frozenset({Role.MANAGER})
+# Who sees one parcel's full phone and street address: those who pack and ship it.
+RECIPIENT_READERS = frozenset({Role.PACKER, Role.MANAGER})
+# Refusals that are a clash with the data's state, not bad input: answered 409.
+CONFLICT_CODES = frozenset({"forbidden_transition", "not_packable", "pool_empty", "duplicate"})
+MAX_POOL_FILE_BYTES = 20 * 1024 * 1024
+
+CONFLICT = OpenApiResponse(description="The parcel's or order's state forbids it.")
+BAD_INPUT = OpenApiResponse(description="Invalid input, keyed by field.")
+PDF = {(200, "application/pdf"): OpenApiTypes.BINARY}
+
+
+def domain_error_response(exc: DomainError) -> Response:
+    if exc.code in CONFLICT_CODES:
+        body = {"detail": exc.message, "code": exc.code}
+        if exc.field:
+            body["field"] = exc.field
+        return Response(body, status=status.HTTP_409_CONFLICT)
+    return Response(exc.as_dict(), status=status.HTTP_400_BAD_REQUEST)
+
+
+class PDFRenderer(BaseRenderer):
+    """Lets a client ask for ``Accept: application/pdf``; the PDF itself is sent as it is."""
+
+    media_type = "application/pdf"
+    format = "pdf"
+    charset = None
+    render_style = "binary"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        if isinstance(data, bytes):
+            return data
+        return JSONRenderer().render(data)
+
+
+def pdf_response(content: bytes, filename: str) -> HttpResponse:
+    response = HttpResponse(content, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{filename}"'
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+# --- carriers and waybill pools --------------------------------------------------------------
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List carriers"),
+    retrieve=extend_schema(summary="One carrier"),
+    destroy=extend_schema(
+        description="A carrier with parcels or waybill numbers cannot be deleted: deactivate "
+        "it instead.",
+        responses={204: None, 409: CONFLICT},
+    ),
+)
+class CarrierViewSet(IdempotentCreateMixin, ProtectedDeleteMixin, viewsets.ModelViewSet):
+    queryset = Carrier.objects.order_by("code")
+    serializer_class = CarrierSerializer
+    filterset_fields = ["is_active"]
+    ordering_fields = ["code", "name"]
+    read_roles = SHIPPING_READERS
+    write_roles = MANAGERS
+
+
+def _numbers_from_file(upload) -> list[str]:
+    """The first column of each line of a text or CSV file, UTF-8 or GB18030 (as Excel saves
+    it in China). A first line without a digit is a header and is skipped."""
+    if upload.size > MAX_POOL_FILE_BYTES:
+        raise DomainError(_("The file is too large."), field="file")
+    raw = upload.read()
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            text = raw.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise DomainError(_("The file is not a text file."), field="file")
+    rows = [row[0] if row else "" for row in csv.reader(io.StringIO(text))]
+    if rows and not any(ch.isdigit() for ch in rows[0]):
+        rows = ["", *rows[1:]]  # keeps line numbers in errors as the file counts them
+    return rows
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Waybill numbers per carrier",
+        description="For each carrier, how many imported waybill numbers are free and how many "
+        "were taken.",
+    ),
+)
+class WaybillPoolViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    serializer_class = WaybillStockSerializer
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+    pagination_class = None
+    filter_backends = []
+    read_roles = SHIPPING_READERS
+    write_roles = SHIPPING_WORKERS
+
+    def get_queryset(self):
+        return Carrier.objects.annotate(
+            free=Count("waybills", filter=Q(waybills__taken_at__isnull=True)),
+            taken=Count("waybills", filter=Q(waybills__taken_at__isnull=False)),
+        ).order_by("code")
+
+    @extend_schema(
+        summary="Import waybill numbers",
+        description="The numbers a carrier issued to the studio, as a JSON list (`numbers`) "
+        "or an uploaded text/CSV file (`file`, one number per line). Numbers already known "
+        "are skipped, so importing the same file twice adds nothing.",
+        request={
+            "application/json": WaybillImportSerializer,
+            "multipart/form-data": WaybillImportSerializer,
+        },
+        responses={201: WaybillImportResultSerializer, 400: BAD_INPUT},
+    )
+    def create(self, request, *args, **kwargs):
+        serializer = WaybillImportSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        carrier = data["carrier"]
+        try:
+            if data.get("file"):
+                numbers = _numbers_from_file(data["file"])
+                file_name = data["file"].name[:200]
+            else:
+                numbers, file_name = data["numbers"], ""
+            pool, added, skipped = services.waybill_pool_import(
+                carrier=carrier, numbers=numbers, file_name=file_name, acting_user=request.user
+            )
+        except DomainError as exc:
+            return domain_error_response(exc)
+        body = {"pool": pool.pk, "carrier": carrier.code, "added": added, "skipped": skipped}
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+# --- waves -----------------------------------------------------------------------------------
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List waves", description="Newest first, with order counts."),
+    retrieve=extend_schema(summary="One wave", description="With its orders in pick order."),
+)
+class WaveViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    filterset_class = WaveFilter
+    ordering_fields = ["created_at", "code"]
+    read_roles = SHIPPING_READERS
+    write_roles = SHIPPING_WORKERS
+
+    def get_queryset(self):
+        waves = wave_list().annotate(parcel_count=Count("parcels", distinct=True))
+        if self.action == "retrieve":
+            orders = WaveOrder.objects.select_related("order").order_by("position")
+            waves = waves.prefetch_related(Prefetch("wave_orders", queryset=orders))
+        return waves
+
+    def get_serializer_class(self):
+        if self.action == "retrieve":
+            return WaveDetailSerializer
+        if self.action == "create":
+            return WaveCreateSerializer
+        return WaveSerializer
+
+    @extend_schema(
+        summary="Make a wave",
+        description="Allocated orders in no wave yet move to picking together: either the "
+        "orders listed in `orders`, or those matching the filters (live session, channel, "
+        "SKU, province), oldest payment first, at most `limit`. Orders that do not qualify "
+        "are left out; when none does, 400.",
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
+        request=WaveCreateSerializer,
+        responses={201: WaveDetailSerializer, 400: BAD_INPUT},
+    )
+    @idempotent
+    def create(self, request, *args, **kwargs):
+        serializer = WaveCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        carrier = data["carrier"]
+        if data.get("orders"):
+            orders = list(Order.objects.filter(pk__in=data["orders"]))
+            selection = {"orders": sorted(set(data["orders"]))}
+        else:
+            chosen = WaveSelection(
+                live_session_id=data["live_session"].pk if data["live_session"] else None,
+                channel_id=data["channel"].pk if data["channel"] else None,
+                merchant_code=data["sku"].strip(),
+                province=data["province"].strip(),
+                carrier_id=carrier.pk if carrier else None,
+                limit=data["limit"],
+            )
+            orders = list(wave_candidates(chosen)[: chosen.limit])
+            selection = chosen.as_json()
+        try:
+            wave = services.wave_create(
+                orders=orders,
+                acting_user=request.user,
+                carrier=carrier,
+                selection=selection,
+                note=data["note"],
+            )
+        except DomainError as exc:
+            return domain_error_response(exc)
+        self.action = "retrieve"
+        wave = self.get_queryset().get(pk=wave.pk)
+        return Response(WaveDetailSerializer(wave).data, status=status.HTTP_201_CREATED)
+
+
+# --- parcels ---------------------------------------------------------------------------------
+
+PARCEL_VIEW = PolymorphicProxySerializer(
+    component_name="ParcelView",
+    serializers=[ParcelFullDetailSerializer, ParcelDetailSerializer],
+    resource_type_field_name=None,
+)
+
+
+def parcel_list_queryset():
+    return Parcel.objects.select_related(
+        "carrier", "wave", "order", "order__channel", "packed_by"
+    ).order_by("-packed_at", "-id")
+
+
+def parcel_detail_queryset():
+    items = ParcelItem.objects.select_related("line__sku", "lot__farmer").prefetch_related(
+        Prefetch("returns", queryset=ReturnLine.objects.order_by("id"))
+    )
+    events = TrackingEvent.objects.select_related("acting_user").order_by("occurred_at", "id")
+    return parcel_list_queryset().prefetch_related(
+        Prefetch("items", queryset=items.order_by("id")), Prefetch("events", queryset=events)
+    )
+
+
+def _result(number: str, result: str, parcel_status: str | None, **extra) -> dict:
+    return {"tracking_number": number, "result": result, "status": parcel_status, **extra}
+
+
+def _refused(number: str, exc: DomainError) -> dict:
+    parcel = Parcel.objects.filter(tracking_number=number.strip()).only("status").first()
+    return _result(
+        number, "refused", parcel.status if parcel else None, code=exc.code, detail=exc.message
+    )
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List parcels",
+        description="Newest first. The recipient's phone is masked (`masked_phone`) and the "
+        "address stops at the district. `status` may be repeated; `packed_after`/"
+        "`packed_before` are whole days in Asia/Shanghai, both included; `unprinted=true` "
+        "lists parcels whose label was never printed.",
+    ),
+    retrieve=extend_schema(
+        summary="One parcel",
+        description="With its items (SKU, lot, farmer, kg, kg returned) and tracking events. "
+        "Packers and managers also get the full `phone` and `address_detail`.",
+        responses=PARCEL_VIEW,
+    ),
+)
+class ParcelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    filterset_class = ParcelFilter
+    ordering_fields = ["packed_at", "tracking_number", "weight_kg"]
+    read_roles = SHIPPING_READERS
+    write_roles = SHIPPING_WORKERS
+    action_roles = {
+        "pack": SHIPPING_WORKERS,
+        "label": SHIPPING_WORKERS,
+        "labels": SHIPPING_WORKERS,
+        "handover": SHIPPING_WORKERS,
+    }
+
+    def get_queryset(self):
+        if self.action == "retrieve":
+            return parcel_detail_queryset()
+        return parcel_list_queryset()
+
+    def get_serializer_class(self):
+        if self.action == "retrieve":
+            return self.detail_serializer_class()
+        return ParcelSerializer
+
+    def detail_serializer_class(self):
+        if has_role(self.request.user, RECIPIENT_READERS):
+            return ParcelFullDetailSerializer
+        return ParcelDetailSerializer
+
+    @extend_schema(
+        summary="Pack an order",
+        description="What the station's Pack button does: the order's allocated kilograms go "
+        "into a new parcel (with `merge`, other orders to the same recipient and address "
+        "too), leave the ledger as shipped out, and the order becomes packed. The tracking "
+        "number is the scanned one, or the carrier's next free waybill number. A weight "
+        "outside the expected band or an unusual number only adds a warning. An order that "
+        "is not allocated (or already packed) and an empty waybill pool are 409.",
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
+        request=PackSerializer,
+        responses={201: PackResultSerializer, 400: BAD_INPUT, 409: CONFLICT},
+    )
+    @action(detail=False, methods=["post"], filter_backends=[], pagination_class=None)
+    @idempotent
+    def pack(self, request):
+        serializer = PackSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        try:
+            packed = services.parcel_pack(
+                order=data["order"],
+                carrier=data["carrier"],
+                weight_kg=data["weight_kg"],
+                tracking_number=data["tracking_number"],
+                sorting_code=data["sorting_code"],
+                merge=data["merge"],
+                acting_user=request.user,
+            )
+        except DomainError as exc:
+            return domain_error_response(exc)
+        except IntegrityError:
+            # Another request put the same tracking number on a parcel a moment earlier.
+            return domain_error_response(
+                DomainError(
+                    _("Tracking number %(number)s is already on another parcel.")
+                    % {"number": data["tracking_number"]},
+                    field="tracking_number",
+                    code="duplicate",
+                )
+            )
+        parcel = parcel_detail_queryset().get(pk=packed.parcel.pk)
+        body = {
+            "parcel": ParcelFullDetailSerializer(parcel).data,
+            "warnings": packed.warnings,
+            "label_url": reverse("api:parcels-label", args=[parcel.pk]),
+        }
+        return Response(body, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="A parcel's label",
+        description="The shipping label as a PDF at the carrier's label size. The first fetch "
+        "marks the label printed.",
+        responses=PDF,
+    )
+    @action(
+        detail=True,
+        methods=["get"],
+        renderer_classes=[JSONRenderer, PDFRenderer],
+        filter_backends=[],
+    )
+    def label(self, request, pk=None):
+        from shipping.labels import label_data, render_labels
+
+        parcel = self.get_object()
+        pdf = render_labels([label_data(parcel)])
+        _mark_printed([parcel.pk])
+        return pdf_response(pdf, f"label-{parcel.tracking_number}.pdf")
+
+    @extend_schema(
+        summary="Labels of many parcels",
+        description="One PDF, one label per page, in the order of `ids`; each label at its "
+        "carrier's size. Marks them printed. An unknown id is a 400 naming it.",
+        request=ParcelIdsSerializer,
+        responses={**PDF, 400: BAD_INPUT},
+    )
+    @action(
+        detail=False,
+        methods=["post"],
+        renderer_classes=[JSONRenderer, PDFRenderer],
+        filter_backends=[],
+        pagination_class=None,
+    )
+    def labels(self, request):
+        from shipping.labels import labels_data, render_labels
+
+        serializer = ParcelIdsSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        ids = list(dict.fromkeys(serializer.validated_data["ids"]))
+        known = set(Parcel.objects.filter(pk__in=ids).values_list("pk", flat=True))
+        unknown = [pk for pk in ids if pk not in known]
+        if unknown:
+            message = _("No parcel has the id %(ids)s.") % {
+                "ids": ", ".join(map(str, unknown[:20]))
+            }
+            return Response({"ids": [message]}, status=status.HTTP_400_BAD_REQUEST)
+        pdf = render_labels(labels_data([Parcel(pk=pk) for pk in ids]))
+        _mark_printed(ids)
+        return pdf_response(pdf, f"labels-{len(ids)}.pdf")
+
+    @extend_schema(
+        summary="Hand parcels over to the carrier",
+        description="Each tracking number scanned at the carrier's pickup: the parcel becomes "
+        "shipped. Every number gets its own result; one refused number (unknown, or a "
+        "parcel already shipped) does not stop the others.",
+        request=HandoverSerializer,
+        responses={200: BatchResultSerializer, 400: BAD_INPUT},
+    )
+    @action(detail=False, methods=["post"], filter_backends=[], pagination_class=None)
+    def handover(self, request):
+        serializer = HandoverSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        carrier = serializer.validated_data["carrier"]
+        results = []
+        for number in serializer.validated_data["tracking_numbers"]:
+            try:
+                parcel = services.handover_scan(
+                    tracking_number=number, carrier=carrier, acting_user=request.user
+                )
+            except DomainError as exc:
+                results.append(_refused(number, exc))
+            else:
+                results.append(_result(number, "shipped", parcel.status))
+        return Response({"results": results})
+
+
+def _mark_printed(ids: list[int]) -> None:
+    Parcel.objects.filter(pk__in=ids, label_printed_at__isnull=True).update(
+        label_printed_at=timezone.now()
+    )
+
+
+class TrackingViewSet(viewsets.GenericViewSet):
+    """Carriers' tracking updates (a carrier integration posts with a packer's or manager's
+    token)."""
+
+    serializer_class = TrackingUpdatesSerializer
+    filter_backends = []
+    pagination_class = None
+    read_roles = SHIPPING_READERS
+    write_roles = SHIPPING_WORKERS
+
+    @extend_schema(
+        summary="Tracking updates",
+        description="Each update moves its parcel (shipped → delivered or exception, exception "
+        "→ shipped or delivered) with a tracking event. Sending the same update again changes "
+        'nothing (`"unchanged"`); a move the parcel cannot make is `"refused"` with '
+        '`code: "forbidden_transition"`. Each update is applied on its own.',
+        request=TrackingUpdatesSerializer,
+        responses={200: BatchResultSerializer, 400: BAD_INPUT},
+    )
+    def create(self, request, *args, **kwargs):
+        serializer = TrackingUpdatesSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        results = []
+        for update in serializer.validated_data["updates"]:
+            number = update["tracking_number"]
+            try:
+                parcel, changed = services.tracking_update(
+                    tracking_number=number,
+                    status=update["status"],
+                    occurred_at=update["time"],
+                    description=update["description"],
+                    carrier=update["carrier"],
+                    source=TrackingEvent.Source.API,
+                    acting_user=request.user,
+                )
+            except DomainError as exc:
+                results.append(_refused(number, exc))
+            else:
+                results.append(
+                    _result(number, "applied" if changed else "unchanged", parcel.status)
+                )
+        return Response({"results": results})

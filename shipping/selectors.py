@@ -1,0 +1,214 @@
+"""Reads of shipping that pages, PDFs, the CLI and the API share: which orders a wave would
+take, waves with their progress, a wave's pick list, and parcels in pick order."""
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Sum
+from django.utils import timezone
+
+from inventory.models import ZERO_KG
+from orders.models import Allocation, Order, OrderLine, OrderStatus
+from shipping.models import Carrier, Parcel, Wave, WaveOrder
+
+# Orders of a wave that have left the picking floor in a box.
+PACKED_STATES = (OrderStatus.PACKED, OrderStatus.SHIPPED, OrderStatus.DELIVERED)
+DEFAULT_WAVE_SIZE = 200
+
+
+# --- choosing orders for a wave --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WaveSelection:
+    """What a new wave takes: allocated orders in no wave, narrowed by these (empty values do
+    not narrow), oldest payment first, at most ``limit`` of them."""
+
+    live_session_id: int | None = None
+    channel_id: int | None = None
+    merchant_code: str = ""
+    province: str = ""
+    carrier_id: int | None = None
+    carrier_in_note: bool = False  # only orders whose buyer note names the carrier
+    limit: int = DEFAULT_WAVE_SIZE
+
+    def as_json(self) -> dict:
+        """What the wave remembers of how it was chosen."""
+        return {key: value for key, value in vars(self).items() if value not in (None, "", False)}
+
+
+def wave_candidates(selection: WaveSelection) -> QuerySet[Order]:
+    """Every order the selection matches, oldest payment first (``limit`` not applied, so
+    the page can say how many match in all)."""
+    in_wave = WaveOrder.objects.filter(order=OuterRef("pk"))
+    orders = Order.objects.filter(status=OrderStatus.ALLOCATED).exclude(Exists(in_wave))
+    if selection.live_session_id:
+        orders = orders.filter(live_session_id=selection.live_session_id)
+    if selection.channel_id:
+        orders = orders.filter(channel_id=selection.channel_id)
+    if selection.province:
+        orders = orders.filter(province=selection.province)
+    if selection.merchant_code:
+        lines = OrderLine.objects.filter(
+            order=OuterRef("pk"), sku__merchant_code=selection.merchant_code
+        )
+        orders = orders.filter(Exists(lines))
+    if selection.carrier_in_note and selection.carrier_id:
+        carrier = Carrier.objects.get(pk=selection.carrier_id)
+        orders = orders.filter(buyer_note__contains=carrier.name)
+    return orders.order_by("paid_at", "pk")
+
+
+# --- waves -----------------------------------------------------------------------------------
+
+
+def wave_list() -> QuerySet[Wave]:
+    """Waves, newest first, each with ``order_count``, ``packed_count`` and
+    ``cancelled_count`` computed in the same query."""
+    return (
+        Wave.objects.select_related("carrier", "created_by")
+        .annotate(
+            order_count=Count("wave_orders"),
+            packed_count=Count(
+                "wave_orders", filter=Q(wave_orders__order__status__in=PACKED_STATES)
+            ),
+            cancelled_count=Count(
+                "wave_orders",
+                filter=Q(
+                    wave_orders__order__status__in=[OrderStatus.CANCELLED, OrderStatus.REFUNDED]
+                ),
+            ),
+        )
+        .order_by("-created_at", "-id")
+    )
+
+
+def wave_orders(wave: Wave) -> QuerySet[Order]:
+    """A wave's orders in pick order (``wave_position`` annotated), their parcels loaded."""
+    return (
+        Order.objects.filter(wave_order__wave=wave)
+        .select_related("channel")
+        .prefetch_related("parcels", "lines__sku")
+        .annotate(wave_position=F("wave_order__position"))
+        .order_by("wave_order__position")
+    )
+
+
+# --- pick list -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PickRow:
+    location_code: str
+    location_name: str
+    lot_code: str
+    farmer_name: str
+    sku_name: str
+    merchant_code: str
+    kg: Decimal
+    units: Decimal  # kg ÷ the SKU's net kg: whole unless a unit is split between two lots
+
+    @property
+    def whole_units(self) -> bool:
+        return self.units == self.units.to_integral_value()
+
+
+@dataclass(frozen=True)
+class PickTotals:
+    kg: Decimal
+    units: Decimal
+    rows: int
+
+
+def pick_rows(wave: Wave) -> list[PickRow]:
+    """What to take from where for a wave: the kilograms still reserved for its orders,
+    summed per location, then lot, then SKU, in that order. One grouped query. Orders
+    already packed have consumed their reservation and are not on it."""
+    grouped = (
+        Allocation.objects.filter(line__order__wave_order__wave=wave)
+        .values(
+            "lot__location__code",
+            "lot__location__name",
+            "lot__code",
+            "lot__farmer__name",
+            "line__sku__name",
+            "line__sku__merchant_code",
+            "line__sku__net_kg",
+        )
+        .annotate(kg=Sum("kg"))
+        .order_by("lot__location__code", "lot__code", "line__sku__merchant_code")
+    )
+    rows = []
+    for row in grouped:
+        kg = Decimal(row["kg"]).quantize(Decimal("0.001"))  # SQLite sums as float
+        units = (kg / row["line__sku__net_kg"]).quantize(Decimal("0.01"))
+        rows.append(
+            PickRow(
+                location_code=row["lot__location__code"],
+                location_name=row["lot__location__name"],
+                lot_code=row["lot__code"],
+                farmer_name=row["lot__farmer__name"],
+                sku_name=row["line__sku__name"],
+                merchant_code=row["line__sku__merchant_code"],
+                kg=kg,
+                units=units.normalize() if units == units.to_integral_value() else units,
+            )
+        )
+    return rows
+
+
+def pick_totals(rows: list[PickRow]) -> PickTotals:
+    return PickTotals(
+        kg=sum((row.kg for row in rows), ZERO_KG),
+        units=sum((row.units for row in rows), Decimal("0")),
+        rows=len(rows),
+    )
+
+
+# --- parcels for label batches ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ParcelFilters:
+    """Which parcels a label batch prints; empty values do not narrow."""
+
+    wave_code: str = ""
+    carrier_code: str = ""
+    packed_on: date | None = None
+    unprinted: bool = False
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.wave_code or self.carrier_code or self.packed_on or self.unprinted)
+
+
+def parcels_filtered(filters: ParcelFilters) -> QuerySet[Parcel]:
+    """Parcels in pick order: by wave, then the order's place in its wave; parcels packed
+    outside a wave after them, by packing time."""
+    parcels = Parcel.objects.all()
+    if filters.wave_code:
+        parcels = parcels.filter(wave__code=filters.wave_code)
+    if filters.carrier_code:
+        parcels = parcels.filter(carrier__code=filters.carrier_code)
+    if filters.packed_on:
+        start = timezone.make_aware(datetime.combine(filters.packed_on, time.min))
+        parcels = parcels.filter(packed_at__gte=start, packed_at__lt=start + timedelta(days=1))
+    if filters.unprinted:
+        parcels = parcels.filter(label_printed_at__isnull=True)
+    return parcels.order_by(
+        F("wave_id").asc(nulls_last=True),
+        F("order__wave_order__position").asc(nulls_last=True),
+        "sequence",
+        "packed_at",
+        "pk",
+    )
+
+
+# --- handover --------------------------------------------------------------------------------
+
+
+def parcels_by_ids(ids: list[int]) -> list[Parcel]:
+    """Parcels in the order of ``ids`` (those that still exist), order and carrier joined."""
+    found = Parcel.objects.select_related("order", "carrier").in_bulk(ids)
+    return [found[pk] for pk in ids if pk in found]

@@ -1,0 +1,63 @@
+"""Batch label printing: up to ``IN_REQUEST_LIMIT`` labels render while the request waits;
+larger batches run in the task worker (``manage.py db_worker``), which saves the PDF to
+``default_storage`` under ``labels/`` and returns its path and count as the task's result.
+The page polls the task by its id; no other record of the batch is kept."""
+
+from collections.abc import Sequence
+
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.tasks import task
+from django.utils import timezone
+
+from shipping.labels import labels_data, render_labels
+from shipping.models import Parcel
+
+IN_REQUEST_LIMIT = 200
+STORAGE_PREFIX = "labels/"
+_CHUNK = 1000
+
+
+def labels_pdf(parcel_ids: Sequence[int]) -> bytes:
+    """One PDF, one label per page, in the order of ``parcel_ids``; the parcels are marked
+    printed once the PDF exists."""
+    # ``labels_data`` reads only the primary keys of a sequence and fetches the rest itself.
+    labels = labels_data([Parcel(pk=pk) for pk in parcel_ids])
+    pdf = render_labels(labels)
+    mark_printed(parcel_ids)
+    return pdf
+
+
+def mark_printed(parcel_ids: Sequence[int]) -> int:
+    now = timezone.now()
+    updated = 0
+    for start in range(0, len(parcel_ids), _CHUNK):
+        chunk = parcel_ids[start : start + _CHUNK]
+        updated += Parcel.objects.filter(pk__in=chunk).update(label_printed_at=now)
+    return updated
+
+
+@task(takes_context=True)
+def print_label_batch(context, parcel_ids: list[int]) -> dict:
+    """Render a large label batch and store it; the result says where."""
+    pdf = labels_pdf(parcel_ids)
+    name = default_storage.save(
+        f"{STORAGE_PREFIX}{context.task_result.id}.pdf", ContentFile(pdf, name="labels.pdf")
+    )
+    return {"path": name, "count": len(parcel_ids)}
+
+
+def label_batch_enqueue(parcel_ids: Sequence[int]) -> str:
+    """Queue a large batch and return the task's id, by which the page follows it. Called
+    outside any transaction (``on_commit`` then runs at once), so the worker never picks up
+    a batch whose request rolled back and the id is known here."""
+    if transaction.get_connection().in_atomic_block:
+        raise RuntimeError("label_batch_enqueue needs to know the task id: call it outside atomic")
+    queued: dict[str, str] = {}
+
+    def enqueue() -> None:
+        queued["id"] = str(print_label_batch.enqueue(list(parcel_ids)).id)
+
+    transaction.on_commit(enqueue)
+    return queued["id"]
