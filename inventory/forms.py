@@ -124,7 +124,9 @@ class CountForm(forms.Form):
 
 class MoveForm(forms.Form):
     location = forms.ModelChoiceField(
-        label=_("New location"), queryset=Location.objects.filter(is_active=True)
+        label=_("New location"),
+        queryset=Location.objects.filter(is_active=True),
+        empty_label=_("— choose a location —"),
     )
     note = forms.CharField(label=_("Note"), max_length=100, required=False)
 

@@ -138,8 +138,8 @@ def _draw_lot_tag(canvas: Canvas, tag: LotTagData) -> None:
     rows = [
         (tag.farmer_name, 8),
         (tag.village, 7),
-        (f"{_('Harvest')} {tag.harvest_date.isoformat()}", 7),
-        (f"{_('Expiry')} {tag.expiry_date.isoformat()}", 8),
+        (_("Harvest %(date)s") % {"date": tag.harvest_date.isoformat()}, 7),
+        (_("Expiry %(date)s") % {"date": tag.expiry_date.isoformat()}, 8),
     ]
     y -= 3
     for text, size in rows:

@@ -6,6 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYBIN=.venv/bin/python
+# English is msgid = msgstr: rebuild it from scratch, so msgmerge leaves no fuzzy guesses in it.
+rm -f locale/en/LC_MESSAGES/django.po
 "$PYBIN" manage.py makemessages -l zh_Hans -l en --no-obsolete --no-location \
   --ignore=.venv --ignore=staticfiles --ignore=test-artifacts --ignore=tests -v 0
 msgen --no-wrap -o locale/en/LC_MESSAGES/django.po locale/en/LC_MESSAGES/django.po

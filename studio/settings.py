@@ -191,6 +191,13 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "SERVE_PERMISSIONS": ["studio.permissions.AnyStudioRole"],
+    # One name for the order statuses that several fields (status, event from/to) share.
+    "ENUM_NAME_OVERRIDES": {
+        "OrderStatusEnum": "orders.models.OrderStatus",
+        "ParcelStatusEnum": "shipping.models.ParcelStatus",
+        "WaveStatusEnum": "shipping.models.WaveStatus",
+        "TrackingStatusEnum": "shipping.serializers.TRACKING_STATUS_CHOICES",
+    },
 }
 
 # --- The studio itself (printed on slips and labels) ----------------------------------------
@@ -199,6 +206,12 @@ STUDIO_PHONE = os.environ.get("STUDIO_PHONE", "0916-5551234")
 STUDIO_ADDRESS = os.environ.get("STUDIO_ADDRESS", "陕西省汉中市留坝县朱家坪村村委会旁")
 # A TrueType CJK font to embed in PDFs; found automatically when empty.
 SHANHUO_CJK_FONT = os.environ.get("SHANHUO_CJK_FONT", "")
+# Where buyers reach the trace page: printed in the QR code on every shipping label.
+SHANHUO_PUBLIC_URL = os.environ.get("SHANHUO_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+# Labels show 王*明 / 138****1234 / no house number unless this is turned off.
+SHIPPING_LABEL_MASK_RECIPIENT = env_bool("SHIPPING_LABEL_MASK_RECIPIENT", True)
+# The largest order export accepted for import, in bytes.
+ORDER_IMPORT_MAX_BYTES = int(os.environ.get("ORDER_IMPORT_MAX_BYTES", str(20 * 1024 * 1024)))
 
 # --- Production hardening (on whenever DEBUG is off) ----------------------------------------
 if not DEBUG:

@@ -1,4 +1,7 @@
+from importlib import import_module
+
 import pytest
+from django.apps import apps
 from django.db import connection
 
 from tests.factories import PASSWORD, UserFactory
@@ -51,3 +54,27 @@ def client_for(client, make_user):
 def fast_password_hasher(settings):
     """Users are made in most tests; the default hasher costs half a second a password."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+# Rows the data migrations create. A transactional test empties every table when it ends, so
+# they are put back before each test that uses the database: no test depends on the order in
+# which the suite runs.
+REFERENCE_DATA = [
+    ("studio.migrations.0001_roles", "create_groups"),
+    ("orders.migrations.0002_channels", "create_channels"),
+    ("shipping.migrations.0002_carriers", "create_carriers"),
+]
+DB_FIXTURES = {"db", "transactional_db", "live_server", "client_for", "make_user"}
+
+
+@pytest.fixture(autouse=True)
+def reference_data(request):
+    marker = request.node.get_closest_marker("django_db")
+    if marker is None and not DB_FIXTURES & set(request.fixturenames):
+        return
+    transactional = bool(marker and marker.kwargs.get("transaction")) or (
+        "transactional_db" in request.fixturenames or "live_server" in request.fixturenames
+    )
+    request.getfixturevalue("transactional_db" if transactional else "db")
+    for module, function in REFERENCE_DATA:
+        getattr(import_module(module), function)(apps, None)

@@ -66,7 +66,7 @@ def test_seed_demo_stock_matches_its_ledger_and_looks_real(db):
     assert stock_mismatches() == []
     assert Lot.objects.expiring_within(2).filter(product__name="蜜桃").exists()
     kinds = set(StockMovement.objects.values_list("kind", flat=True))
-    assert kinds == {"intake", "write_off", "adjustment", "move"}
+    assert kinds == {"intake", "write_off", "adjustment", "move", "ship_out", "return"}
     farmers = Farmer.objects.all()
     assert len({farmer.phone for farmer in farmers}) == 20
     assert all(farmer.adcode == "610729" and farmer.county == "留坝县" for farmer in farmers)
