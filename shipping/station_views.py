@@ -4,7 +4,7 @@ every step ends with Enter. The page works without JavaScript (a checkbox per li
 ``static/js/station.js`` adds item scanning and moves the focus along."""
 
 from django.contrib import messages
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from orders.models import Allocation, Order, OrderLine, OrderStatus
 from shipping.labels import label_data, render_labels
-from shipping.models import Carrier, Parcel, Wave, WaveOrder
+from shipping.models import Carrier, Parcel, Wave, WaveOrder, WaybillNumber
 from shipping.services import expected_weight, parcel_pack
 from shipping.slips import render_slips, slip_data
 from shipping.station_forms import PackForm, ScanOrderForm
@@ -82,7 +82,8 @@ def _merge_candidates(order: Order) -> list[Order]:
 
 
 def _default_carrier(request, order: Order) -> int | None:
-    """The wave's carrier, else the one this packer used last, else the first active one."""
+    """The wave's carrier, else the one this packer used last, else the first active one
+    that still has free waybill numbers (so an empty Enter gets a number), else any."""
     active = Carrier.objects.filter(is_active=True)
     wave = _wave(order)
     if wave is not None and wave.carrier_id and wave.carrier.is_active:
@@ -90,7 +91,12 @@ def _default_carrier(request, order: Order) -> int | None:
     last = request.session.get(SESSION_CARRIER)
     if last and active.filter(pk=last).exists():
         return last
-    return active.values_list("pk", flat=True).first()
+    free = WaybillNumber.objects.filter(carrier=OuterRef("pk"), taken_at__isnull=True)
+    with_numbers = active.filter(Exists(free))
+    return (
+        with_numbers.values_list("pk", flat=True).first()
+        or active.values_list("pk", flat=True).first()
+    )
 
 
 def _scan_page(request, *, scan_form=None, choices=(), status: int = 200) -> HttpResponse:

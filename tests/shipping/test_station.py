@@ -343,7 +343,7 @@ def test_the_carrier_defaults_to_the_waves_then_the_packers_last_one(packer, lot
         return [c.pk for c in (zto, sf, yto) if f'<option value="{c.pk}" selected>' in page]
 
     assert chosen(in_wave) == [yto.pk]
-    assert chosen(first) == [sf.pk]  # the first active carrier, by code ("sf" < "yto" < "zto")
+    assert chosen(first) == [sf.pk]  # the first active one with numbers ("sf" < "yto" < "zto")
     packer.post(STATION, _pack_data(first, zto))
     assert chosen(second) == [zto.pk]
     assert chosen(in_wave) == [yto.pk]
@@ -489,3 +489,16 @@ def test_the_slip_is_a_pdf_with_the_order_number_and_no_phone(packer, packed_par
     assert ("Code128", packed_parcel.order.external_no) in codes  # what the station scans
     packed_parcel.refresh_from_db()
     assert packed_parcel.label_printed_at is None  # the slip is not the label
+
+
+def test_without_a_wave_carrier_the_station_prefers_a_carrier_with_free_numbers(packer, lot):
+    # given active carriers where only the last by code still has waybill numbers
+    zto = _carrier()  # the only one with a pool
+    order = _order("2101")
+
+    # when the packer loads an order that is in no wave (and has packed nothing yet)
+    page = packer.get(STATION, {"order": order.external_no}).content.decode()
+
+    # then the carrier chosen is the one that can hand out a number on an empty Enter
+    assert f'<option value="{zto.pk}" selected>' in page
+    assert Carrier.objects.filter(is_active=True).exclude(pk=zto.pk).exists()
