@@ -15,14 +15,13 @@ from studio.roles import (
     LIVE_SESSION_WRITERS,
     ORDER_READERS,
     ORDER_WRITERS,
-    Role,
+    SHIPPING_WORKERS,
     has_role,
     role_required,
 )
 
 PAGE_SIZE = 50
-# Who sees a recipient's full phone and address: those who pack and those who manage.
-CONTACT_READERS = frozenset({Role.PACKER, Role.MANAGER})
+PACKABLE = frozenset({OrderStatus.ALLOCATED, OrderStatus.PICKING})
 ALLOCATABLE = frozenset({OrderStatus.NEW, OrderStatus.BACKORDERED})
 
 
@@ -93,7 +92,9 @@ def order_detail(request, pk: int):
             "order": order,
             "lines": list(order.lines.all()),
             "events": list(order.events.all()),
-            "sees_contact": has_role(request.user, CONTACT_READERS),
+            # The full phone and street are shown only where the job needs them: on the
+            # label and at the packing station (DESIGN.md); this page links there.
+            "can_pack": has_role(request.user, SHIPPING_WORKERS) and order.status in PACKABLE,
             "can_allocate": can_act and order.status in ALLOCATABLE,
             "can_cancel": can_act and OrderStatus.CANCELLED in ALLOWED_TRANSITIONS[order.status],
             "cancel_form": CancelForm(),

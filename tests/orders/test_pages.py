@@ -106,7 +106,7 @@ def test_intake_staff_cannot_open_order_pages(client_for, allocated):
         assert client.get(url).status_code == 403, url
 
 
-def test_packer_sees_masked_phones_in_the_list_and_the_full_address_on_the_order(
+def test_packer_sees_masked_phones_in_the_list_and_on_the_order_and_in_full_at_the_station(
     client_for, allocated
 ):
     order, lot = allocated
@@ -119,8 +119,12 @@ def test_packer_sees_masked_phones_in_the_list_and_the_full_address_on_the_order
     assert "138****5678" in listing
     assert PHONE not in listing
     assert STREET not in listing
-    assert PHONE in page
-    assert STREET in page
+    assert PHONE not in page
+    assert STREET not in page
+    station = html(client.get(reverse("shipping:station"), {"order": order.external_no}))
+    assert PHONE in station
+    assert STREET in station
+    assert f'{reverse("shipping:station")}?order={order.external_no}' in page
     assert lot.code in page
     assert lot.farmer.name in page
     assert reverse("inventory:lot", args=[lot.code]) in page
