@@ -124,7 +124,7 @@ def test_packer_sees_masked_phones_in_the_list_and_on_the_order_and_in_full_at_t
     station = html(client.get(reverse("shipping:station"), {"order": order.external_no}))
     assert PHONE in station
     assert STREET in station
-    assert f'{reverse("shipping:station")}?order={order.external_no}' in page
+    assert f"{reverse('shipping:station')}?order={order.external_no}" in page
     assert lot.code in page
     assert lot.farmer.name in page
     assert reverse("inventory:lot", args=[lot.code]) in page
