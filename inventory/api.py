@@ -4,7 +4,6 @@ command calls one service."""
 
 from django.db.models import ProtectedError, RestrictedError
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import (
     OpenApiResponse,
     PolymorphicProxySerializer,
@@ -13,7 +12,6 @@ from drf_spectacular.utils import (
 )
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import APIException
 from rest_framework.response import Response
 from rest_framework.routers import APIRootView
 
@@ -43,6 +41,7 @@ from inventory.serializers import (
     SkuSerializer,
     StockMovementSerializer,
 )
+from studio.api import Conflict
 from studio.roles import STOCK_READERS, STOCK_WRITERS, Role, has_role
 
 MANAGERS = frozenset({Role.MANAGER})
@@ -54,12 +53,6 @@ class StudioAPIRootView(APIRootView):
     """The API's index page: links to every resource."""
 
     read_roles = STOCK_READERS
-
-
-class Conflict(APIException):
-    status_code = status.HTTP_409_CONFLICT
-    default_detail = gettext_lazy("The request conflicts with the current state of the data.")
-    default_code = "conflict"
 
 
 class ProtectedDeleteMixin:

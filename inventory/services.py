@@ -433,12 +433,7 @@ def stock_reserve(*, requests: Sequence[ReserveRequest], reference: str) -> list
             shortages=shortages,
         )
 
-    per_lot: dict[int, Decimal] = {}
-    for taken in result:
-        for reservation in taken:
-            per_lot[reservation.lot_id] = per_lot.get(reservation.lot_id, Decimal("0")) + (
-                reservation.kg
-            )
+    per_lot = _sum_by_lot([reservation for taken in result for reservation in taken])
     for lot_id in sorted(per_lot):
         Lot.objects.filter(pk=lot_id).update(reserved_kg=_kg(F("reserved_kg") + per_lot[lot_id]))
     return result

@@ -24,16 +24,10 @@ from inventory.forms import (
 from inventory.models import Delivery, Lot
 from inventory.pdf import intake_slip_data, lot_tag_data, render_intake_slip, render_lot_tags
 from studio.errors import DomainError
+from studio.pdf import pdf_response
 from studio.roles import STOCK_READERS, STOCK_WRITERS, has_role, role_required
 
 NEW_FARMER_FIELDS = {"name": "new_farmer_name", "village": "new_farmer_village"}
-
-
-def _pdf_response(content: bytes, filename: str) -> HttpResponse:
-    response = HttpResponse(content, content_type="application/pdf")
-    response["Content-Disposition"] = f'inline; filename="{filename}"'
-    response["Cache-Control"] = "private, no-store"
-    return response
 
 
 # --- intake desk -----------------------------------------------------------------------------
@@ -129,14 +123,15 @@ def delivery_detail(request, pk: int):
 def delivery_lot_tags(request, pk: int):
     delivery = get_object_or_404(selectors.delivery_with_lots(), pk=pk)
     pdf = render_lot_tags([lot_tag_data(lot) for lot in delivery.lots.all()])
-    return _pdf_response(pdf, f"{delivery.code}-tags.pdf")
+    return pdf_response(pdf, f"{delivery.code}-tags.pdf")
 
 
 @require_GET
 @role_required(*STOCK_WRITERS)
 def delivery_slip(request, pk: int):
-    delivery = get_object_or_404(selectors.delivery_with_lots(), pk=pk)
-    return _pdf_response(render_intake_slip(intake_slip_data(delivery)), f"{delivery.code}.pdf")
+    # intake_slip_data reads the lots in one query of its own: prefetching them here is waste.
+    delivery = get_object_or_404(Delivery.objects.select_related("farmer", "received_by"), pk=pk)
+    return pdf_response(render_intake_slip(intake_slip_data(delivery)), f"{delivery.code}.pdf")
 
 
 # --- stock and lots --------------------------------------------------------------------------
@@ -207,7 +202,7 @@ def lot_detail(request, code: str):
 @role_required(*STOCK_WRITERS)
 def lot_tag(request, code: str):
     lot = _get_lot(code)
-    return _pdf_response(render_lot_tags([lot_tag_data(lot)]), f"{lot.code}.pdf")
+    return pdf_response(render_lot_tags([lot_tag_data(lot)]), f"{lot.code}.pdf")
 
 
 def _lot_action(

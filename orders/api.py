@@ -3,7 +3,6 @@ live sessions and channels. Every view declares its roles (see ``studio.permissi
 command calls one service. Imports have their own API (``orders.import_api``)."""
 
 from django.db import IntegrityError, transaction
-from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from drf_spectacular.utils import (
     OpenApiResponse,
@@ -15,7 +14,6 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from inventory.api import Conflict
 from orders import selectors, services
 from orders.filters import LiveSessionFilter, OrderFilter
 from orders.idempotency import IDEMPOTENCY_KEY_PARAMETER, IdempotentCreateMixin, idempotent
@@ -30,6 +28,7 @@ from orders.serializers import (
     OrderFullDetailSerializer,
     OrderSerializer,
 )
+from studio import api as studio_api
 from studio.errors import DomainError
 from studio.roles import (
     LIVE_SESSION_WRITERS,
@@ -53,18 +52,9 @@ BAD_INPUT = OpenApiResponse(
 
 
 def domain_error_response(exc: DomainError) -> Response:
-    """A service's refusal as the API answers it: a clash with the current state (a forbidden
-    transition, a duplicate order number) is a 409, anything else a 400 keyed by field, with
-    line errors under ``lines`` by line index."""
-    if exc.code in CONFLICT_CODES:
-        body = {"detail": exc.message, "code": exc.code}
-        if exc.field:
-            body["field"] = exc.field
-        return Response(body, status=status.HTTP_409_CONFLICT)
-    body = exc.as_dict()
-    if exc.row is not None:
-        body = {"lines": body["rows"]}
-    return Response(body, status=status.HTTP_400_BAD_REQUEST)
+    """A clash with the current state (a forbidden transition, a duplicate order number) is a
+    409; anything else a 400 keyed by field, line errors under ``lines`` by line index."""
+    return studio_api.domain_error_response(exc, conflict_codes=CONFLICT_CODES, rows_key="lines")
 
 
 ORDER_VIEW = PolymorphicProxySerializer(
@@ -173,12 +163,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
             if not Order.objects.filter(channel=channel, external_no=draft.external_no).exists():
                 raise
             return domain_error_response(
-                DomainError(
-                    _("Order %(number)s already exists in %(channel)s.")
-                    % {"number": draft.external_no, "channel": channel.name},
-                    field="external_no",
-                    code="duplicate",
-                )
+                services.DuplicateOrder(number=draft.external_no, channel=channel)
             )
         return Response(self._order_body(order), status=status.HTTP_201_CREATED)
 
@@ -269,7 +254,7 @@ class LiveSessionViewSet(IdempotentCreateMixin, viewsets.ModelViewSet):
         locked = LiveSession.objects.select_for_update().get(pk=instance.pk)
         count = locked.orders.count()
         if count:
-            raise Conflict(
+            raise studio_api.Conflict(
                 ngettext(
                     "“%(session)s” has %(count)d order and cannot be deleted.",
                     "“%(session)s” has %(count)d orders and cannot be deleted.",

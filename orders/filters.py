@@ -1,16 +1,16 @@
 """Query-string filters for the orders API (django-filter)."""
 
-from datetime import date, datetime, time, timedelta
+from datetime import timedelta
 
 from django import forms
 from django.db.models import Exists, OuterRef, Q
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
 from orders.models import LiveSession, Order, OrderLine, OrderStatus
+from orders.selectors import local_day_start
 
 
 @extend_schema_field(OpenApiTypes.INT)
@@ -18,11 +18,6 @@ class IdFilter(filters.NumberFilter):
     """A whole-number id (``NumberFilter`` would accept ``2.5``)."""
 
     field_class = forms.IntegerField
-
-
-def _day_start(day: date) -> datetime:
-    """Midnight of ``day`` in the studio's time zone (Asia/Shanghai)."""
-    return timezone.make_aware(datetime.combine(day, time.min), timezone.get_default_timezone())
 
 
 class OrderFilter(filters.FilterSet):
@@ -58,10 +53,10 @@ class OrderFilter(filters.FilterSet):
         ]
 
     def filter_paid_after(self, queryset, name, value):
-        return queryset.filter(paid_at__gte=_day_start(value))
+        return queryset.filter(paid_at__gte=local_day_start(value))
 
     def filter_paid_before(self, queryset, name, value):
-        return queryset.filter(paid_at__lt=_day_start(value + timedelta(days=1)))
+        return queryset.filter(paid_at__lt=local_day_start(value + timedelta(days=1)))
 
     def filter_sku(self, queryset, name, value):
         # EXISTS rather than a join: an order with two lines of the SKU is listed once.
@@ -90,7 +85,7 @@ class LiveSessionFilter(filters.FilterSet):
         fields = ["channel", "host", "starts_after", "starts_before"]
 
     def filter_starts_after(self, queryset, name, value):
-        return queryset.filter(starts_at__gte=_day_start(value))
+        return queryset.filter(starts_at__gte=local_day_start(value))
 
     def filter_starts_before(self, queryset, name, value):
-        return queryset.filter(starts_at__lt=_day_start(value + timedelta(days=1)))
+        return queryset.filter(starts_at__lt=local_day_start(value + timedelta(days=1)))

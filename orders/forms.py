@@ -7,8 +7,9 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from orders import selectors
 from orders.models import Channel, LiveSession, OrderStatus
-from orders.page_selectors import OrderFilters
+from orders.selectors import OrderFilters
 
 # Datalist suggestions for the province filter: no query over the orders is needed for them.
 PROVINCES = [
@@ -45,7 +46,7 @@ class OrderFilterForm(forms.Form):
     )
     channel = forms.ModelChoiceField(
         label=_("Channel"),
-        queryset=Channel.objects.order_by("code"),
+        queryset=selectors.channel_list(),
         required=False,
         empty_label=_("All"),
     )

@@ -89,8 +89,10 @@ ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
 }
 # Orders in these states hold reserved kilograms (their Allocation rows).
 HOLDS_STOCK = frozenset({S.ALLOCATED, S.PICKING})
-# Cancelling or refunding from these states gives the reservation back.
-RELEASES_ON_CANCEL = HOLDS_STOCK
+# Orders in these states can be allocated (or tried again when stock arrives).
+ALLOCATABLE = frozenset({S.NEW, S.BACKORDERED})
+# Orders in these states can be packed: their kilograms are reserved.
+PACKABLE = HOLDS_STOCK
 
 
 class Order(models.Model):

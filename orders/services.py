@@ -23,6 +23,7 @@ from inventory.services import (
     stock_reserve,
 )
 from orders.models import (
+    ALLOCATABLE,
     ALLOWED_TRANSITIONS,
     HOLDS_STOCK,
     Allocation,
@@ -48,6 +49,16 @@ class TransitionError(DomainError):
             },
             field="status",
             code="forbidden_transition",
+        )
+
+
+class DuplicateOrder(DomainError):
+    def __init__(self, *, number: str, channel: Channel):
+        super().__init__(
+            _("Order %(number)s already exists in %(channel)s.")
+            % {"number": number, "channel": channel.name},
+            field="external_no",
+            code="duplicate",
         )
 
 
@@ -203,12 +214,7 @@ def orders_create(
         )
     )
     if existing:
-        raise DomainError(
-            _("Order %(number)s already exists in %(channel)s.")
-            % {"number": sorted(existing)[0], "channel": channel.name},
-            field="external_no",
-            code="duplicate",
-        )
+        raise DuplicateOrder(number=sorted(existing)[0], channel=channel)
     Order.objects.bulk_create(orders, batch_size=2000)
     for line in lines:
         line.order_id = line.order.pk
@@ -240,7 +246,7 @@ def order_allocate(*, order: Order, acting_user=None) -> bool:
 
     Locks the order, then (inside ``stock_reserve``) its candidate lots in lot-id order."""
     locked = _lock_order(order)
-    if locked.status not in {OrderStatus.NEW, OrderStatus.BACKORDERED}:
+    if locked.status not in ALLOCATABLE:
         raise TransitionError(locked, OrderStatus.ALLOCATED)
     lines = list(locked.lines.select_related("sku"))
     requests = [ReserveRequest(line.sku.product_id, line.sku.grade_id, line.kg) for line in lines]

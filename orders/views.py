@@ -7,9 +7,17 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from orders import page_selectors, selectors, services
+from orders import selectors, services
 from orders.forms import PROVINCES, CancelForm, LiveSessionForm, OrderFilterForm
-from orders.models import ALLOWED_TRANSITIONS, HOLDS_STOCK, LiveSession, Order, OrderStatus
+from orders.models import (
+    ALLOCATABLE,
+    ALLOWED_TRANSITIONS,
+    HOLDS_STOCK,
+    PACKABLE,
+    LiveSession,
+    Order,
+    OrderStatus,
+)
 from studio.errors import DomainError
 from studio.roles import (
     LIVE_SESSION_WRITERS,
@@ -21,8 +29,6 @@ from studio.roles import (
 )
 
 PAGE_SIZE = 50
-PACKABLE = frozenset({OrderStatus.ALLOCATED, OrderStatus.PICKING})
-ALLOCATABLE = frozenset({OrderStatus.NEW, OrderStatus.BACKORDERED})
 
 
 def _query_without(request, *names: str) -> str:
@@ -42,11 +48,9 @@ def order_list(request):
     filters leave, in one grouped query; that also gives the paginator its total."""
     form = OrderFilterForm(request.GET or None)
     filters = form.filters()
-    counts = page_selectors.status_counts(
-        page_selectors.orders_filtered(filters, with_status=False)
-    )
+    counts = selectors.status_counts(selectors.orders_filtered(filters, with_status=False))
     total = sum(counts.values())
-    paginator = Paginator(page_selectors.orders_filtered(filters), PAGE_SIZE)
+    paginator = Paginator(selectors.orders_filtered(filters), PAGE_SIZE)
     paginator.count = counts.get(filters.status, 0) if filters.status else total
     page = paginator.get_page(request.GET.get("page"))
     tabs = [{"value": "", "label": _("All"), "count": total, "active": not filters.status}]
@@ -176,7 +180,7 @@ def live_detail(request, pk: int):
             "session": session,
             "page": paginator.get_page(request.GET.get("page")),
             "query": "",
-            "sku_sums": list(page_selectors.live_session_sku_sums(session)),
+            "sku_sums": list(selectors.live_session_sku_sums(session)),
             "can_edit": has_role(request.user, LIVE_SESSION_WRITERS),
         },
     )

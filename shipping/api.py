@@ -7,9 +7,7 @@ import io
 
 from django.db import IntegrityError
 from django.db.models import Count, Prefetch, Q
-from django.http import HttpResponse
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -49,7 +47,9 @@ from shipping.serializers import (
     WaybillImportSerializer,
     WaybillStockSerializer,
 )
+from studio import api as studio_api
 from studio.errors import DomainError
+from studio.pdf import pdf_response
 from studio.roles import SHIPPING_READERS, SHIPPING_WORKERS, Role, has_role
 
 MANAGERS = frozenset({Role.MANAGER})
@@ -65,12 +65,7 @@ PDF = {(200, "application/pdf"): OpenApiTypes.BINARY}
 
 
 def domain_error_response(exc: DomainError) -> Response:
-    if exc.code in CONFLICT_CODES:
-        body = {"detail": exc.message, "code": exc.code}
-        if exc.field:
-            body["field"] = exc.field
-        return Response(body, status=status.HTTP_409_CONFLICT)
-    return Response(exc.as_dict(), status=status.HTTP_400_BAD_REQUEST)
+    return studio_api.domain_error_response(exc, conflict_codes=CONFLICT_CODES)
 
 
 class PDFRenderer(BaseRenderer):
@@ -85,13 +80,6 @@ class PDFRenderer(BaseRenderer):
         if isinstance(data, bytes):
             return data
         return JSONRenderer().render(data)
-
-
-def pdf_response(content: bytes, filename: str) -> HttpResponse:
-    response = HttpResponse(content, content_type="application/pdf")
-    response["Content-Disposition"] = f'inline; filename="{filename}"'
-    response["Cache-Control"] = "private, no-store"
-    return response
 
 
 # --- carriers and waybill pools --------------------------------------------------------------
@@ -402,7 +390,7 @@ class ParcelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
 
         parcel = self.get_object()
         pdf = render_labels([label_data(parcel)])
-        _mark_printed([parcel.pk])
+        services.parcel_labels_printed(parcel_ids=[parcel.pk])
         return pdf_response(pdf, f"label-{parcel.tracking_number}.pdf")
 
     @extend_schema(
@@ -433,7 +421,7 @@ class ParcelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
             }
             return Response({"ids": [message]}, status=status.HTTP_400_BAD_REQUEST)
         pdf = render_labels(labels_data([Parcel(pk=pk) for pk in ids]))
-        _mark_printed(ids)
+        services.parcel_labels_printed(parcel_ids=ids)
         return pdf_response(pdf, f"labels-{len(ids)}.pdf")
 
     @extend_schema(
@@ -460,12 +448,6 @@ class ParcelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
             else:
                 results.append(_result(number, "shipped", parcel.status))
         return Response({"results": results})
-
-
-def _mark_printed(ids: list[int]) -> None:
-    Parcel.objects.filter(pk__in=ids, label_printed_at__isnull=True).update(
-        label_printed_at=timezone.now()
-    )
 
 
 class TrackingViewSet(viewsets.GenericViewSet):

@@ -6,11 +6,7 @@ a carrier may come twice a day, and two packers may hand over at once; the manif
 list exactly the parcels this person scanned for this pickup, and nothing is stored beyond
 the parcels' own tracking events."""
 
-from dataclasses import dataclass
-from datetime import datetime
-
 from django.contrib import messages
-from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
 from django.utils import timezone
@@ -18,12 +14,12 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from orders.importers.reading import clean_header, read_table
 from shipping import selectors, services
 from shipping.manifest import manifest_data, render_manifest
-from shipping.models import Carrier, Parcel, ParcelStatus
+from shipping.models import Carrier, Parcel
 from shipping.wave_forms import HandoverCarrierForm, HandoverScanForm, TrackingUploadForm
 from studio.errors import DomainError
+from studio.pdf import pdf_response
 from studio.roles import SHIPPING_WORKERS, role_required
 
 SESSION_KEY = "shipping_handover"
@@ -144,10 +140,8 @@ def handover_manifest(request):
     data = manifest_data(
         carrier=carrier, parcels=parcels, handed_over_by=user.get_full_name() or user.username
     )
-    response = HttpResponse(render_manifest(data), content_type="application/pdf")
     stamp = data.handed_over_at.strftime("%Y%m%d-%H%M")
-    response["Content-Disposition"] = f'inline; filename="handover-{carrier.code}-{stamp}.pdf"'
-    return response
+    return pdf_response(render_manifest(data), f"handover-{carrier.code}-{stamp}.pdf")
 
 
 @require_POST
@@ -160,130 +154,6 @@ def handover_finish(request):
 
 # --- tracking updates from a file ------------------------------------------------------------
 
-COLUMN_NAMES = {
-    "tracking_number": {"trackingnumber", "tracking", "trackingno", "waybill", "waybillno",
-                        "运单号", "快递单号", "物流单号", "单号"},
-    "status": {"status", "trackingstatus", "状态", "物流状态", "快递状态"},
-    "time": {"time", "occurredat", "datetime", "date", "时间", "更新时间", "物流时间", "签收时间"},
-    "description": {"description", "note", "detail", "描述", "备注", "物流信息", "详情"},
-}  # fmt: skip
-STATUS_WORDS = {
-    "delivered": ParcelStatus.DELIVERED,
-    "已签收": ParcelStatus.DELIVERED,
-    "签收": ParcelStatus.DELIVERED,
-    "exception": ParcelStatus.EXCEPTION,
-    "异常": ParcelStatus.EXCEPTION,
-    "问题件": ParcelStatus.EXCEPTION,
-    "shipped": ParcelStatus.SHIPPED,
-    "in transit": ParcelStatus.SHIPPED,
-    "运输中": ParcelStatus.SHIPPED,
-    "在途": ParcelStatus.SHIPPED,
-}
-TIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M")
-
-
-@dataclass
-class TrackingRowResult:
-    row: int  # as the spreadsheet numbers it (the header is row 1)
-    tracking_number: str
-    outcome: str  # "updated", "unchanged" or "error"
-    status: str = ""
-    message: str = ""
-
-    @property
-    def status_label(self) -> str:
-        return str(ParcelStatus(self.status).label) if self.status else ""
-
-
-def _normalise(name: str) -> str:
-    return "".join(clean_header(name).lower().replace("_", " ").split())
-
-
-def _columns(header: list[str]) -> dict[str, int]:
-    found = {}
-    for index, name in enumerate(header):
-        key = _normalise(name)
-        for field, names in COLUMN_NAMES.items():
-            if key in names and field not in found:
-                found[field] = index
-    missing = [field for field in ("tracking_number", "status", "time") if field not in found]
-    if missing:
-        raise DomainError(
-            _("The file needs the columns tracking number, status and time (missing: %(names)s).")
-            % {"names": ", ".join(missing)},
-            field="file",
-        )
-    return found
-
-
-def _parse_time(text: str) -> datetime:
-    text = text.strip()
-    moment = None
-    for pattern in TIME_FORMATS:
-        try:
-            moment = datetime.strptime(text, pattern)
-            break
-        except ValueError:
-            continue
-    if moment is None:
-        try:
-            moment = datetime.fromisoformat(text)
-        except ValueError:
-            raise DomainError(
-                _("“%(time)s” is not a date and time (e.g. 2026-11-20 14:30).") % {"time": text},
-                field="time",
-            ) from None
-    if timezone.is_naive(moment):
-        moment = timezone.make_aware(moment)
-    return moment
-
-
-def _parse_status(text: str) -> str:
-    status = STATUS_WORDS.get(" ".join(text.strip().lower().split()))
-    if status is None:
-        raise DomainError(
-            _("Unknown status “%(status)s”: use delivered, exception or shipped.")
-            % {"status": text},
-            field="status",
-        )
-    return status
-
-
-def tracking_file_apply(
-    *, data: bytes, file_name: str, carrier: Carrier | None, acting_user
-) -> list[TrackingRowResult]:
-    """Each row of a tracking file through ``tracking_update``, each in its own transaction:
-    a bad row is reported and the others still apply. The same file twice changes nothing."""
-    table = read_table(data, file_name)
-    columns = _columns(table.header)
-
-    def cell(cells: list[str], field: str) -> str:
-        index = columns.get(field)
-        return cells[index].strip() if index is not None and index < len(cells) else ""
-
-    results = []
-    for row_number, cells in table.rows:
-        number = cell(cells, "tracking_number")
-        try:
-            if not number:
-                raise DomainError(_("The tracking number is missing."))
-            status = _parse_status(cell(cells, "status"))
-            occurred_at = _parse_time(cell(cells, "time"))
-            _parcel, changed = services.tracking_update(
-                tracking_number=number,
-                status=status,
-                occurred_at=occurred_at,
-                description=cell(cells, "description")[:200],
-                carrier=carrier,
-                acting_user=acting_user,
-            )
-        except DomainError as error:
-            results.append(TrackingRowResult(row_number, number, "error", message=error.message))
-        else:
-            outcome = "updated" if changed else "unchanged"
-            results.append(TrackingRowResult(row_number, number, outcome, status=status))
-    return results
-
 
 @require_http_methods(["GET", "POST"])
 @role_required(*SHIPPING_WORKERS)
@@ -293,7 +163,7 @@ def tracking_upload(request):
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         try:
-            results = tracking_file_apply(
+            results = services.tracking_file_apply(
                 data=upload.read(),
                 file_name=upload.name,
                 carrier=form.cleaned_data.get("carrier"),

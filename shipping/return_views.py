@@ -9,7 +9,6 @@ from decimal import Decimal
 
 from django.contrib import messages
 from django.db.models import Prefetch
-from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 from django.utils.translation import gettext as _
@@ -25,6 +24,7 @@ from shipping.return_forms import (
 )
 from shipping.services import ReturnRow, find_parcel, parcel_return
 from studio.errors import DomainError
+from studio.pdf import pdf_response
 from studio.roles import RETURN_WORKERS, SHIPPING_WORKERS, Role, role_required
 
 # Who issues a lot's compliance certificate: intake staff when they repack, packers, managers.
@@ -185,10 +185,7 @@ def lot_certificate(request, code: str):
         basis=form.cleaned_data["basis"],
         issued_on=form.cleaned_data["issued_on"],
     )
-    response = HttpResponse(render_certificate([certificate]), content_type="application/pdf")
-    response["Content-Disposition"] = f'inline; filename="certificate-{lot.code}.pdf"'
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return pdf_response(render_certificate([certificate]), f"certificate-{lot.code}.pdf")
 
 
 urlpatterns = [

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from inventory.models import ZERO_KG
 from orders.models import Allocation, Order, OrderLine, OrderStatus
-from shipping.models import Carrier, Parcel, Wave, WaveOrder
+from shipping.models import Carrier, Parcel, ParcelStatus, Wave, WaveOrder
 
 # Orders of a wave that have left the picking floor in a box.
 PACKED_STATES = (OrderStatus.PACKED, OrderStatus.SHIPPED, OrderStatus.DELIVERED)
@@ -212,3 +212,17 @@ def parcels_by_ids(ids: list[int]) -> list[Parcel]:
     """Parcels in the order of ``ids`` (those that still exist), order and carrier joined."""
     found = Parcel.objects.select_related("order", "carrier").in_bulk(ids)
     return [found[pk] for pk in ids if pk in found]
+
+
+def packing_backlog() -> dict[str, int]:
+    """What waits for the packing area: orders to pack, allocated orders in no wave yet, and
+    packed parcels still to hand over (the packer's home page)."""
+    return {
+        "orders_to_pack": Order.objects.filter(
+            status__in=[OrderStatus.ALLOCATED, OrderStatus.PICKING]
+        ).count(),
+        "orders_without_wave": Order.objects.filter(
+            status=OrderStatus.ALLOCATED, wave_order__isnull=True
+        ).count(),
+        "parcels_to_hand_over": Parcel.objects.filter(status=ParcelStatus.PACKED).count(),
+    }

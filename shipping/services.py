@@ -24,6 +24,7 @@ from inventory.services import (
     stock_ship_out,
 )
 from inventory.signals import stock_received
+from orders.importers.reading import clean_header, read_table
 from orders.models import ALLOWED_TRANSITIONS, Allocation, Order, OrderStatus
 from orders.services import order_transition
 from shipping.models import (
@@ -398,6 +399,17 @@ def _next_parcel_states(order: Order) -> set[str]:
     return set()
 
 
+def parcel_labels_printed(*, parcel_ids: Sequence[int]) -> int:
+    """Stamp the label's first printing; a reprint keeps the first time. Works through a large
+    batch in chunks, so the query stays within every database's parameter limit."""
+    now, stamped, chunk = timezone.now(), 0, 1000
+    for start in range(0, len(parcel_ids), chunk):
+        stamped += Parcel.objects.filter(
+            pk__in=parcel_ids[start : start + chunk], label_printed_at__isnull=True
+        ).update(label_printed_at=now)
+    return stamped
+
+
 def find_parcel(tracking_number: str, carrier: Carrier | None = None) -> Parcel:
     parcels = Parcel.objects.filter(tracking_number=tracking_number.strip())
     if carrier is not None:
@@ -466,6 +478,133 @@ def tracking_update(
         acting_user=acting_user,
     )
     return parcel, True
+
+
+# --- tracking updates from a carrier's file ------------------------------------------------
+
+COLUMN_NAMES = {
+    "tracking_number": {"trackingnumber", "tracking", "trackingno", "waybill", "waybillno",
+                        "运单号", "快递单号", "物流单号", "单号"},
+    "status": {"status", "trackingstatus", "状态", "物流状态", "快递状态"},
+    "time": {"time", "occurredat", "datetime", "date", "时间", "更新时间", "物流时间", "签收时间"},
+    "description": {"description", "note", "detail", "描述", "备注", "物流信息", "详情"},
+}  # fmt: skip
+STATUS_WORDS = {
+    "delivered": ParcelStatus.DELIVERED,
+    "已签收": ParcelStatus.DELIVERED,
+    "签收": ParcelStatus.DELIVERED,
+    "exception": ParcelStatus.EXCEPTION,
+    "异常": ParcelStatus.EXCEPTION,
+    "问题件": ParcelStatus.EXCEPTION,
+    "shipped": ParcelStatus.SHIPPED,
+    "in transit": ParcelStatus.SHIPPED,
+    "运输中": ParcelStatus.SHIPPED,
+    "在途": ParcelStatus.SHIPPED,
+}
+TIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M")
+
+
+@dataclass
+class TrackingRowResult:
+    row: int  # as the spreadsheet numbers it (the header is row 1)
+    tracking_number: str
+    outcome: str  # "updated", "unchanged" or "error"
+    status: str = ""
+    message: str = ""
+
+    @property
+    def status_label(self) -> str:
+        return str(ParcelStatus(self.status).label) if self.status else ""
+
+
+def _normalise(name: str) -> str:
+    return "".join(clean_header(name).lower().replace("_", " ").split())
+
+
+def _columns(header: list[str]) -> dict[str, int]:
+    found = {}
+    for index, name in enumerate(header):
+        key = _normalise(name)
+        for field, names in COLUMN_NAMES.items():
+            if key in names and field not in found:
+                found[field] = index
+    missing = [field for field in ("tracking_number", "status", "time") if field not in found]
+    if missing:
+        raise DomainError(
+            _("The file needs the columns tracking number, status and time (missing: %(names)s).")
+            % {"names": ", ".join(missing)},
+            field="file",
+        )
+    return found
+
+
+def _parse_time(text: str) -> datetime:
+    text = text.strip()
+    moment = None
+    for pattern in TIME_FORMATS:
+        try:
+            moment = datetime.strptime(text, pattern)
+            break
+        except ValueError:
+            continue
+    if moment is None:
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            raise DomainError(
+                _("“%(time)s” is not a date and time (e.g. 2026-11-20 14:30).") % {"time": text},
+                field="time",
+            ) from None
+    if timezone.is_naive(moment):
+        moment = timezone.make_aware(moment)
+    return moment
+
+
+def _parse_status(text: str) -> str:
+    status = STATUS_WORDS.get(" ".join(text.strip().lower().split()))
+    if status is None:
+        raise DomainError(
+            _("Unknown status “%(status)s”: use delivered, exception or shipped.")
+            % {"status": text},
+            field="status",
+        )
+    return status
+
+
+def tracking_file_apply(
+    *, data: bytes, file_name: str, carrier: Carrier | None, acting_user
+) -> list[TrackingRowResult]:
+    """Each row of a tracking file through ``tracking_update``, each in its own transaction:
+    a bad row is reported and the others still apply. The same file twice changes nothing."""
+    table = read_table(data, file_name)
+    columns = _columns(table.header)
+
+    def cell(cells: list[str], field: str) -> str:
+        index = columns.get(field)
+        return cells[index].strip() if index is not None and index < len(cells) else ""
+
+    results = []
+    for row_number, cells in table.rows:
+        number = cell(cells, "tracking_number")
+        try:
+            if not number:
+                raise DomainError(_("The tracking number is missing."))
+            status = _parse_status(cell(cells, "status"))
+            occurred_at = _parse_time(cell(cells, "time"))
+            _parcel, changed = tracking_update(
+                tracking_number=number,
+                status=status,
+                occurred_at=occurred_at,
+                description=cell(cells, "description")[:200],
+                carrier=carrier,
+                acting_user=acting_user,
+            )
+        except DomainError as error:
+            results.append(TrackingRowResult(row_number, number, "error", message=error.message))
+        else:
+            outcome = "updated" if changed else "unchanged"
+            results.append(TrackingRowResult(row_number, number, outcome, status=status))
+    return results
 
 
 # --- returns ---------------------------------------------------------------------------------

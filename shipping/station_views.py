@@ -8,20 +8,19 @@ from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
-from orders.models import Allocation, Order, OrderLine, OrderStatus
+from orders.models import PACKABLE, Allocation, Order, OrderLine, OrderStatus
 from shipping.labels import label_data, render_labels
 from shipping.models import Carrier, Parcel, Wave, WaveOrder, WaybillNumber
-from shipping.services import expected_weight, parcel_pack
+from shipping.services import expected_weight, parcel_labels_printed, parcel_pack
 from shipping.slips import render_slips, slip_data
 from shipping.station_forms import PackForm, ScanOrderForm
 from studio.errors import DomainError
+from studio.pdf import pdf_response
 from studio.roles import SHIPPING_WORKERS, role_required
 
-PACKABLE = frozenset({OrderStatus.ALLOCATED, OrderStatus.PICKING})
 ALREADY_PACKED = frozenset({OrderStatus.PACKED, OrderStatus.SHIPPED, OrderStatus.DELIVERED})
 GONE = frozenset({OrderStatus.CANCELLED, OrderStatus.REFUNDED})
 # Per packer (their session): the carrier used last, the last parcel, the label to print now.
@@ -221,23 +220,14 @@ def _pack(request) -> HttpResponse:
 # --- printouts -------------------------------------------------------------------------------
 
 
-def _pdf_response(content: bytes, filename: str) -> HttpResponse:
-    response = HttpResponse(content, content_type="application/pdf")
-    response["Content-Disposition"] = f'inline; filename="{filename}"'
-    response["Cache-Control"] = "private, no-store"
-    return response
-
-
 @require_GET
 @role_required(*SHIPPING_WORKERS)
 def parcel_label(request, pk: int):
     """The parcel's shipping label at its carrier's size. The first fetch marks it printed."""
     parcel = get_object_or_404(Parcel.objects.select_related("carrier"), pk=pk)
     pdf = render_labels([label_data(parcel)], size=parcel.carrier.label_size)
-    Parcel.objects.filter(pk=parcel.pk, label_printed_at__isnull=True).update(
-        label_printed_at=timezone.now()
-    )
-    return _pdf_response(pdf, f"label-{parcel.tracking_number}.pdf")
+    parcel_labels_printed(parcel_ids=[parcel.pk])
+    return pdf_response(pdf, f"label-{parcel.tracking_number}.pdf")
 
 
 @require_GET
@@ -246,7 +236,7 @@ def parcel_slip(request, pk: int):
     """The packing slip that goes into the box, at the label's size."""
     parcel = get_object_or_404(Parcel.objects.select_related("carrier"), pk=pk)
     pdf = render_slips([slip_data(parcel)], size=parcel.carrier.label_size)
-    return _pdf_response(pdf, f"slip-{parcel.tracking_number}.pdf")
+    return pdf_response(pdf, f"slip-{parcel.tracking_number}.pdf")
 
 
 urlpatterns = [

@@ -9,14 +9,13 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.tasks import task
-from django.utils import timezone
 
 from shipping.labels import labels_data, render_labels
 from shipping.models import Parcel
+from shipping.services import parcel_labels_printed
 
 IN_REQUEST_LIMIT = 200
 STORAGE_PREFIX = "labels/"
-_CHUNK = 1000
 
 
 def labels_pdf(parcel_ids: Sequence[int]) -> bytes:
@@ -25,17 +24,8 @@ def labels_pdf(parcel_ids: Sequence[int]) -> bytes:
     # ``labels_data`` reads only the primary keys of a sequence and fetches the rest itself.
     labels = labels_data([Parcel(pk=pk) for pk in parcel_ids])
     pdf = render_labels(labels)
-    mark_printed(parcel_ids)
+    parcel_labels_printed(parcel_ids=list(parcel_ids))
     return pdf
-
-
-def mark_printed(parcel_ids: Sequence[int]) -> int:
-    now = timezone.now()
-    updated = 0
-    for start in range(0, len(parcel_ids), _CHUNK):
-        chunk = parcel_ids[start : start + _CHUNK]
-        updated += Parcel.objects.filter(pk__in=chunk).update(label_printed_at=now)
-    return updated
 
 
 @task(takes_context=True)

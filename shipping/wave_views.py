@@ -4,7 +4,7 @@ and batch label printing (a wave, a filter, or the labels not yet printed)."""
 from django.contrib import messages
 from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.tasks import TaskResultStatus
 from django.tasks.exceptions import TaskResultDoesNotExist, TaskResultMismatch
@@ -19,16 +19,11 @@ from shipping.picklist import pick_list_data, render_pick_list
 from shipping.services import wave_create
 from shipping.wave_forms import LabelBatchForm, WaveForm
 from studio.errors import DomainError
+from studio.pdf import pdf_response
 from studio.roles import SHIPPING_READERS, SHIPPING_WORKERS, has_role, role_required
 
 PAGE_SIZE = 30
 STATION_PATH = "/shipping/station/"
-
-
-def _pdf_response(content: bytes, filename: str) -> HttpResponse:
-    response = HttpResponse(content, content_type="application/pdf")
-    response["Content-Disposition"] = f'inline; filename="{filename}"'
-    return response
 
 
 # --- waves -----------------------------------------------------------------------------------
@@ -122,7 +117,7 @@ def wave_detail(request, code: str):
 @role_required(*SHIPPING_READERS)
 def wave_picklist(request, code: str):
     wave = _wave_or_404(code)
-    return _pdf_response(render_pick_list(pick_list_data(wave)), f"{wave.code}-picklist.pdf")
+    return pdf_response(render_pick_list(pick_list_data(wave)), f"{wave.code}-picklist.pdf")
 
 
 # --- batch labels ----------------------------------------------------------------------------
@@ -143,7 +138,7 @@ def wave_labels(request):
             form.add_error(None, _("No parcel matches: nothing to print."))
         elif len(ids) <= tasks.IN_REQUEST_LIMIT:
             pdf = tasks.labels_pdf(ids)
-            return _pdf_response(pdf, f"labels-{len(ids)}.pdf")
+            return pdf_response(pdf, f"labels-{len(ids)}.pdf")
         else:
             task_id = tasks.label_batch_enqueue(ids)
             return redirect("shipping:wave_labels_status", task_id=task_id)

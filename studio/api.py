@@ -1,11 +1,23 @@
 """API plumbing shared by every app."""
 
+from collections.abc import Collection
+
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils.translation import gettext_lazy
 from rest_framework import status
+from rest_framework.exceptions import APIException
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from studio.errors import DomainError
+
+
+class Conflict(APIException):
+    """409: the request clashes with the data's current state (not bad input)."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = gettext_lazy("The request conflicts with the current state of the data.")
+    default_code = "conflict"
 
 
 def exception_handler(exc, context):
@@ -19,3 +31,20 @@ def exception_handler(exc, context):
             body = {"non_field_errors": [str(m) for m in exc.messages]}
         return Response(body, status=status.HTTP_400_BAD_REQUEST)
     return drf_exception_handler(exc, context)
+
+
+def domain_error_response(
+    exc: DomainError, *, conflict_codes: Collection[str], rows_key: str = "rows"
+) -> Response:
+    """A service's refusal as an action endpoint answers it: a code in ``conflict_codes`` (a
+    clash with the data's current state, not bad input) is a 409 with ``detail``, ``code`` and
+    ``field``; anything else is the 400 keyed by field, row errors listed under ``rows_key``."""
+    if exc.code in conflict_codes:
+        body = {"detail": exc.message, "code": exc.code}
+        if exc.field:
+            body["field"] = exc.field
+        return Response(body, status=status.HTTP_409_CONFLICT)
+    body = exc.as_dict()
+    if exc.row is not None:
+        body = {rows_key: body["rows"]}
+    return Response(body, status=status.HTTP_400_BAD_REQUEST)

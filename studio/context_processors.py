@@ -1,6 +1,29 @@
-from studio.roles import user_roles
+from studio.roles import (
+    ORDER_READERS,
+    ORDER_WRITERS,
+    RETURN_WORKERS,
+    SHIPPING_READERS,
+    SHIPPING_WORKERS,
+    STOCK_WRITERS,
+    user_roles,
+)
+
+# What the menus and home tiles may offer, from the same role sets the views check: a link is
+# shown exactly when its page would let the user in.
+MENU = {
+    "intake": STOCK_WRITERS,
+    "orders": ORDER_READERS,
+    "import_orders": ORDER_WRITERS,
+    "pack": SHIPPING_WORKERS,
+    "waves": SHIPPING_READERS,
+    "returns": RETURN_WORKERS,
+}
 
 
 def roles(request):
-    """``roles``: the set of role names the current user holds, for menus and home tiles."""
-    return {"roles": user_roles(getattr(request, "user", None))}
+    """``roles``: the role names the current user holds; ``can``: which menu entries to show."""
+    user = getattr(request, "user", None)
+    held = user_roles(user)
+    can = {entry: bool(held & allowed) for entry, allowed in MENU.items()}
+    can["admin"] = bool(getattr(user, "is_staff", False))  # the admin's own rule
+    return {"roles": held, "can": can}

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import segno
 from django.conf import settings
+from django.http import HttpResponse
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
@@ -34,6 +35,7 @@ __all__ = [
     "format_kg",
     "format_money",
     "mm",
+    "pdf_response",
     "snap",
     "text_width",
     "wrap_text",
@@ -264,3 +266,12 @@ def draw_qr(
     canvas.drawPath(path, stroke=0, fill=1)
     canvas.restoreState()
     return module
+
+
+def pdf_response(content: bytes, filename: str) -> HttpResponse:
+    """A PDF shown in the browser. Never cached: labels, slips and manifests carry recipients'
+    names, phones and addresses."""
+    response = HttpResponse(content, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{filename}"'
+    response["Cache-Control"] = "private, no-store"
+    return response

@@ -43,6 +43,8 @@ CLOSED_STATUSES = frozenset(
         "refunded",
     }
 )
+# Of those, the ones that mean the buyer got the money back: the order becomes refunded.
+REFUNDED_STATUSES = frozenset({"退款成功", "已退款", "全额退款", "refunded"})
 
 ORDER_NUMBER = re.compile(r"^[0-9A-Za-z][0-9A-Za-z_\-]{0,39}$")
 # What a spreadsheet leaves of a long number it took for a float: 2.61121E+15, 2611210000.0

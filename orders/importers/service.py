@@ -29,6 +29,7 @@ from django.db.models import Count, F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from inventory.models import mask_phone
 from orders.importers.presets import (
     ERROR_HEADERS,
     FIELD_LABELS,
@@ -44,8 +45,15 @@ from orders.importers.reading import (
     max_upload_bytes,
     read_table,
 )
-from orders.importers.rows import OrderGroup, ParsedRow, RowReader, build_drafts, group_rows
-from orders.importers.writing import write_orders
+from orders.importers.rows import (
+    REFUNDED_STATUSES,
+    OrderGroup,
+    ParsedRow,
+    RowReader,
+    build_drafts,
+    group_rows,
+)
+from orders.importers.writing import goods_total, write_orders
 from orders.models import (
     Channel,
     ImportBatch,
@@ -107,7 +115,8 @@ class Plan:
     new: list[OrderGroup] = field(default_factory=list)
     duplicates: list[OrderGroup] = field(default_factory=list)
     closed: list[OrderGroup] = field(default_factory=list)  # never created
-    to_cancel: list[tuple[int, str]] = field(default_factory=list)  # (order id, new status)
+    # (order id, the platform's status text) of earlier orders the platform has closed since
+    to_cancel: list[tuple[int, str]] = field(default_factory=list)
     not_cancellable: list[str] = field(default_factory=list)  # closed, but already packed
     invalid: list[OrderGroup] = field(default_factory=list)
     orphans: list[ParsedRow] = field(default_factory=list)  # rows without an order number
@@ -404,7 +413,7 @@ def preview_sample(batch: ImportBatch, *, limit: int = SAMPLE_ORDERS) -> list[Sa
         if draft is not None:
             item.recipient_name = draft.recipient_name
             item.masked_phone = (
-                draft.phone if draft.phone_masked_by_platform else _mask(draft.phone)
+                draft.phone if draft.phone_masked_by_platform else mask_phone(draft.phone)
             )
             city = "" if draft.city == draft.province else draft.city
             item.place = f"{draft.province}{city}{draft.district}"
@@ -413,20 +422,10 @@ def preview_sample(batch: ImportBatch, *, limit: int = SAMPLE_ORDERS) -> list[Sa
                 {"code": line.sku.merchant_code, "name": line.sku.name, "quantity": line.quantity}
                 for line in draft.lines
             ]
-            item.total = (
-                draft.goods_total
-                if draft.goods_total is not None
-                else sum(line.unit_price * line.quantity for line in draft.lines)
-            )
+            item.total = goods_total(draft)
             item.live_session = draft.live_session.title if draft.live_session else ""
         sample.append(item)
     return sample
-
-
-def _mask(phone: str) -> str:
-    from inventory.models import mask_phone
-
-    return mask_phone(phone)
 
 
 def earlier_import(batch: ImportBatch) -> ImportBatch | None:
@@ -612,14 +611,17 @@ def _write_new(batch: ImportBatch, plan: Plan, done: int, progress) -> int:
 def _cancel_closed(batch: ImportBatch, plan: Plan) -> int:
     """Cancel earlier orders the platform has closed since; their stock goes back."""
     cancelled = 0
+    orders = Order.objects.in_bulk([order_id for order_id, _status in plan.to_cancel])
     for order_id, platform_status in plan.to_cancel:
-        order = Order.objects.get(pk=order_id)
+        order = orders[order_id]
         try:
             with transaction.atomic():
+                refunded = platform_status.lower() in REFUNDED_STATUSES
                 order_cancel(
                     order=order,
                     acting_user=batch.uploaded_by,
                     note=_("Closed on the platform (%(status)s).") % {"status": platform_status},
+                    to=OrderStatus.REFUNDED if refunded else OrderStatus.CANCELLED,
                 )
                 Order.objects.filter(pk=order_id).update(platform_status=platform_status)
         except DomainError:

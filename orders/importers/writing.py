@@ -81,10 +81,39 @@ class Written:
     lines: int
 
 
-def _goods_total(draft: OrderDraft) -> Decimal:
+def goods_total(draft: OrderDraft) -> Decimal:
+    """The draft's goods total: as the platform gave it, else the sum of its lines."""
     if draft.goods_total is not None:
         return draft.goods_total
     return sum((line.unit_price * line.quantity for line in draft.lines), ZERO)
+
+
+def _order_row(order_id, draft: OrderDraft, channel_id, batch_id, now) -> tuple:
+    """One new order's values in ``ORDER_COLUMNS`` order: what both writers write."""
+    session = draft.live_session
+    return (
+        order_id,
+        channel_id,
+        draft.external_no,
+        OrderStatus.NEW.value,
+        draft.platform_status,
+        session.pk if session else None,
+        draft.recipient_name,
+        draft.phone,
+        draft.phone_masked_by_platform,
+        draft.province,
+        draft.city,
+        draft.district,
+        draft.address_detail,
+        draft.raw_address,
+        draft.buyer_note,
+        draft.paid_at,
+        goods_total(draft),
+        draft.shipping_fee,
+        batch_id,
+        now,
+        now,
+    )
 
 
 def write_orders(*, channel, drafts: list[OrderDraft], import_batch, acting_user) -> Written:
@@ -100,27 +129,11 @@ def write_orders(*, channel, drafts: list[OrderDraft], import_batch, acting_user
 def _bulk_create(channel, drafts, import_batch, acting_user) -> Written:
     orders, lines = [], []
     note = _("Imported")
+    now = timezone.now()
+    batch_id = import_batch.pk if import_batch else None
     for draft in drafts:
-        order = Order(
-            channel_id=channel.pk,
-            external_no=draft.external_no,
-            status=OrderStatus.NEW,
-            platform_status=draft.platform_status,
-            live_session_id=draft.live_session.pk if draft.live_session else None,
-            recipient_name=draft.recipient_name,
-            phone=draft.phone,
-            phone_masked_by_platform=draft.phone_masked_by_platform,
-            province=draft.province,
-            city=draft.city,
-            district=draft.district,
-            address_detail=draft.address_detail,
-            raw_address=draft.raw_address,
-            buyer_note=draft.buyer_note,
-            paid_at=draft.paid_at,
-            goods_total=_goods_total(draft),
-            shipping_fee=draft.shipping_fee,
-            import_batch_id=import_batch.pk if import_batch else None,
-        )
+        values = _order_row(None, draft, channel.pk, batch_id, now)
+        order = Order(**dict(zip(ORDER_COLUMNS, values, strict=True)))  # columns = attnames
         orders.append(order)
         for line in draft.lines:
             lines.append(
@@ -188,33 +201,8 @@ def _copy(channel, drafts, import_batch, acting_user) -> Written:
         raw = cursor.cursor  # the psycopg cursor under Django's wrapper
         with raw.copy(_copy_statement(Order, ORDER_COLUMNS)) as copy:
             copy.set_types(_copy_types(Order, ORDER_COLUMNS))
-            for order_id, d in zip(order_ids, drafts, strict=True):
-                session = d.live_session
-                copy.write_row(
-                    (
-                        order_id,
-                        channel_id,
-                        d.external_no,
-                        new,
-                        d.platform_status,
-                        session.pk if session else None,
-                        d.recipient_name,
-                        d.phone,
-                        d.phone_masked_by_platform,
-                        d.province,
-                        d.city,
-                        d.district,
-                        d.address_detail,
-                        d.raw_address,
-                        d.buyer_note,
-                        d.paid_at,
-                        _goods_total(d),
-                        d.shipping_fee,
-                        batch_id,
-                        now,
-                        now,
-                    )
-                )
+            for order_id, draft in zip(order_ids, drafts, strict=True):
+                copy.write_row(_order_row(order_id, draft, channel_id, batch_id, now))
         with raw.copy(_copy_statement(OrderLine, LINE_COLUMNS)) as copy:
             copy.set_types(_copy_types(OrderLine, LINE_COLUMNS))
             for order_id, d in zip(order_ids, drafts, strict=True):

@@ -291,3 +291,23 @@ def test_pdf_pages_answer_with_pdfs(client_for):
         assert response.status_code == 200, url
         assert response["Content-Type"] == "application/pdf"
         assert response.content.startswith(b"%PDF")
+
+
+def test_intake_slip_page_reads_the_lots_once(client_for, desk):
+    # given a delivery of two grades
+    client = client_for("intake")
+    rows = [
+        {"grade": desk["top"].pk, "gross_kg": "50", "price_per_kg": "9.00"},
+        {"grade": desk["first"].pk, "gross_kg": "30", "price_per_kg": "7.00"},
+    ]
+    client.post(reverse("inventory:intake"), intake_post(desk, rows))
+    delivery = Delivery.objects.get()
+
+    # when its slip is printed
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(reverse("inventory:intake_slip", args=[delivery.pk]))
+
+    # then the lots were read in one query, not once more for a prefetch the slip ignores
+    assert response.status_code == 200
+    lot_reads = [q["sql"] for q in queries if 'FROM "inventory_lot"' in q["sql"]]
+    assert len(lot_reads) == 1

@@ -694,3 +694,25 @@ def test_postgresql_imports_with_copy(manager, stock):
     assert_stock_consistent()
     run("kuaishou_overlap_gb18030.csv", manager)
     assert Order.objects.count() == 10
+
+
+def test_an_overlapping_file_marks_an_order_the_platform_refunded_as_refunded(manager, stock):
+    # given an imported order, and the platform's later export saying it was refunded
+    run("kuaishou_gb18030.csv", manager)
+    overlap = (DATA / "kuaishou_overlap_gb18030.csv").read_bytes().decode("gb18030")
+    lines = overlap.splitlines()
+    refunded = [line for line in lines[1:] if "2611181930000000008" in line]
+    assert refunded, "the overlap fixture holds order 8"
+    status_column = lines[0].split(",").index("订单状态")
+    cells = refunded[0].split(",")
+    cells[status_column] = "退款成功"
+    data = "\n".join([lines[0], ",".join(cells)]).encode("gb18030")
+
+    # when it is imported
+    run("kuaishou_refund.csv", manager, data=data)
+
+    # then the order is refunded (not merely cancelled) and its stock is back
+    order = Order.objects.get(external_no="2611181930000000008")
+    assert order.status == OrderStatus.REFUNDED
+    assert "退款成功" in order.events.latest("id").note
+    assert_stock_consistent()

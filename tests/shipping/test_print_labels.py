@@ -61,6 +61,17 @@ def test_a_small_batch_is_one_pdf_one_label_a_page_in_wave_order(client_for):
 
 
 @pytest.mark.django_db
+def test_a_batch_of_labels_with_recipients_addresses_is_never_cached(client_for):
+    wave, _numbers = packed_wave(1)
+
+    response = print_labels(client_for("packer"), wave=wave.code)
+
+    assert response.status_code == 200
+    assert "no-store" in response["Cache-Control"]
+    assert "private" in response["Cache-Control"]
+
+
+@pytest.mark.django_db
 def test_unprinted_prints_only_labels_not_yet_printed(client_for):
     wave, numbers = packed_wave(3)
     Parcel.objects.filter(tracking_number=numbers[1]).update(label_printed_at=timezone.now())

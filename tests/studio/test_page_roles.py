@@ -135,3 +135,17 @@ def test_language_switcher_turns_the_page_english(client_for):
 
     assert "Intake desk" in english
     assert "收货台" in chinese
+
+
+@pytest.mark.parametrize("role", sorted(ALLOWED_GET))
+def test_every_menu_link_a_role_sees_opens_for_that_role(client_for, role):
+    """The menu is built from the same role sets as the views: no link leads to a 403."""
+    import re
+
+    client = client_for(role)
+    menu = client.get(reverse("home")).content.decode()
+    nav = menu[menu.index('<nav class="nav"') : menu.index("</nav>")]
+    links = re.findall(r'href="([^"]+)"', nav)
+    assert links
+    for link in links:
+        assert client.get(link).status_code == 200, (role, link)
