@@ -4,13 +4,21 @@ DATABASE_URL   sqlite:///… (default: db.sqlite3 beside manage.py) or postgres:
 SECRET_KEY     required when DEBUG is off
 DEBUG          "true" (default, for development) or "false" (production)
 ALLOWED_HOSTS  comma-separated host names (default: localhost names when DEBUG is on)
+
+Production (DEBUG=false) adds WhiteNoise for static files, JSON log lines on stdout and the
+deployment checklist (HTTPS redirect, secure cookies, HSTS), each switch tunable by the
+environment; docs/DEPLOY.md lists every variable.
 """
 
+import importlib.util
 import os
 from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from whitenoise.compress import Compressor
+
+from studio.logging import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -26,6 +34,16 @@ def env_list(name: str, default: list[str]) -> list[str]:
     value = os.environ.get(name, "")
     items = [item.strip() for item in value.split(",") if item.strip()]
     return items or default
+
+
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a whole number, not {value!r}.") from None
 
 
 DEBUG = env_bool("DEBUG", True)
@@ -101,10 +119,15 @@ TEMPLATES = [
 DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
-        conn_max_age=int(os.environ.get("CONN_MAX_AGE", "60")),
+        conn_max_age=env_int("CONN_MAX_AGE", 60),
         conn_health_checks=True,
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # A database that does not answer fails a request (and /health/) in seconds, not minutes.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "connect_timeout", env_int("DB_CONNECT_TIMEOUT", 5)
+    )
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # SQLite: the web server and the task worker write at the same time. IMMEDIATE
     # transactions take the write lock up front (no "database is locked" mid-transaction),
@@ -115,6 +138,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 20,
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
+    # Covering indexes (Index(include=...)) are a PostgreSQL feature; SQLite builds the same
+    # index without the extra columns, which is all it can do.
+    SILENCED_SYSTEM_CHECKS = ["models.W040"]
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -140,9 +166,11 @@ USE_TZ = True
 # --- Static and media files -----------------------------------------------------------------
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(os.environ.get("STATIC_ROOT") or BASE_DIR / "staticfiles")
 MEDIA_URL = "media/"
-MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "media"))
+# Uploaded order files (imports/) and large label batches (labels/): every web process and
+# task worker must see the same directory.
+MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT") or BASE_DIR / "media")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -154,6 +182,11 @@ STORAGES = {
     },
 }
 
+# Production: WhiteNoise serves what collectstatic gathered, each file under a hashed name
+# (cached for a year) and compressed ahead of time. Source maps are read only by a browser's
+# developer tools; compressing them (a third of the bytes) is not worth the collectstatic time.
+WHITENOISE_SKIP_COMPRESS_EXTENSIONS = [*Compressor.SKIP_COMPRESS_EXTENSIONS, "map"]
+
 # --- Background tasks (django.tasks, stored in the database, run by `manage.py db_worker`) ---
 TASKS = {
     "default": {
@@ -161,6 +194,27 @@ TASKS = {
         "QUEUES": ["default"],
     }
 }
+
+# The worker takes waiting tasks within a second; one waiting longer than this means no worker
+# is running (or all are busy for that long): /health/ then answers "degraded".
+HEALTH_TASKS_MAX_WAIT_MINUTES = env_int("HEALTH_TASKS_MAX_WAIT_MINUTES", 5)
+
+# --- Cache ----------------------------------------------------------------------------------
+# Nothing in Shanhuo needs a shared cache today (locks live in the database, the task queue in
+# its table). CACHE_URL=redis://host:6379/0 shares one Redis between all processes (install
+# the `redis` package); unset, each process keeps its own memory cache.
+CACHE_URL = os.environ.get("CACHE_URL", "").strip()
+if CACHE_URL:
+    if not CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
+        raise ImproperlyConfigured("CACHE_URL must be a redis://, rediss:// or unix:// URL.")
+    if importlib.util.find_spec("redis") is None:
+        raise ImproperlyConfigured("CACHE_URL is set: install the `redis` package.")
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CACHE_URL,
+        }
+    }
 
 # --- API ------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -214,25 +268,29 @@ SHIPPING_LABEL_MASK_RECIPIENT = env_bool("SHIPPING_LABEL_MASK_RECIPIENT", True)
 ORDER_IMPORT_MAX_BYTES = int(os.environ.get("ORDER_IMPORT_MAX_BYTES", str(20 * 1024 * 1024)))
 
 # --- Production hardening (on whenever DEBUG is off) ----------------------------------------
+# The defaults pass `manage.py check --deploy`; each switch can be turned off by the
+# environment, e.g. SECURE_SSL_REDIRECT=false SECURE_COOKIES=false for a local benchmark over
+# plain HTTP.
+# A load balancer probes /health/ over plain HTTP: it is never redirected to HTTPS.
+SECURE_REDIRECT_EXEMPT = [r"^health/$"]
 if not DEBUG:
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    # Trust X-Forwarded-Proto from the reverse proxy that ends TLS (nginx sets it). Turn off
+    # when clients can reach gunicorn directly: they could then claim to be on HTTPS.
+    if env_bool("SECURE_PROXY_SSL_HEADER", True):
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
-    SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", str(60 * 60 * 24 * 365)))
-    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
-    SECURE_HSTS_PRELOAD = True
-    SESSION_COOKIE_SECURE = True
-    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 60 * 60 * 24 * 365)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = LANGUAGE_COOKIE_SECURE = env_bool(
+        "SECURE_COOKIES", True
+    )
     SECURE_CONTENT_TYPE_NOSNIFF = True
     SECURE_REFERRER_POLICY = "same-origin"
     X_FRAME_OPTIONS = "DENY"
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
-    },
-    "handlers": {"stdout": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["stdout"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
-}
+# Production: one JSON object per line on stdout (studio/logging.py); development: plain text.
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "").strip().lower() or ("plain" if DEBUG else "json")
+if LOG_FORMAT not in {"json", "plain"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT must be json or plain, not {LOG_FORMAT!r}.")
+LOGGING = logging_config(fmt=LOG_FORMAT, level=os.environ.get("LOG_LEVEL", "INFO").upper())

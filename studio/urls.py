@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.authtoken.views import obtain_auth_token
 
 from studio import views
+from studio.health import health
 
 api_patterns = [
     path("", include("inventory.api_urls")),
@@ -29,6 +30,7 @@ urlpatterns = [
     path("api/", include((api_patterns, "api"))),
     path("admin/", admin.site.urls),
     path("favicon.ico", RedirectView.as_view(url=settings.STATIC_URL + "img/favicon.svg")),
+    path("health/", health, name="health"),
 ]
 
 handler403 = "studio.views.permission_denied"

@@ -1,0 +1,92 @@
+"""``GET /health/``: may a load balancer send this process traffic, and is the work getting done?
+
+The answer is JSON, never cached, open to anyone (it says nothing about the studio's data):
+
+    {"status": "ok" | "degraded" | "down",
+     "database": {"status": "ok", "ms": 0.8},
+     "tasks": {"status": "ok", "waiting": 0, "oldest_waiting_seconds": null, "running": 0,
+               "max_wait_seconds": 300}}
+
+* ``down`` (HTTP 503): the database does not answer a trivial query, or the task table cannot
+  be read. The process cannot serve pages: take it out of rotation.
+* ``degraded`` (HTTP 200): pages work, but a task has waited longer than
+  ``HEALTH_TASKS_MAX_WAIT_MINUTES``. A worker takes a waiting task within a second, so this
+  means no ``db_worker`` is running, or all of them have been busy for that long: imports and
+  large label batches are not moving.
+* ``ok`` (HTTP 200) otherwise.
+
+An error is reported by its class name only: a driver's message can name hosts and users.
+"""
+
+import time
+
+from django.conf import settings
+from django.db import DatabaseError, connection
+from django.db.models import Case, Count, F, Min, When
+from django.db.models.functions import Greatest
+from django.http import JsonResponse
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_safe
+from django_tasks_db.models import DBTaskResult, get_date_max
+
+OK, DEGRADED, DOWN, UNKNOWN = "ok", "degraded", "down", "unknown"
+
+
+def check_database() -> dict:
+    """A trivial query on the default database, and how long it took."""
+    started = time.perf_counter()
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except DatabaseError as exc:
+        return {"status": DOWN, "error": type(exc).__name__}
+    return {"status": OK, "ms": round((time.perf_counter() - started) * 1000, 1)}
+
+
+def check_tasks() -> dict:
+    """How many tasks wait for a worker, and for how long the oldest has waited: since it was
+    enqueued, or since the time it was scheduled to run after, whichever is later."""
+    max_wait = settings.HEALTH_TASKS_MAX_WAIT_MINUTES * 60
+    waiting_since = Case(
+        When(run_after=get_date_max(), then=F("enqueued_at")),
+        default=Greatest("enqueued_at", "run_after"),
+    )
+    try:
+        waiting = DBTaskResult.objects.ready().aggregate(
+            count=Count("pk"), oldest=Min(waiting_since)
+        )
+        running = DBTaskResult.objects.running().count()
+    except DatabaseError as exc:
+        return {"status": DOWN, "error": type(exc).__name__}
+    oldest = waiting["oldest"]
+    age = max(0, int((timezone.now() - oldest).total_seconds())) if oldest else None
+    return {
+        "status": DEGRADED if age is not None and age > max_wait else OK,
+        "waiting": waiting["count"],
+        "oldest_waiting_seconds": age,
+        "running": running,
+        "max_wait_seconds": max_wait,
+    }
+
+
+@never_cache
+@require_safe
+def health(request):
+    database = check_database()
+    tasks = check_tasks() if database["status"] == OK else {"status": UNKNOWN}
+    if DOWN in (database["status"], tasks["status"]):
+        overall = DOWN
+    elif tasks["status"] == DEGRADED:
+        overall = DEGRADED
+    else:
+        overall = OK
+    return JsonResponse(
+        {"status": overall, "database": database, "tasks": tasks},
+        status=503 if overall == DOWN else 200,
+    )
+
+
+# Open to anyone, load balancers included: the URL-walking role test accepts views marked public.
+health.public = True

@@ -1,0 +1,149 @@
+"""``/health/``: the database and the task queue, as a load balancer and a person on call see
+them; open to anyone, never cached, nothing about the studio's data."""
+
+import json
+from datetime import timedelta
+
+import pytest
+from django.db import OperationalError, connections
+from django.urls import reverse
+from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
+
+from orders.tasks import fill_backorders
+
+pytestmark = pytest.mark.django_db
+
+
+def health(client, **headers):
+    response = client.get(reverse("health"), **headers)
+    return response, json.loads(response.content)
+
+
+def waiting_task(*, minutes_ago: float) -> DBTaskResult:
+    """A real task in the real task table, enqueued ``minutes_ago`` and taken by no worker."""
+    result = fill_backorders.enqueue([])
+    DBTaskResult.objects.filter(pk=result.id).update(
+        enqueued_at=timezone.now() - timedelta(minutes=minutes_ago)
+    )
+    return DBTaskResult.objects.get(pk=result.id)
+
+
+def test_all_is_well_with_a_database_and_no_waiting_task(client):
+    response, body = health(client)
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/json"
+    assert body["status"] == "ok"
+    assert body["database"]["status"] == "ok"
+    assert body["tasks"] == {
+        "status": "ok",
+        "waiting": 0,
+        "oldest_waiting_seconds": None,
+        "running": 0,
+        "max_wait_seconds": 5 * 60,
+    }
+
+
+def test_a_task_waiting_a_moment_is_normal(client):
+    waiting_task(minutes_ago=1)
+
+    response, body = health(client)
+
+    assert response.status_code == 200
+    assert body["status"] == "ok"
+    assert body["tasks"]["waiting"] == 1
+    assert 60 <= body["tasks"]["oldest_waiting_seconds"] < 5 * 60
+
+
+def test_a_task_waiting_too_long_means_no_worker_runs(client):
+    waiting_task(minutes_ago=1)
+    waiting_task(minutes_ago=12)
+
+    response, body = health(client)
+
+    assert response.status_code == 200  # pages still work: keep the process in rotation
+    assert body["status"] == "degraded"
+    assert body["tasks"]["status"] == "degraded"
+    assert body["tasks"]["waiting"] == 2
+    assert body["tasks"]["oldest_waiting_seconds"] >= 12 * 60
+
+
+def test_the_wait_limit_comes_from_the_settings(client, settings):
+    settings.HEALTH_TASKS_MAX_WAIT_MINUTES = 30
+    waiting_task(minutes_ago=12)
+
+    _response, body = health(client)
+
+    assert body["status"] == "ok"
+    assert body["tasks"]["max_wait_seconds"] == 30 * 60
+
+
+def test_tasks_a_worker_has_taken_or_finished_are_not_waiting(client):
+    running = waiting_task(minutes_ago=20)
+    running.claim("worker-1")
+    finished = waiting_task(minutes_ago=40)
+    finished.set_successful(0)
+
+    _response, body = health(client)
+
+    assert body["status"] == "ok"
+    assert body["tasks"]["waiting"] == 0
+    assert body["tasks"]["running"] == 1
+
+
+def test_a_task_scheduled_for_later_waits_only_from_its_time(client):
+    task = waiting_task(minutes_ago=60)
+    DBTaskResult.objects.filter(pk=task.pk).update(run_after=timezone.now() - timedelta(minutes=2))
+    waiting_task(minutes_ago=0)
+    later = fill_backorders.using(run_after=timezone.now() + timedelta(hours=1)).enqueue([])
+
+    _response, body = health(client)
+
+    assert body["status"] == "ok"
+    assert body["tasks"]["waiting"] == 2  # the one due in an hour is not waiting yet
+    assert 120 <= body["tasks"]["oldest_waiting_seconds"] < 5 * 60
+    assert DBTaskResult.objects.filter(pk=later.id).exists()
+
+
+def test_a_database_that_does_not_answer_is_down_and_says_no_more(client, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise OperationalError('connection to "db.internal" failed: password hunter2 rejected')
+
+    monkeypatch.setattr(connections["default"], "cursor", refuse)
+
+    response, body = health(client)
+
+    assert response.status_code == 503
+    assert body == {
+        "status": "down",
+        "database": {"status": "down", "error": "OperationalError"},
+        "tasks": {"status": "unknown"},
+    }
+    assert b"hunter2" not in response.content
+    assert b"db.internal" not in response.content
+
+
+def test_anyone_may_ask_and_the_answer_is_never_cached(client):
+    response, body = health(client)
+
+    assert response.status_code == 200
+    assert "no-store" in response["Cache-Control"]
+    assert set(body) == {"status", "database", "tasks"}
+    assert client.head(reverse("health")).status_code == 200
+    assert client.post(reverse("health")).status_code == 405
+
+
+def test_the_view_is_marked_public_for_the_role_walk():
+    from studio.health import health as view
+
+    assert view.public is True
+
+
+def test_health_is_probed_over_plain_http_while_pages_are_redirected(client, settings):
+    settings.SECURE_SSL_REDIRECT = True
+
+    assert client.get(reverse("health")).status_code == 200
+    redirected = client.get(reverse("login"))
+    assert redirected.status_code == 301
+    assert redirected["Location"].startswith("https://")
