@@ -12,12 +12,13 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Case, DecimalField, F, Q, Value, When
 from django.db.models.functions import Round
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from inventory.models import (
+    KG,
     CodeSequence,
     Delivery,
     Farmer,
@@ -382,61 +383,109 @@ def _fefo_key(lot: Lot):
     return (lot.expiry_date, lot.received_at, lot.pk)
 
 
+def _short(shortages: dict[tuple[int, int], Decimal]) -> InsufficientStock:
+    return InsufficientStock(
+        _("Not enough stock: %(kg)s kg short.") % {"kg": sum(shortages.values())},
+        shortages=shortages,
+    )
+
+
 @transaction.atomic
 def stock_reserve(*, requests: Sequence[ReserveRequest], reference: str) -> list[list[Reservation]]:
     """Reserve every request or none: for each, kilograms from lots of its product and grade,
     first expiry first (then oldest intake), split across lots when one is not enough.
 
-    All candidate lots of all requests are locked in one query, in lot-id order, so two
-    callers with overlapping lines cannot deadlock; availability is computed inside the lock
-    and ``reserved_kg`` rises with ``F()``. Reservations are not ledger movements: on-hand is
-    unchanged. Raises ``InsufficientStock`` (nothing changed) when any request falls short.
-    Returns one list of reservations per request, in request order."""
-    for request in requests:
-        _positive_kg(request.kg, field="kg")
-    pairs = {(r.product_id, r.grade_id) for r in requests}
-    if not pairs:
-        return []
+    One document of ``stock_reserve_many``: its candidate lots are locked in one query, in
+    lot-id order, availability is computed inside the lock and ``reserved_kg`` rises with
+    ``F()``. Reservations are not ledger movements: on-hand is unchanged. Raises
+    ``InsufficientStock`` (nothing changed) when any request falls short. Returns one list of
+    reservations per request, in request order."""
+    (outcome,) = stock_reserve_many(documents=[requests])
+    if isinstance(outcome, InsufficientStock):
+        raise outcome
+    return outcome
+
+
+@transaction.atomic
+def stock_reserve_many(
+    *, documents: Sequence[Sequence[ReserveRequest]]
+) -> list[list[list[Reservation]] | InsufficientStock]:
+    """Reserve for many documents (orders) at once, each all or nothing, one after another in
+    the given order: an earlier document is served first, and a document that cannot get every
+    request in full reserves nothing, so what it would have taken stays for later ones.
+
+    The candidate lots of every document (lots of the requested products and grades that have
+    stock left) are locked in one query, in lot-id order, so two callers cannot deadlock; the
+    first-expiry-first choice is made in Python against the locked quantities, and
+    ``reserved_kg`` of every touched lot rises by its total in one ``UPDATE`` with ``F()``,
+    rounded to the gram. Reservations are not ledger movements: on-hand is unchanged.
+
+    Returns, per document, one list of reservations per request (request order), or the
+    ``InsufficientStock`` (not raised) that says how much it was short."""
+    for document in documents:
+        for request in document:
+            _positive_kg(request.kg, field="kg")
+    pairs = {(r.product_id, r.grade_id) for document in documents for r in document}
     match = Q()
     for product_id, grade_id in pairs:
         match |= Q(product_id=product_id, grade_id=grade_id)
-    candidates = list(
-        Lot.objects.select_for_update()
-        .filter(match, on_hand_kg__gt=F("reserved_kg"))
-        .order_by("pk")
+    candidates = (
+        list(
+            Lot.objects.select_for_update()
+            .filter(match, on_hand_kg__gt=F("reserved_kg"))
+            .order_by("pk")
+        )
+        if pairs
+        else []
     )
     by_pair: dict[tuple[int, int], list[Lot]] = {}
     for lot in sorted(candidates, key=_fefo_key):
         by_pair.setdefault((lot.product_id, lot.grade_id), []).append(lot)
     available = {lot.pk: lot.available_kg for lot in candidates}
+    # Per pair, the index of its first lot with anything left: lots only empty during a call.
+    first_with_stock = dict.fromkeys(by_pair, 0)
 
-    result: list[list[Reservation]] = []
-    shortages: dict[tuple[int, int], Decimal] = {}
-    for request in requests:
-        pair = (request.product_id, request.grade_id)
-        needed = request.kg
-        taken: list[Reservation] = []
-        for lot in by_pair.get(pair, []):
-            if needed <= 0:
-                break
-            kg = min(needed, available[lot.pk])
-            if kg > 0:
-                taken.append(Reservation(lot.pk, kg))
-                available[lot.pk] -= kg
-                needed -= kg
-        if needed > 0:
-            shortages[pair] = shortages.get(pair, Decimal("0")) + needed
-        result.append(taken)
-    if shortages:
-        raise InsufficientStock(
-            _("Not enough stock: %(kg)s kg short.") % {"kg": sum(shortages.values())},
-            shortages=shortages,
+    outcomes: list[list[list[Reservation]] | InsufficientStock] = []
+    per_lot: dict[int, Decimal] = {}
+    for document in documents:
+        taken_here: dict[int, Decimal] = {}  # this document's tentative takes, by lot
+        result: list[list[Reservation]] = []
+        shortages: dict[tuple[int, int], Decimal] = {}
+        for request in document:
+            pair = (request.product_id, request.grade_id)
+            lots = by_pair.get(pair, [])
+            start = first_with_stock.get(pair, 0)
+            while start < len(lots) and available[lots[start].pk] <= 0:
+                start += 1
+            first_with_stock[pair] = start
+            needed = request.kg
+            taken: list[Reservation] = []
+            for lot in lots[start:]:
+                if needed <= 0:
+                    break
+                kg = min(needed, available[lot.pk] - taken_here.get(lot.pk, 0))
+                if kg > 0:
+                    taken.append(Reservation(lot.pk, kg))
+                    taken_here[lot.pk] = taken_here.get(lot.pk, Decimal("0")) + kg
+                    needed -= kg
+            if needed > 0:
+                shortages[pair] = shortages.get(pair, Decimal("0")) + needed
+            result.append(taken)
+        if shortages:
+            outcomes.append(_short(shortages))
+            continue
+        for lot_id, kg in taken_here.items():
+            available[lot_id] -= kg
+            per_lot[lot_id] = per_lot.get(lot_id, Decimal("0")) + kg
+        outcomes.append(result)
+
+    if per_lot:
+        added = Case(
+            *(When(pk=lot_id, then=Value(kg)) for lot_id, kg in sorted(per_lot.items())),
+            output_field=DecimalField(**KG),
         )
-
-    per_lot = _sum_by_lot([reservation for taken in result for reservation in taken])
-    for lot_id in sorted(per_lot):
-        Lot.objects.filter(pk=lot_id).update(reserved_kg=_kg(F("reserved_kg") + per_lot[lot_id]))
-    return result
+        Lot.objects.filter(pk__in=per_lot).update(reserved_kg=_kg(F("reserved_kg") + added))
+    return outcomes
 
 
 def _sum_by_lot(items: Sequence[Reservation]) -> dict[int, Decimal]:

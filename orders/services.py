@@ -1,10 +1,13 @@
 """Every write to orders: create, move along the lifecycle, allocate, cancel, fill back-orders.
 
 An order's status changes only in ``order_transition``, which locks the order, checks the move
-against ``ALLOWED_TRANSITIONS`` and writes the event. Stock is reserved and released only by
-``inventory.services``; orders records what it got back as ``Allocation`` rows.
+against ``ALLOWED_TRANSITIONS`` and writes the event — or, for allocation in batches, in
+``_move_locked``, which does the same for many orders its caller has locked, in bulk. Stock is
+reserved and released only by ``inventory.services``; orders records what it got back as
+``Allocation`` rows.
 """
 
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -12,6 +15,7 @@ from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import Exists, OuterRef
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from inventory.models import Sku
@@ -20,7 +24,7 @@ from inventory.services import (
     Reservation,
     ReserveRequest,
     stock_release,
-    stock_reserve,
+    stock_reserve_many,
 )
 from orders.models import (
     ALLOCATABLE,
@@ -237,57 +241,181 @@ def orders_create(
 
 # --- allocation ------------------------------------------------------------------------------
 
+# Orders allocated in one transaction. Their candidate lots stay locked until it commits:
+# other allocations, cancellations and packing of those products wait that long (about 0.2 s
+# for 500 orders on a busy 2-core machine). Bigger chunks save little: the per-chunk cost
+# (locks, commit) is already shared by hundreds of orders.
+ALLOCATE_CHUNK = 500
+
+
+def _move_locked(*, moves: Sequence[tuple[int, str, str, str]], acting_user) -> None:
+    """Move many orders at once, each ``(order id, from, to, note)``: one ``UPDATE`` per target
+    status and one insert of their events. The caller holds the orders' row locks and has read
+    ``from`` under them. Every move is checked against ``ALLOWED_TRANSITIONS`` first; one
+    forbidden move refuses them all (``TransitionError``), before anything is written."""
+    for order_id, from_status, to, _note in moves:
+        if to not in ALLOWED_TRANSITIONS[from_status]:
+            raise TransitionError(Order.objects.get(pk=order_id), to)
+    now = timezone.now()
+    by_target: dict[str, list[int]] = defaultdict(list)
+    for order_id, _from_status, to, _note in moves:
+        by_target[to].append(order_id)
+    for to, order_ids in sorted(by_target.items()):
+        Order.objects.filter(pk__in=order_ids).update(status=to, updated_at=now)
+    OrderEvent.objects.bulk_create(
+        [
+            OrderEvent(
+                order_id=order_id,
+                from_status=from_status,
+                to_status=to,
+                acting_user=acting_user,
+                note=note[:200],
+            )
+            for order_id, from_status, to, note in moves
+        ]
+    )
+
+
+def _allocate_locked(*, orders: Sequence[tuple[int, str]], acting_user) -> dict[int, bool]:
+    """Allocate orders, each ``(order id, status)``, that the caller has locked and found
+    allocatable, first served in the given order. Each order gets every line's kilograms
+    (quantity × SKU net kg) from lots of its product and grade, first expiry first, or nothing:
+    it then becomes back-ordered (if it was new) with the shortage as the event's note.
+    Returns, per order id, whether it was allocated.
+
+    A fixed number of statements whatever the number of orders: read the lines, reserve
+    (``stock_reserve_many``: lock the candidate lots, one update), insert the allocations,
+    one update per new status, insert the events."""
+    if not orders:
+        return {}
+    lines: dict[int, list[tuple[int, ReserveRequest]]] = {order_id: [] for order_id, _s in orders}
+    holding: set[int] = set()
+    for line_id, order_id, product_id, grade_id, kg, holds in (
+        OrderLine.objects.filter(order_id__in=lines)
+        .order_by("pk")
+        .values_list(
+            "pk",
+            "order_id",
+            "sku__product_id",
+            "sku__grade_id",
+            "kg",
+            Exists(Allocation.objects.filter(line=OuterRef("pk"))),
+        )
+    ):
+        lines[order_id].append((line_id, ReserveRequest(product_id, grade_id, kg)))
+        if holds:
+            holding.add(order_id)
+    # Stock follows the status (see order_transition): an order waiting for allocation holds
+    # nothing, and an allocated order holds something.
+    for order_id, _status in orders:
+        if order_id in holding or not lines[order_id]:
+            order = Order.objects.get(pk=order_id)
+            raise DomainError(
+                _("Order %(order)s cannot go to %(to)s: its reserved stock does not match.")
+                % {"order": order.external_no, "to": OrderStatus.ALLOCATED.label},
+                field="status",
+                code="forbidden_transition",
+            )
+
+    outcomes = stock_reserve_many(
+        documents=[[request for _line, request in lines[order_id]] for order_id, _s in orders]
+    )
+    allocations: list[Allocation] = []
+    moves: list[tuple[int, str, str, str]] = []
+    served: dict[int, bool] = {}
+    for (order_id, status), outcome in zip(orders, outcomes, strict=True):
+        if isinstance(outcome, InsufficientStock):
+            served[order_id] = False
+            if status == OrderStatus.NEW:
+                moves.append((order_id, status, OrderStatus.BACKORDERED, str(outcome)))
+            continue
+        served[order_id] = True
+        allocations += [
+            Allocation(line_id=line_id, lot_id=reservation.lot_id, kg=reservation.kg)
+            for (line_id, _request), reservations in zip(lines[order_id], outcome, strict=True)
+            for reservation in reservations
+        ]
+        moves.append((order_id, status, OrderStatus.ALLOCATED, ""))
+    Allocation.objects.bulk_create(allocations)
+    _move_locked(moves=moves, acting_user=acting_user)
+    return served
+
 
 @transaction.atomic
 def order_allocate(*, order: Order, acting_user=None) -> bool:
     """Reserve every line's kilograms (quantity × SKU net kg) from its product and grade, first
     expiry first, all lines or none. Returns True when allocated; when stock falls short the
-    order becomes back-ordered (if it was new) and False is returned.
+    order becomes back-ordered (if it was new) and False is returned. An order that is neither
+    new nor back-ordered is refused (``TransitionError``).
 
-    Locks the order, then (inside ``stock_reserve``) its candidate lots in lot-id order."""
+    Locks the order, then (inside ``stock_reserve_many``) its candidate lots in lot-id order:
+    the batch path of ``orders_allocate`` with one order."""
     locked = _lock_order(order)
     if locked.status not in ALLOCATABLE:
         raise TransitionError(locked, OrderStatus.ALLOCATED)
-    lines = list(locked.lines.select_related("sku"))
-    requests = [ReserveRequest(line.sku.product_id, line.sku.grade_id, line.kg) for line in lines]
-    try:
-        reserved = stock_reserve(requests=requests, reference=locked.reference)
-    except InsufficientStock as shortage:
-        if locked.status == OrderStatus.NEW:
-            order_transition(
-                order=locked,
-                to=OrderStatus.BACKORDERED,
-                acting_user=acting_user,
-                note=str(shortage),
-            )
-        order.status = locked.status
-        return False
-    Allocation.objects.bulk_create(
-        [
-            Allocation(line=line, lot_id=reservation.lot_id, kg=reservation.kg)
-            for line, reservations in zip(lines, reserved, strict=True)
-            for reservation in reservations
-        ]
+    allocated = _allocate_locked(orders=[(locked.pk, locked.status)], acting_user=acting_user)
+    order.status = OrderStatus.ALLOCATED if allocated[locked.pk] else OrderStatus.BACKORDERED
+    return allocated[locked.pk]
+
+
+@transaction.atomic
+def _allocate_chunk(order_ids: Sequence[int], acting_user) -> dict[int, str]:
+    """One transaction of ``orders_allocate``: lock the orders (in id order), allocate those
+    still new or back-ordered, first paid first served. Returns each order's new status; an
+    order not returned was not allocatable (moved on, or gone) and is left as it is."""
+    locked = list(
+        Order.objects.select_for_update()
+        .filter(pk__in=order_ids)
+        .order_by("pk")
+        .values_list("pk", "status", "paid_at")
     )
-    order_transition(order=locked, to=OrderStatus.ALLOCATED, acting_user=acting_user)
-    order.status = locked.status
-    return True
+    locked.sort(key=lambda row: (row[2], row[0]))
+    waiting = [(order_id, status) for order_id, status, _paid in locked if status in ALLOCATABLE]
+    allocated = _allocate_locked(orders=waiting, acting_user=acting_user)
+    return {
+        order_id: OrderStatus.ALLOCATED if ok else OrderStatus.BACKORDERED
+        for order_id, ok in allocated.items()
+    }
 
 
-def orders_allocate(*, orders: Iterable[Order], acting_user=None) -> dict[str, int]:
-    """Allocate many orders, each in its own transaction, oldest payment first."""
-    counts = {"allocated": 0, "backordered": 0}
-    for order in sorted(orders, key=lambda o: (o.paid_at, o.pk)):
-        if order_allocate(order=order, acting_user=acting_user):
-            counts["allocated"] += 1
-        else:
-            counts["backordered"] += 1
+def _allocate_in_chunks(order_ids: Sequence[int], acting_user, chunk_size: int):
+    """Yield each chunk's new statuses (``_allocate_chunk``), chunk after chunk."""
+    for start in range(0, len(order_ids), chunk_size):
+        yield _allocate_chunk(order_ids[start : start + chunk_size], acting_user)
+
+
+def orders_allocate(
+    *, orders: Iterable[Order], acting_user=None, chunk_size: int = ALLOCATE_CHUNK
+) -> dict[str, int]:
+    """Allocate many orders, first paid first served: in (paid at, id) order, each order takes
+    its kilograms (all lines or none, first expiry first) before any order paid after it, and
+    one that cannot be served in full is back-ordered and reserves nothing, so later orders may
+    still be served from what is left — as if each were allocated alone, one after another.
+
+    ``chunk_size`` orders share one transaction: their rows are locked (in id order), then
+    their candidate lots once (in lot id order), and everything is written with a few bulk
+    statements (see ``_allocate_locked``). An order that is no longer new or back-ordered
+    when it is locked (someone cancelled or allocated it meanwhile) is skipped.
+
+    Returns counts: ``allocated``, ``backordered`` (including back-orders still short) and
+    ``skipped``. The given Order objects' ``status`` is updated."""
+    by_id = {order.pk: order for order in orders}
+    order_ids = [
+        order.pk for order in sorted(by_id.values(), key=lambda order: (order.paid_at, order.pk))
+    ]
+    counts = {"allocated": 0, "backordered": 0, "skipped": 0}
+    for statuses in _allocate_in_chunks(order_ids, acting_user, chunk_size):
+        for order_id, status in statuses.items():
+            by_id[order_id].status = status
+            counts["allocated" if status == OrderStatus.ALLOCATED else "backordered"] += 1
+    counts["skipped"] = len(order_ids) - counts["allocated"] - counts["backordered"]
     return counts
 
 
 def backorders_fill(*, product_grade_pairs: Iterable[tuple[int, int]] | None = None) -> int:
     """Try to allocate back-ordered orders, in paid-at order, that need any of the given
-    (product, grade) pairs (all back-orders when None). Returns how many were allocated."""
+    (product, grade) pairs (all back-orders when None), in chunks as ``orders_allocate`` does.
+    Returns how many were allocated."""
     waiting = Order.objects.filter(status=OrderStatus.BACKORDERED)
     if product_grade_pairs is not None:
         pairs = set(product_grade_pairs)
@@ -299,14 +427,12 @@ def backorders_fill(*, product_grade_pairs: Iterable[tuple[int, int]] | None = N
             q = lines.filter(sku__product_id=product_id, sku__grade_id=grade_id)
             match = Exists(q) if match is None else match | Exists(q)
         waiting = waiting.filter(match)
-    allocated = 0
-    for order in waiting.order_by("paid_at", "pk").iterator(chunk_size=500):
-        try:
-            if order_allocate(order=order):
-                allocated += 1
-        except TransitionError:
-            continue  # someone else moved it meanwhile
-    return allocated
+    order_ids = list(waiting.order_by("paid_at", "pk").values_list("pk", flat=True))
+    return sum(
+        status == OrderStatus.ALLOCATED
+        for statuses in _allocate_in_chunks(order_ids, None, ALLOCATE_CHUNK)
+        for status in statuses.values()
+    )
 
 
 # --- cancel ----------------------------------------------------------------------------------

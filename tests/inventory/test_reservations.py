@@ -14,6 +14,7 @@ from inventory.services import (
     ReserveRequest,
     stock_release,
     stock_reserve,
+    stock_reserve_many,
     stock_ship_out,
 )
 from studio.errors import DomainError
@@ -136,6 +137,58 @@ def test_reserve_refuses_a_weight_that_is_not_a_positive_number_of_grams(kg):
         stock_reserve(requests=[_request(lot, kg)], reference="order:1")
     assert refused.value.field == "kg"
     assert not isinstance(refused.value, InsufficientStock)
+    assert _quantities(lot) == [(D("10.000"), D("0.000"))]
+
+
+# --- reserve for many documents at once ------------------------------------------------------
+
+
+def test_reserve_many_serves_documents_in_order_each_all_or_nothing():
+    # given 10 kg of one grade (4 kg expiring first) and 3 kg of another
+    top, second = GradeFactory(name="特级", rank=0), GradeFactory(name="一级", rank=1)
+    early = receive(kg="4", grade=top, harvest_date=_days_ago(3))
+    late = receive(kg="6", grade=top, harvest_date=_days_ago(0))
+    scarce = receive(kg="3", grade=second)
+
+    # when four documents ask, in this order: 3 kg; 5 kg + 4 kg of the scarce grade (too much);
+    # 5 kg; 3 kg
+    outcomes = stock_reserve_many(
+        documents=[
+            [_request(early, "3")],
+            [_request(early, "5"), _request(scarce, "4")],
+            [_request(early, "5")],
+            [_request(early, "3")],
+        ]
+    )
+
+    # then the first and third are served first expiry first, the second reserves nothing (not
+    # even its first request) and says what was short, and the fourth finds only 2 kg left
+    assert outcomes[0] == [[Reservation(early.pk, D("3"))]]
+    assert isinstance(outcomes[1], InsufficientStock)
+    assert outcomes[1].shortages == {(scarce.product_id, scarce.grade_id): D("1")}
+    assert outcomes[2] == [[Reservation(early.pk, D("1")), Reservation(late.pk, D("4"))]]
+    assert isinstance(outcomes[3], InsufficientStock)
+    assert outcomes[3].shortages == {(early.product_id, early.grade_id): D("1")}
+    assert _quantities(early, late, scarce) == [
+        (D("4.000"), D("4.000")),
+        (D("6.000"), D("4.000")),
+        (D("3.000"), D("0.000")),
+    ]
+    assert stock_mismatches() == []
+
+
+def test_reserve_many_with_nothing_asked_answers_empty_lists():
+    lot = receive(kg="10")
+    assert stock_reserve_many(documents=[[], []]) == [[], []]
+    assert stock_reserve_many(documents=[]) == []
+    assert _quantities(lot) == [(D("10.000"), D("0.000"))]
+
+
+def test_reserve_many_refuses_every_document_when_one_weight_is_not_whole_grams():
+    lot = receive(kg="10")
+    with pytest.raises(DomainError) as refused:
+        stock_reserve_many(documents=[[_request(lot, "1")], [_request(lot, "0.0001")]])
+    assert refused.value.field == "kg"
     assert _quantities(lot) == [(D("10.000"), D("0.000"))]
 
 
