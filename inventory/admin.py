@@ -1,9 +1,22 @@
 """Admin for master data. Lots and the ledger are read-only here: quantities change only
 through the intake desk, the API or the services behind them."""
 
+from django import forms
 from django.contrib import admin
+from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from inventory.models import Delivery, Farmer, Grade, Location, Lot, Product, Sku, StockMovement
+from inventory.models import (
+    Delivery,
+    Farmer,
+    FarmerPayment,
+    Grade,
+    Location,
+    Lot,
+    Product,
+    Sku,
+    StockMovement,
+)
 
 
 @admin.register(Farmer)
@@ -85,3 +98,51 @@ class StockMovementAdmin(ReadOnlyAdmin):
     list_filter = ["kind"]
     search_fields = ["lot__code", "reference"]
     list_select_related = ["lot__product", "lot__grade", "acting_user"]
+
+
+class FarmerPaymentForm(forms.ModelForm):
+    """The rules of ``services.farmer_payment_record`` that the model alone does not hold."""
+
+    class Meta:
+        model = FarmerPayment
+        fields = ["farmer", "paid_on", "amount", "method", "reference", "note"]
+
+    def clean(self):
+        data = super().clean()
+        if data.get("paid_on") and data["paid_on"] > timezone.localdate():
+            self.add_error("paid_on", _("The payment date cannot be in the future."))
+        reference, farmer = (data.get("reference") or "").strip(), data.get("farmer")
+        if reference and farmer:
+            same = FarmerPayment.objects.filter(farmer=farmer, reference=reference)
+            if same.exclude(pk=self.instance.pk).exists():
+                self.add_error(
+                    "reference",
+                    _(
+                        "A payment with the reference %(reference)s is already recorded for "
+                        "this farmer."
+                    )
+                    % {"reference": reference},
+                )
+        return data
+
+
+@admin.register(FarmerPayment)
+class FarmerPaymentAdmin(admin.ModelAdmin):
+    """Payments are recorded on the statements page or here; who recorded one is the user
+    saving it, never a choice."""
+
+    form = FarmerPaymentForm
+
+    list_display = ["paid_on", "farmer", "amount", "method", "reference", "recorded_by"]
+    list_filter = ["method", "paid_on"]
+    search_fields = ["farmer__name", "reference", "note"]
+    list_select_related = ["farmer", "recorded_by"]
+    autocomplete_fields = ["farmer"]
+    date_hierarchy = "paid_on"
+    readonly_fields = ["recorded_by", "created_at"]
+    fields = ["farmer", "paid_on", "amount", "method", "reference", "note", *readonly_fields]
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.recorded_by = request.user
+        super().save_model(request, obj, form, change)

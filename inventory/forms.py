@@ -5,8 +5,11 @@ from decimal import Decimal
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
-from inventory.models import Farmer, Grade, Location, Product
+from inventory.models import Farmer, Grade, Location, PaymentMethod, Product
+from inventory.reports import Period
+from studio.errors import DomainError
 
 DECIMAL_INPUT = {"inputmode": "decimal", "autocomplete": "off"}
 
@@ -144,3 +147,93 @@ class StockFilterForm(forms.Form):
     )
     expiring = forms.BooleanField(label=_("Expiring within 2 days"), required=False)
     empty = forms.BooleanField(label=_("Include empty lots"), required=False)
+
+
+# --- farmers' statements and payments --------------------------------------------------------
+
+
+class PeriodForm(forms.Form):
+    """A report's period: a calendar month, or a custom range of days. Left empty, the
+    report's default period applies (``period(default)``)."""
+
+    month = forms.CharField(
+        label=_("Month"),
+        required=False,
+        widget=forms.TextInput(attrs={"type": "month", "placeholder": "2026-10"}),
+    )
+    date_from = forms.DateField(
+        label=pgettext_lazy("date range", "From"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+    date_to = forms.DateField(
+        label=pgettext_lazy("date range", "To"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+
+    def clean_month(self):
+        value = self.cleaned_data["month"].strip()
+        if not value:
+            return None
+        try:
+            year, month = (int(part) for part in value.split("-"))
+            return Period.month(year, month)
+        except (ValueError, TypeError):
+            raise forms.ValidationError(_("Enter a month as YYYY-MM.")) from None
+
+    def clean(self):
+        data = super().clean()
+        date_from, date_to = data.get("date_from"), data.get("date_to")
+        if bool(date_from) != bool(date_to) and not self.errors:
+            missing = "date_to" if date_from else "date_from"
+            self.add_error(missing, _("Give both dates of the range, or choose a month."))
+        elif date_from and date_to:
+            try:
+                data["range"] = Period(date_from, date_to)
+            except DomainError as error:
+                self.add_error(error.field, error.message)
+        return data
+
+    def period(self, default: Period) -> Period:
+        """The period asked for, or ``default`` when none (or a wrong one) was given."""
+        if not self.is_bound or not self.is_valid():
+            return default
+        return self.cleaned_data.get("range") or self.cleaned_data.get("month") or default
+
+
+class FarmerPaymentForm(forms.Form):
+    """Money paid to a farmer. The rules (more than 0, not in the future, a reference once)
+    live in ``services.farmer_payment_record``."""
+
+    farmer = FarmerChoiceField(
+        label=_("Farmer"),
+        queryset=Farmer.objects.order_by("village", "name"),
+        empty_label=_("— choose a farmer —"),
+    )
+    paid_on = forms.DateField(
+        label=_("Paid on"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+    amount = forms.DecimalField(
+        label=_("Amount ¥"),
+        max_digits=12,
+        decimal_places=2,
+        widget=forms.TextInput(DECIMAL_INPUT),
+    )
+    method = forms.ChoiceField(
+        label=_("Method"),
+        choices=PaymentMethod.choices,
+        initial=PaymentMethod.CASH,
+        widget=forms.RadioSelect,
+    )
+    reference = forms.CharField(
+        label=_("Reference"),
+        max_length=60,
+        required=False,
+        help_text=_("The transfer's number or the receipt's, if there is one."),
+    )
+    note = forms.CharField(label=_("Note"), max_length=200, required=False)
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("initial", {}).setdefault("paid_on", timezone.localdate())
+        super().__init__(*args, **kwargs)

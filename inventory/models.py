@@ -10,6 +10,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 KG = {"max_digits": 12, "decimal_places": 3}
 MONEY = {"max_digits": 12, "decimal_places": 2}
@@ -358,3 +359,50 @@ class StockMovement(models.Model):
 
     def delete(self, *args, **kwargs):
         raise AppendOnlyError("The stock ledger is append-only: movements are never deleted.")
+
+
+class PaymentMethod(models.TextChoices):
+    CASH = "cash", _("Cash")
+    BANK_TRANSFER = "bank", _("Bank transfer")
+    WECHAT = "wechat", _("WeChat")
+    ALIPAY = "alipay", _("Alipay")
+
+
+class FarmerPayment(models.Model):
+    """Money the studio paid a farmer for produce. A farmer's balance is what their lots are
+    worth at intake (``Lot.amount``) less these payments; a payment beyond it is an advance."""
+
+    farmer = models.ForeignKey(
+        Farmer, on_delete=models.PROTECT, related_name="payments", verbose_name=_("farmer")
+    )
+    paid_on = models.DateField(_("paid on"))
+    amount = models.DecimalField(_("amount"), **MONEY)
+    method = models.CharField(
+        _("method"), max_length=10, choices=PaymentMethod.choices, default=PaymentMethod.CASH
+    )
+    reference = models.CharField(
+        pgettext_lazy("payment", "reference"),
+        max_length=60,
+        blank=True,
+        help_text=_("The transfer's number or the receipt's, if there is one."),
+    )
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("recorded by"),
+    )
+    created_at = models.DateTimeField(_("recorded at"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-paid_on", "-id"]
+        verbose_name = _("farmer payment")
+        verbose_name_plural = _("farmer payments")
+        indexes = [models.Index(fields=["farmer", "paid_on"], name="payment_farmer_day_idx")]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.farmer.name} {self.paid_on} {self.amount}"

@@ -22,9 +22,11 @@ from inventory.models import (
     CodeSequence,
     Delivery,
     Farmer,
+    FarmerPayment,
     Location,
     Lot,
     MovementKind,
+    PaymentMethod,
     Product,
     StockMovement,
 )
@@ -555,3 +557,61 @@ def stock_return(*, lot_id: int, kg: Decimal, reference: str, acting_user, note:
         note=note,
     )
     return locked
+
+
+# --- farmers' payments -----------------------------------------------------------------------
+
+PAYMENT_MAX = Decimal("9999999999.99")  # DECIMAL(12, 2)
+
+
+@transaction.atomic
+def farmer_payment_record(
+    *,
+    farmer: Farmer,
+    paid_on: date,
+    amount: Decimal,
+    method: str,
+    reference: str = "",
+    note: str = "",
+    acting_user,
+):
+    """Record money paid to a farmer for their produce. The amount is more than 0 with at most
+    two decimal places; the day is not in the future. Paying more than the farmer is owed is
+    allowed: it is an advance (a negative balance, shown as prepaid). A reference (a transfer's
+    number) is recorded once per farmer, so the same payment cannot be entered twice. Locks the
+    farmer's row, which serialises payments to one farmer."""
+    _check_places(amount, MONEY_PLACES, field="amount")
+    if amount <= 0:
+        raise DomainError(_("The amount must be more than 0."), field="amount")
+    if amount > PAYMENT_MAX:
+        raise DomainError(_("The amount is too large."), field="amount")
+    if not isinstance(paid_on, date):
+        raise TypeError(f"paid_on must be a date, not {type(paid_on).__name__}")
+    if paid_on > timezone.localdate():
+        raise DomainError(_("The payment date cannot be in the future."), field="paid_on")
+    if method not in PaymentMethod.values:
+        raise DomainError(_("Choose how the farmer was paid."), field="method")
+    reference, note = reference.strip(), note.strip()
+    if len(reference) > FarmerPayment._meta.get_field("reference").max_length:
+        raise DomainError(_("The reference is too long."), field="reference")
+    if len(note) > FarmerPayment._meta.get_field("note").max_length:
+        raise DomainError(_("The note is too long."), field="note")
+    locked = Farmer.objects.select_for_update().filter(pk=farmer.pk).first()
+    if locked is None:
+        raise DomainError(_("This farmer no longer exists."), field="farmer")
+    if reference and FarmerPayment.objects.filter(farmer=locked, reference=reference).exists():
+        raise DomainError(
+            _("A payment with the reference %(reference)s is already recorded for this farmer.")
+            % {"reference": reference},
+            field="reference",
+            code="duplicate",
+        )
+    return FarmerPayment.objects.create(
+        farmer=locked,
+        paid_on=paid_on,
+        amount=amount,
+        method=method,
+        reference=reference,
+        note=note,
+        recorded_by=acting_user,
+    )

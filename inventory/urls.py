@@ -1,6 +1,6 @@
 from django.urls import path
 
-from inventory import views
+from inventory import health_views, statement_views, views
 
 app_name = "inventory"
 
@@ -15,4 +15,12 @@ urlpatterns = [
     path("lots/<str:code>/write-off/", views.lot_write_off_view, name="lot_write_off"),
     path("lots/<str:code>/count/", views.lot_adjust_view, name="lot_adjust"),
     path("lots/<str:code>/move/", views.lot_move_view, name="lot_move"),
+    path("statements/", statement_views.balances, name="statements"),
+    path("statements/all.pdf", statement_views.statements_pdf, name="statements_pdf"),
+    path("statements/<int:pk>/", statement_views.farmer_statement_view, name="statement"),
+    path("statements/<int:pk>/statement.pdf", statement_views.statement_pdf, name="statement_pdf"),
+    path("payments/", statement_views.payments, name="payments"),
+    path("payments/new/", statement_views.payment_new, name="payment_new"),
+    path("payouts/", statement_views.payouts, name="payouts"),
+    path("health/", health_views.stock_health_view, name="health"),
 ]

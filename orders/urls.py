@@ -1,6 +1,6 @@
 from django.urls import path
 
-from orders import views
+from orders import dashboard_views, views
 
 app_name = "orders"
 
@@ -13,4 +13,6 @@ urlpatterns = [
     path("live/new/", views.live_create, name="live_create"),
     path("live/<int:pk>/", views.live_detail, name="live_detail"),
     path("live/<int:pk>/edit/", views.live_edit, name="live_edit"),
+    path("dashboard/", dashboard_views.dashboard, name="dashboard"),
+    path("dashboard/compare/", dashboard_views.dashboard_compare, name="dashboard_compare"),
 ]

@@ -2,8 +2,11 @@ from studio.roles import (
     ORDER_READERS,
     ORDER_WRITERS,
     RETURN_WORKERS,
+    SALES_READERS,
     SHIPPING_READERS,
     SHIPPING_WORKERS,
+    STATEMENT_READERS,
+    STOCK_HEALTH_READERS,
     STOCK_WRITERS,
     user_roles,
 )
@@ -17,6 +20,9 @@ MENU = {
     "pack": SHIPPING_WORKERS,
     "waves": SHIPPING_READERS,
     "returns": RETURN_WORKERS,
+    "dashboard": SALES_READERS,
+    "statements": STATEMENT_READERS,
+    "stock_health": STOCK_HEALTH_READERS,
 }
 
 

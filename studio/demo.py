@@ -9,9 +9,12 @@ the data the same every time; dates are relative to today, so some peaches alway
 
 import math
 import random
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from unittest import mock
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -22,21 +25,28 @@ from django.utils.translation import gettext as _
 from inventory.models import (
     Delivery,
     Farmer,
+    FarmerPayment,
     Grade,
     Location,
     Lot,
+    PaymentMethod,
     Product,
     Sku,
     StockMovement,
     Storage,
 )
+from inventory.reports import farmer_balances
 from inventory.services import (
     IntakeRow,
+    ReserveRequest,
     farmer_create,
+    farmer_payment_record,
     intake_record,
     lot_adjust,
     lot_move,
     lot_write_off,
+    stock_reserve,
+    stock_ship_out,
 )
 from orders.models import Channel, LiveSession, Order, OrderLine, OrderStatus
 from orders.services import (
@@ -337,6 +347,21 @@ CANCEL_NOTES = [
 REFUND_NOTES = ["仅退款：直播间优惠没用上", "仅退款：买家与客服协商"]
 
 
+@contextmanager
+def clock_at(moment: datetime) -> Iterator[None]:
+    """Run the services as if it were ``moment`` (aware): the demo's history happened in the
+    past, and a statement's test needs a month that is over. The services stamp what they
+    record with ``timezone.now()``; the ledger and payments through their fields' defaults,
+    which hold the function itself, so those are pointed at ``moment`` too. Not for use while
+    serving requests: it changes the time for the whole process."""
+    with ExitStack() as stack:
+        stack.enter_context(mock.patch("django.utils.timezone.now", return_value=moment))
+        for model in (StockMovement, FarmerPayment):
+            stamp = model._meta.get_field("created_at")
+            stack.enter_context(mock.patch.object(stamp, "get_default", return_value=moment))
+        yield
+
+
 @dataclass
 class SeedResult:
     created: bool
@@ -447,6 +472,11 @@ def _intake_row(rng: random.Random, product: str, grade: Grade) -> IntakeRow:
     )
 
 
+def _in_the_past(day, at: time, now: datetime) -> datetime:
+    """``day`` at ``at`` in the studio's time zone, or ``now`` if that is later than now."""
+    return min(timezone.make_aware(datetime.combine(day, at)), now)
+
+
 def receive_deliveries(
     *,
     rng: random.Random,
@@ -456,23 +486,28 @@ def receive_deliveries(
     locations: dict[str, Location],
     acting_user,
 ) -> list[Delivery]:
-    """About 25 deliveries of the last three weeks, oldest first, some split into grades."""
+    """About 25 deliveries of the last three weeks, oldest first, some split into grades.
+    Each came in on its harvest day, in the morning."""
     by_storage = {location.storage: location for location in locations.values()}
-    today = timezone.localdate()
+    now = timezone.now()
+    today = timezone.localdate(now)
     deliveries = []
-    for product_name, days_ago, grade_names, note in DELIVERIES:
+    for index, (product_name, days_ago, grade_names, note) in enumerate(DELIVERIES):
         product = products[product_name]
-        deliveries.append(
-            intake_record(
-                farmer=rng.choice(farmers),
-                product=product,
-                rows=[_intake_row(rng, product_name, grades[name]) for name in grade_names],
-                harvest_date=today - timedelta(days=days_ago),
-                location=by_storage[product.storage],
-                acting_user=acting_user,
-                note=note,
+        harvest_date = today - timedelta(days=days_ago)
+        received_at = _in_the_past(harvest_date, time(7, 0), now) + timedelta(minutes=index)
+        with clock_at(min(received_at, now)):
+            deliveries.append(
+                intake_record(
+                    farmer=rng.choice(farmers),
+                    product=product,
+                    rows=[_intake_row(rng, product_name, grades[name]) for name in grade_names],
+                    harvest_date=harvest_date,
+                    location=by_storage[product.storage],
+                    acting_user=acting_user,
+                    note=note,
+                )
             )
-        )
     return deliveries
 
 
@@ -483,36 +518,163 @@ def _demo_lot(deliveries: list[Delivery], product: str, grade: str, nth: int = 0
     ).order_by("pk")[nth]
 
 
+def _days_after_intake(lot: Lot, days: int, at: time = time(17, 0)) -> AbstractContextManager:
+    """The clock a few days after the lot came in (never later than now)."""
+    now = timezone.now()
+    day = timezone.localdate(lot.received_at) + timedelta(days=days)
+    return clock_at(_in_the_past(day, at, now))
+
+
 def record_stock_events(
     *, deliveries: list[Delivery], locations: dict[str, Location], acting_user
 ) -> None:
-    """What happens in a warehouse week: spoilage, a crushed crate, a recount, a move."""
+    """What happens in a warehouse week: spoilage, a crushed crate, a recount, a move, each
+    a day or two after the lot came in."""
     write_offs = [
-        ("蜜桃", "特级", 0, "4.600", "烂果"),
-        ("蜜桃", "一级", 2, "3.200", "运输挤压"),
-        ("蜜桃", "次果", 0, "6.500", "烂果"),
-        ("土鸡蛋", "一级", 0, "1.200", "破损"),
+        ("蜜桃", "特级", 0, "4.600", "烂果", 2),
+        ("蜜桃", "一级", 2, "3.200", "运输挤压", 1),
+        ("蜜桃", "次果", 0, "6.500", "烂果", 3),
+        ("土鸡蛋", "一级", 0, "1.200", "破损", 2),
     ]
-    for product, grade, nth, kg, reason in write_offs:
-        lot_write_off(
-            lot=_demo_lot(deliveries, product, grade, nth),
-            kg=Decimal(kg),
-            reason=reason,
+    for product, grade, nth, kg, reason, days in write_offs:
+        lot = _demo_lot(deliveries, product, grade, nth)
+        with _days_after_intake(lot, days):
+            lot_write_off(lot=lot, kg=Decimal(kg), reason=reason, acting_user=acting_user)
+    recounted = _demo_lot(deliveries, "地瓜", "一级")
+    with _days_after_intake(recounted, 6):
+        lot_adjust(
+            lot=recounted,
+            counted_kg=recounted.on_hand_kg - Decimal("2.400"),
+            reason="盘点：失水",
             acting_user=acting_user,
         )
-    recounted = _demo_lot(deliveries, "地瓜", "一级")
-    lot_adjust(
-        lot=recounted,
-        counted_kg=recounted.on_hand_kg - Decimal("2.400"),
-        reason="盘点：失水",
-        acting_user=acting_user,
-    )
-    lot_move(
-        lot=_demo_lot(deliveries, "板栗", "特级"),
-        location=locations["A"],
-        acting_user=acting_user,
-        note="入冷库防发芽",
-    )
+    moved = _demo_lot(deliveries, "板栗", "特级")
+    with _days_after_intake(moved, 1, time(10, 0)):
+        lot_move(lot=moved, location=locations["A"], acting_user=acting_user, note="入冷库防发芽")
+
+
+# --- last month and payments: what the farmers' statements show -------------------------------
+
+# Day of last month, product, grades, how the lot went: sold over a few days after intake,
+# and the kilograms written off (perishables only). Everything was gone by the month's end.
+HISTORY = [
+    (2, "蜂蜜", ("特级",), "0"),
+    (4, "蜜桃", ("特级", "一级"), "3.500"),
+    (7, "板栗", ("特级", "一级"), "0"),
+    (9, "蜜桃", ("一级", "二级"), "5.200"),
+    (12, "小米", ("一级",), "0"),
+    (15, "土鸡蛋", ("一级",), "0.900"),
+    (18, "蜜桃", ("特级",), "2.800"),
+    (21, "地瓜", ("一级",), "0"),
+    (24, "蜜桃", ("特级", "一级"), "4.100"),
+    (27, "板栗", ("一级",), "0"),
+]
+# Which farmers delivered last month (indexes into FARMERS).
+HISTORY_FARMERS = (0, 3, 7, 11, 14, 16, 1, 9, 19, 5)
+
+
+def demo_history_present() -> bool:
+    """The marker of the statements part: the demo farmers have been paid."""
+    phones = [phone for _n, _v, phone, _c in FARMERS]
+    return FarmerPayment.objects.filter(farmer__phone__in=phones).exists()
+
+
+def _last_month_day(day: int) -> date:
+    first = timezone.localdate().replace(day=1)
+    last = first - timedelta(days=1)
+    return last.replace(day=min(day, last.day))
+
+
+def _sell_history_lot(rng: random.Random, lot: Lot, spoiled: Decimal, month_end, *, users) -> None:
+    """Sell a lot of last month in two or three days of parcels, write off what spoiled."""
+    received_on = timezone.localdate(lot.received_at)
+    sellable = lot.received_kg - spoiled
+    parts = rng.choice([2, 3])
+    shares = [Decimal(rng.randint(25, 45)) for _part in range(parts - 1)]
+    amounts = [(sellable * share / 100).quantize(Decimal("0.001")) for share in shares]
+    amounts.append(sellable - sum(amounts))
+    for offset, kg in enumerate(amounts, start=1):
+        day = min(received_on + timedelta(days=offset), month_end)
+        moment = timezone.make_aware(datetime.combine(day, time(15, offset)))
+        with clock_at(moment):
+            (taken,) = stock_reserve(
+                requests=[ReserveRequest(lot.product_id, lot.grade_id, kg)],
+                reference=f"history:{day.isoformat()}",
+            )
+            stock_ship_out(
+                items=taken, reference=f"parcels:{day.isoformat()}", acting_user=users["packer"]
+            )
+    if spoiled:  # found when the last of it went out
+        with clock_at(timezone.make_aware(datetime.combine(day, time(18, 0)))):
+            lot_write_off(lot=lot, kg=spoiled, reason="烂果", acting_user=users["manager"])
+
+
+def create_history(*, rng: random.Random, users: dict[str, object]) -> None:
+    """Last month's deliveries, all sold or written off by the month's end (nothing of them
+    stays in stock, so today's orders never see them)."""
+    farmers = {farmer.phone: farmer for farmer in Farmer.objects.all()}
+    products = {product.name: product for product in Product.objects.all()}
+    grades = {grade.name: grade for grade in Grade.objects.all()}
+    locations = {location.storage: location for location in Location.objects.all()}
+    month_end = _last_month_day(31)
+    for (day, product_name, grade_names, spoiled), farmer_index in zip(
+        HISTORY, HISTORY_FARMERS, strict=True
+    ):
+        delivered_on = _last_month_day(day)
+        product = products[product_name]
+        with clock_at(timezone.make_aware(datetime.combine(delivered_on, time(7, 30)))):
+            delivery = intake_record(
+                farmer=farmers[FARMERS[farmer_index][2]],
+                product=product,
+                rows=[_intake_row(rng, product_name, grades[name]) for name in grade_names],
+                harvest_date=delivered_on,
+                location=locations[product.storage],
+                acting_user=users["intake"],
+            )
+        for index, lot in enumerate(delivery.lots.order_by("pk")):
+            lost = Decimal(spoiled) if index == 0 else Decimal("0")
+            _sell_history_lot(rng, lot, lost, month_end, users=users)
+
+
+# farmer index, paid on (day of last month, or of this month when it is a "this" row),
+# share of what they are owed then (percent; above 100 is an advance), method
+PAYMENTS = [
+    (0, "last", 28, 100, PaymentMethod.BANK_TRANSFER),
+    (3, "last", 20, 100, PaymentMethod.WECHAT),
+    (7, "last", 29, 50, PaymentMethod.CASH),
+    (11, "last", 25, 100, PaymentMethod.ALIPAY),
+    (14, "last", 30, 120, PaymentMethod.CASH),  # an advance: prepaid
+    (7, "this", 3, 100, PaymentMethod.BANK_TRANSFER),
+    (16, "this", 5, 60, PaymentMethod.WECHAT),
+]
+
+
+def create_payments(*, users: dict[str, object]) -> None:
+    """Payments of last month and this month: some farmers paid in full, one in part, one in
+    advance; some not yet (they show on the payout list)."""
+    today = timezone.localdate()
+    farmers = [Farmer.objects.get(phone=phone) for _n, _v, phone, _c in FARMERS]
+    for number, (index, month, day, share, method) in enumerate(PAYMENTS, start=1):
+        if month == "last":
+            paid_on = _last_month_day(day)
+        else:
+            paid_on = min(today.replace(day=min(day, 28)), today)
+        balance = farmer_balances(
+            date_from=paid_on.replace(day=1), date_to=paid_on, farmers=[farmers[index]]
+        )[0]
+        amount = (balance.closing_balance * share / 100).quantize(Decimal("0.01"))
+        if amount <= 0:
+            amount = Decimal("200.00")  # nothing owed yet: an advance
+        with clock_at(timezone.make_aware(datetime.combine(paid_on, time(16, 0)))):
+            farmer_payment_record(
+                farmer=farmers[index],
+                paid_on=paid_on,
+                amount=amount,
+                method=method,
+                reference=f"FK-{paid_on:%y%m}-{number:02d}",  # the studio's voucher
+                note="" if share <= 100 else "预付下批货款",
+                acting_user=users["manager"],
+            )
 
 
 # --- orders ----------------------------------------------------------------------------------
@@ -855,6 +1017,8 @@ def seed() -> SeedResult:
             products, grades = create_catalogue()
             locations = create_locations()
             farmers = create_farmers(acting_user=users["intake"])
+            # Last month first: its lots are sold out before this month's arrive.
+            create_history(rng=random.Random(RANDOM_SEED + 3), users=users)
             deliveries = receive_deliveries(
                 rng=rng,
                 farmers=farmers,
@@ -874,5 +1038,8 @@ def seed() -> SeedResult:
             created = True
         if not demo_shipping_present():
             create_shipping(rng=random.Random(RANDOM_SEED + 2), users=users)
+            created = True
+        if not demo_history_present():
+            create_payments(users=users)
             created = True
     return SeedResult(created=created, counts=counts() | shipping_counts())

@@ -36,6 +36,15 @@ SHIPPING_READERS = frozenset({Role.PACKER, Role.CREATOR, Role.MANAGER})
 SHIPPING_WORKERS = frozenset({Role.PACKER, Role.MANAGER})
 # A returned parcel comes in at the warehouse door.
 RETURN_WORKERS = frozenset({Role.INTAKE, Role.PACKER, Role.MANAGER})
+# Insight: creators follow what sold (money included); packers see no money at all.
+SALES_READERS = frozenset({Role.CREATOR, Role.MANAGER})
+# Farmers' statements: creators see kilograms per farmer and the studio's totals, never one
+# farmer's money; managers see everything and record payments.
+STATEMENT_READERS = frozenset({Role.CREATOR, Role.MANAGER})
+FARMER_MONEY_READERS = frozenset({Role.MANAGER})
+FARMER_PAYMENT_WRITERS = frozenset({Role.MANAGER})
+# Stock health (age, expiry risk, spoilage, days of cover) is the manager's.
+STOCK_HEALTH_READERS = frozenset({Role.MANAGER})
 
 
 def user_roles(user) -> frozenset[str]:

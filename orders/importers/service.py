@@ -65,6 +65,7 @@ from orders.models import (
 )
 from orders.services import order_cancel, orders_allocate
 from studio.errors import DomainError
+from studio.exports import neutralise
 
 logger = logging.getLogger(__name__)
 
@@ -78,7 +79,6 @@ CANCELLABLE = frozenset(
     {OrderStatus.NEW, OrderStatus.BACKORDERED, OrderStatus.ALLOCATED, OrderStatus.PICKING}
 )
 FINISHED = frozenset({ImportStatus.DONE, ImportStatus.REJECTED, ImportStatus.FAILED})
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 # on_progress(phase, done, total); phase is "check", "write" or "allocate".
@@ -632,7 +632,8 @@ def _cancel_closed(batch: ImportBatch, plan: Plan) -> int:
 
 
 def _allocate(batch: ImportBatch, total: int, on_progress: Progress) -> dict[str, int]:
-    """Allocate the batch's new orders, oldest payment first, each in its own transaction."""
+    """Allocate the batch's new orders, oldest payment first, in chunks of ``ALLOCATE_CHUNK``
+    orders per transaction (``orders_allocate``'s batch path); progress after each chunk."""
     counts = {"allocated": 0, "backordered": 0}
     waiting = Order.objects.filter(import_batch=batch, status=OrderStatus.NEW).order_by(
         "paid_at", "pk"
@@ -643,7 +644,8 @@ def _allocate(batch: ImportBatch, total: int, on_progress: Progress) -> dict[str
         try:
             result = orders_allocate(orders=chunk, acting_user=batch.uploaded_by)
         except DomainError:
-            # Someone moved one of them meanwhile: go one by one, skipping those.
+            # Orders moved meanwhile are skipped by orders_allocate itself; this fallback is for a
+            # chunk that still fails (e.g. corrupted data): go one by one, skipping the bad ones.
             result = {"allocated": 0, "backordered": 0}
             for order in sorted(chunk, key=lambda o: (o.paid_at, o.pk)):
                 order.refresh_from_db(fields=["status"])
@@ -752,13 +754,6 @@ def status_json(batch: ImportBatch) -> dict:
         "created_at": batch.created_at.isoformat() if batch.created_at else None,
         "finished_at": batch.finished_at.isoformat() if batch.finished_at else None,
     }
-
-
-def neutralise(value: str) -> str:
-    """A cell a spreadsheet will never run as a formula."""
-    if value and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
 
 
 def errors_csv(batch: ImportBatch) -> bytes:
