@@ -7,6 +7,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
 from inventory.models import Delivery, Farmer, Location, Lot, Product, Sku
+from inventory.selectors import LotFilters, lots_filtered
 
 
 @extend_schema_field(OpenApiTypes.INT)
@@ -62,15 +63,31 @@ class LotFilter(filters.FilterSet):
         model = Lot
         fields = ["product", "grade", "farmer", "location", "code", "has_stock", "expiring_within"]
 
+    def filter_queryset(self, queryset):
+        """The same selector as the stock page narrows the lots (``selectors.lots_filtered``)."""
+        data = self.form.cleaned_data
+        has_stock = data.get("has_stock")
+
+        def pk(name: str) -> int | None:
+            return data[name].pk if data.get(name) else None
+
+        filters = LotFilters(
+            stock="" if has_stock is None else ("with" if has_stock else "without"),
+            expiring_within=data.get("expiring_within"),
+            product_id=pk("product"),
+            grade_id=pk("grade"),
+            farmer_id=pk("farmer"),
+            location_id=pk("location"),
+            code=data.get("code") or "",
+        )
+        return lots_filtered(filters, lots=queryset)
+
+    # Declared for the form and the schema; filter_queryset above applies them all.
     def filter_has_stock(self, queryset, name, value):
-        if value is None:
-            return queryset
-        return queryset.with_stock() if value else queryset.filter(on_hand_kg=0)
+        return queryset
 
     def filter_expiring_within(self, queryset, name, value):
-        if value is None:
-            return queryset
-        return queryset.expiring_within(value)
+        return queryset
 
 
 class DeliveryFilter(filters.FilterSet):

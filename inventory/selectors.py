@@ -21,6 +21,41 @@ def lot_list(*, filters: dict | None = None) -> QuerySet[Lot]:
     )
 
 
+@dataclass(frozen=True)
+class LotFilters:
+    """What a list of lots can be narrowed by, for the stock page and the lots API alike;
+    empty values do not narrow."""
+
+    stock: str = "with"  # "with": lots holding kilograms; "without": empty lots; "": both
+    expiring_within: int | None = None  # days: lots with stock that expire by then
+    product_id: int | None = None
+    grade_id: int | None = None
+    farmer_id: int | None = None
+    location_id: int | None = None
+    code: str = ""  # one lot, by its whole code
+    q: str = ""  # part of the lot's code or of the farmer's name
+
+
+def lots_filtered(filters: LotFilters, *, lots: QuerySet[Lot] | None = None) -> QuerySet[Lot]:
+    """``lots`` (by default :func:`lot_list`) narrowed by ``filters``."""
+    lots = lot_list() if lots is None else lots
+    if filters.stock == "with":
+        lots = lots.with_stock()
+    elif filters.stock == "without":
+        lots = lots.filter(on_hand_kg=0)
+    if filters.expiring_within is not None:
+        lots = lots.expiring_within(filters.expiring_within)
+    for name in ("product_id", "grade_id", "farmer_id", "location_id"):
+        value = getattr(filters, name)
+        if value:
+            lots = lots.filter(**{name: value})
+    if filters.code:
+        lots = lots.filter(code=filters.code)
+    if filters.q:
+        lots = lots.filter(Q(code__icontains=filters.q) | Q(farmer__name__icontains=filters.q))
+    return lots
+
+
 def lot_history(*, lot: Lot) -> QuerySet[StockMovement]:
     return lot.movements.select_related("acting_user").order_by("created_at", "id")
 

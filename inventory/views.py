@@ -6,7 +6,6 @@ from decimal import Decimal
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.db.models import Q, Sum
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -28,6 +27,9 @@ from studio.pdf import pdf_response
 from studio.roles import STOCK_READERS, STOCK_WRITERS, has_role, role_required
 
 NEW_FARMER_FIELDS = {"name": "new_farmer_name", "village": "new_farmer_village"}
+STOCK_PAGE_SIZE = 50
+EXPIRING_DAYS = 2  # what the stock page's "expiring" filter means
+LEDGER_PAGE_SIZE = 50
 
 
 # --- intake desk -----------------------------------------------------------------------------
@@ -142,21 +144,8 @@ def delivery_slip(request, pk: int):
 def stock(request):
     """Stock per product and grade, and the lots behind it, first expiry first."""
     filters = StockFilterForm(request.GET or None)
-    lots = selectors.lot_list()
-    if filters.is_valid():
-        data = filters.cleaned_data
-        if not data["empty"]:
-            lots = lots.with_stock()
-        if data["expiring"]:
-            lots = lots.expiring_within(2)
-        for field in ("product", "grade", "location"):
-            if data[field]:
-                lots = lots.filter(**{field: data[field]})
-        if data["q"]:
-            lots = lots.filter(Q(code__icontains=data["q"]) | Q(farmer__name__icontains=data["q"]))
-    else:
-        lots = lots.with_stock()
-    page = Paginator(lots, 50).get_page(request.GET.get("page"))
+    lots = selectors.lots_filtered(_lot_filters(filters))
+    page = Paginator(lots, STOCK_PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     return render(
@@ -165,18 +154,39 @@ def stock(request):
         {
             "filters": filters,
             "summary": selectors.stock_summary(lots=lots),
-            "totals": lots.aggregate(on_hand=Sum("on_hand_kg"), reserved=Sum("reserved_kg")),
             "page": page,
             "query": query.urlencode(),
         },
     )
 
 
+def _lot_filters(form: StockFilterForm) -> selectors.LotFilters:
+    """The stock page's choices as the selector's filters: lots holding kilograms unless
+    empty ones are asked for; "expiring" means within two days."""
+    if not form.is_valid():
+        return selectors.LotFilters()
+    data = form.cleaned_data
+
+    def pk(name: str) -> int | None:
+        return data[name].pk if data[name] else None
+
+    return selectors.LotFilters(
+        stock="" if data["empty"] else "with",
+        expiring_within=EXPIRING_DAYS if data["expiring"] else None,
+        product_id=pk("product"),
+        grade_id=pk("grade"),
+        location_id=pk("location"),
+        q=data["q"],
+    )
+
+
 def _lot_page(request, lot: Lot, *, status: int = 200, **forms):
     can_change = has_role(request.user, STOCK_WRITERS)
+    # The ledger a page at a time, oldest first; without a page asked for, the latest page.
+    ledger = Paginator(selectors.lot_history(lot=lot), LEDGER_PAGE_SIZE)
     context = {
         "lot": lot,
-        "movements": selectors.lot_history(lot=lot),
+        "movements": ledger.get_page(request.GET.get("page") or ledger.num_pages),
         "can_change": can_change,
     }
     if can_change:

@@ -3,14 +3,14 @@
 from datetime import timedelta
 
 from django import forms
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef
 from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
 from orders.models import LiveSession, Order, OrderLine, OrderStatus
-from orders.selectors import local_day_start
+from orders.selectors import local_day_start, orders_search
 
 
 @extend_schema_field(OpenApiTypes.INT)
@@ -64,10 +64,7 @@ class OrderFilter(filters.FilterSet):
         return queryset.filter(Exists(lines))
 
     def filter_q(self, queryset, name, value):
-        value = value.strip()
-        if not value:
-            return queryset
-        return queryset.filter(Q(external_no=value) | Q(recipient_name__startswith=value))
+        return orders_search(queryset, value)
 
 
 class LiveSessionFilter(filters.FilterSet):

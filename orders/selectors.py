@@ -125,12 +125,19 @@ def orders_filtered(filters: OrderFilters, *, with_status: bool = True) -> Query
             order=OuterRef("pk"), sku__merchant_code=filters.merchant_code
         )
         orders = orders.filter(Exists(lines))
-    if filters.q and any(char.isdigit() for char in filters.q):
-        # An order number: matched whole, one channel at a time, so the (channel, number)
-        # unique index finds it among 100,000 orders at once.
-        orders = orders.filter(external_no=filters.q, channel_id__in=Channel.objects.values("pk"))
-    elif filters.q:
-        orders = orders.filter(recipient_name__startswith=filters.q)
+    return orders_search(orders, filters.q)
+
+
+def orders_search(orders: QuerySet[Order], q: str) -> QuerySet[Order]:
+    """The orders list's search box, on the page and in the API alike: text with a digit is an
+    order number, matched whole; other text is the start of the recipient's name."""
+    q = q.strip()
+    if q and any(char.isdigit() for char in q):
+        # Matched one channel at a time, so the (channel, number) unique index finds it among
+        # 100,000 orders at once.
+        return orders.filter(external_no=q, channel_id__in=Channel.objects.values("pk"))
+    if q:
+        return orders.filter(recipient_name__startswith=q)
     return orders
 
 

@@ -189,7 +189,7 @@ class WaveViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     write_roles = SHIPPING_WORKERS
 
     def get_queryset(self):
-        waves = wave_list().annotate(parcel_count=Count("parcels", distinct=True))
+        waves = wave_list(with_parcel_count=True)
         if self.action == "retrieve":
             orders = WaveOrder.objects.select_related("order").order_by("position")
             waves = waves.prefetch_related(Prefetch("wave_orders", queryset=orders))

@@ -23,6 +23,8 @@ from studio.pdf import pdf_response
 from studio.roles import SHIPPING_WORKERS, role_required
 
 SESSION_KEY = "shipping_handover"
+HANDOVER_SHOWN = 50  # scans listed on the handover page, newest first
+TRACKING_ROWS_SHOWN = 200  # rows of a tracking file listed; beyond that, its errors only
 
 
 # --- handover --------------------------------------------------------------------------------
@@ -59,15 +61,18 @@ def handover(request):
         return render(request, "shipping/handover.html", {"carrier_form": form}, status=400)
     if carrier is None:
         return render(request, "shipping/handover.html", {"carrier_form": HandoverCarrierForm()})
-    parcels = selectors.parcels_by_ids(parcel_ids)
+    # The latest scans only: a pickup of thousands of parcels is counted, not listed; the
+    # manifest lists them all.
+    shown = selectors.parcels_by_ids(parcel_ids[-HANDOVER_SHOWN:])
     return render(
         request,
         "shipping/handover.html",
         {
             "carrier": carrier,
             "form": HandoverScanForm(),
-            "parcels": list(reversed(parcels)),
-            "count": len(parcels),
+            "parcels": list(reversed(shown)),
+            "count": len(parcel_ids),
+            "earlier": len(parcel_ids) - len(shown),
             "started_at": parse_datetime(started_at) if started_at else None,
             "carriers": Carrier.objects.filter(is_active=True).order_by("code"),
         },
@@ -171,19 +176,24 @@ def tracking_upload(request):
             )
         except DomainError as error:
             form.add_error("file", error.message)
-    counts = None
+    counts = shown = None
     if results is not None:
         counts = {
             outcome: sum(1 for r in results if r.outcome == outcome)
             for outcome in ("updated", "unchanged", "error")
         }
+        # A carrier's file of thousands of rows: the counts cover it, the table its errors.
+        shown = results
+        if len(results) > TRACKING_ROWS_SHOWN:
+            shown = [r for r in results if r.outcome == "error"][:TRACKING_ROWS_SHOWN]
     return render(
         request,
         "shipping/tracking_upload.html",
         {
             "form": form,
-            "results": results,
+            "results": shown,
             "counts": counts,
+            "rows_hidden": len(results) - len(shown) if results is not None else 0,
         },
         status=400 if form.errors else 200,
     )

@@ -5,7 +5,19 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Sum
+from django.db.models import (
+    Count,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+)
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from inventory.models import ZERO_KG
@@ -63,35 +75,50 @@ def wave_candidates(selection: WaveSelection) -> QuerySet[Order]:
 # --- waves -----------------------------------------------------------------------------------
 
 
-def wave_list() -> QuerySet[Wave]:
-    """Waves, newest first, each with ``order_count``, ``packed_count`` and
-    ``cancelled_count`` computed in the same query."""
-    return (
-        Wave.objects.select_related("carrier", "created_by")
-        .annotate(
-            order_count=Count("wave_orders"),
-            packed_count=Count(
-                "wave_orders", filter=Q(wave_orders__order__status__in=PACKED_STATES)
-            ),
-            cancelled_count=Count(
-                "wave_orders",
-                filter=Q(
-                    wave_orders__order__status__in=[OrderStatus.CANCELLED, OrderStatus.REFUNDED]
-                ),
-            ),
-        )
-        .order_by("-created_at", "-id")
+def _count_per_wave(rows: QuerySet) -> Coalesce:
+    """How many of ``rows`` (filtered on ``wave=OuterRef("pk")``) each wave has."""
+    counted = rows.order_by().values("wave").annotate(n=Count("pk")).values("n")
+    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
+
+
+def wave_list(*, with_parcel_count: bool = False) -> QuerySet[Wave]:
+    """Waves, newest first, each with ``order_count``, ``packed_count``,
+    ``cancelled_count`` (and ``parcel_count`` when asked) computed in the same query.
+
+    Each count is a subquery of its own rather than a join: joining a wave's orders and its
+    parcels at once would multiply them, and the paginator counts the waves alone."""
+    wave_orders = WaveOrder.objects.filter(wave=OuterRef("pk"))
+    waves = Wave.objects.select_related("carrier", "created_by").annotate(
+        order_count=_count_per_wave(wave_orders),
+        packed_count=_count_per_wave(wave_orders.filter(order__status__in=PACKED_STATES)),
+        cancelled_count=_count_per_wave(
+            wave_orders.filter(order__status__in=[OrderStatus.CANCELLED, OrderStatus.REFUNDED])
+        ),
     )
+    if with_parcel_count:
+        waves = waves.annotate(
+            parcel_count=_count_per_wave(Parcel.objects.filter(wave=OuterRef("pk")))
+        )
+    return waves.order_by("-created_at", "-id")
 
 
 def wave_orders(wave: Wave) -> QuerySet[Order]:
-    """A wave's orders in pick order (``wave_position`` annotated), their parcels loaded."""
+    """A wave's orders in pick order (``wave_position`` annotated), their parcels and lines
+    (with SKU) loaded: two prefetch queries per page, whatever the orders."""
+    lines = OrderLine.objects.select_related("sku").order_by("id")
     return (
         Order.objects.filter(wave_order__wave=wave)
         .select_related("channel")
-        .prefetch_related("parcels", "lines__sku")
+        .prefetch_related("parcels", Prefetch("lines", queryset=lines))
         .annotate(wave_position=F("wave_order__position"))
         .order_by("wave_order__position")
+    )
+
+
+def wave_parcel_counts(wave: Wave) -> dict[str, int]:
+    """``parcels`` packed in the wave and how many of them are ``unprinted``, in one query."""
+    return wave.parcels.aggregate(
+        parcels=Count("id"), unprinted=Count("id", filter=Q(label_printed_at__isnull=True))
     )
 
 

@@ -23,6 +23,7 @@ from studio.pdf import pdf_response
 from studio.roles import SHIPPING_READERS, SHIPPING_WORKERS, has_role, role_required
 
 PAGE_SIZE = 30
+WAVE_ORDERS_PAGE_SIZE = 50
 STATION_PATH = "/shipping/station/"
 
 
@@ -91,21 +92,26 @@ def _wave_or_404(code: str) -> Wave:
 @require_GET
 @role_required(*SHIPPING_READERS)
 def wave_detail(request, code: str):
-    wave = _wave_or_404(code)
-    orders = list(selectors.wave_orders(wave))
-    packed = sum(1 for order in orders if order.status in selectors.PACKED_STATES)
-    unprinted = wave.parcels.filter(label_printed_at__isnull=True).count()
+    """A wave's progress, counted in the database, and its orders in pick order, a page at a
+    time: a wave of thousands of orders is not one long page."""
+    wave = get_object_or_404(selectors.wave_list(), code=code)
+    paginator = Paginator(selectors.wave_orders(wave), WAVE_ORDERS_PAGE_SIZE)
+    paginator.count = wave.order_count
+    page = paginator.get_page(request.GET.get("page"))
+    counts = selectors.wave_parcel_counts(wave)
+    total, packed = wave.order_count, wave.packed_count
     return render(
         request,
         "shipping/wave_detail.html",
         {
             "wave": wave,
-            "orders": orders,
+            "page": page,
+            "orders": page,
             "packed": packed,
-            "total": len(orders),
-            "percent": round(100 * packed / len(orders)) if orders else 0,
-            "parcel_count": wave.parcels.count(),
-            "unprinted": unprinted,
+            "total": total,
+            "percent": round(100 * packed / total) if total else 0,
+            "parcel_count": counts["parcels"],
+            "unprinted": counts["unprinted"],
             "packed_states": selectors.PACKED_STATES,
             "station_path": STATION_PATH,
             "can_act": has_role(request.user, SHIPPING_WORKERS),
