@@ -36,7 +36,8 @@ from collections import Counter
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
-from urllib.parse import urlsplit
+
+from pgadmin import admin_params, database_name
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PG_URL = "postgres://postgres@127.0.0.1:5432/shanhuo_bench_alloc"
@@ -49,25 +50,12 @@ HELD_COMMIT = "lot locks held, last statement → commit"
 STATEMENTS = "statements"
 
 
-def _admin_params(url: str) -> dict:
-    parts = urlsplit(url)
-    return {
-        "host": parts.hostname,
-        "port": parts.port or 5432,
-        "user": parts.username,
-        "password": parts.password,
-        "dbname": "postgres",
-        "connect_timeout": 3,
-        "autocommit": True,
-    }
-
-
 def _recreate_database(url: str, *, drop_only: bool = False) -> None:
     import psycopg
     from psycopg import sql
 
-    name = sql.Identifier(urlsplit(url).path.lstrip("/"))
-    with psycopg.connect(**_admin_params(url)) as conn:
+    name = sql.Identifier(database_name(url))
+    with psycopg.connect(**admin_params(url)) as conn:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
         if not drop_only:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(name))
@@ -212,7 +200,7 @@ def allocate_worker(barrier, results, url, order_ids) -> None:
 def bare_worker(barrier, results, url, attempts) -> None:
     import psycopg
 
-    params = _admin_params(url) | {"dbname": urlsplit(url).path.lstrip("/")}
+    params = admin_params(url) | {"dbname": database_name(url)}
     succeeded, errors = 0, []
     with psycopg.connect(**params) as conn:
         barrier.wait()

@@ -20,7 +20,8 @@ import time
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
-from urllib.parse import urlsplit
+
+from pgadmin import admin_params, database_name
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PG_URL = "postgres://postgres@127.0.0.1:5432/shanhuo_bench"
@@ -66,17 +67,8 @@ def bench_postgresql(n: int, url: str) -> int:
     import psycopg
     from psycopg import sql
 
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    admin = {
-        "host": parts.hostname,
-        "port": parts.port or 5432,
-        "user": parts.username,
-        "password": parts.password,
-        "dbname": "postgres",
-        "connect_timeout": 3,
-        "autocommit": True,
-    }
+    name = database_name(url)
+    admin = admin_params(url)
     try:
         with psycopg.connect(**admin) as conn:
             conn.execute(
@@ -85,9 +77,7 @@ def bench_postgresql(n: int, url: str) -> int:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     except psycopg.Error as exc:
         reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        print(
-            f"intake postgresql skipped: cannot reach {parts.hostname}:{admin['port']} ({reason})"
-        )
+        print(f"intake postgresql skipped: cannot reach {admin['host']}:{admin['port']} ({reason})")
         return 0
     try:
         return run_child("postgresql", url, n)

@@ -36,7 +36,8 @@ import warnings
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from urllib.parse import urlsplit
+
+from pgadmin import admin_params, database_name
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PG_URL = "postgres://postgres@127.0.0.1:5432/shanhuo_bench_reports"
@@ -104,17 +105,8 @@ def main() -> int:
     import psycopg
     from psycopg import sql
 
-    parts = urlsplit(args.pg_url)
-    name = parts.path.lstrip("/")
-    admin = {
-        "host": parts.hostname,
-        "port": parts.port or 5432,
-        "user": parts.username,
-        "password": parts.password,
-        "dbname": "postgres",
-        "connect_timeout": 3,
-        "autocommit": True,
-    }
+    name = database_name(args.pg_url)
+    admin = admin_params(args.pg_url)
     drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
     try:
         with psycopg.connect(**admin) as conn:
@@ -125,7 +117,7 @@ def main() -> int:
                 conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     except psycopg.Error as exc:
         reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        print(f"reports skipped: cannot reach {parts.hostname}:{admin['port']} ({reason})")
+        print(f"reports skipped: cannot reach {admin['host']}:{admin['port']} ({reason})")
         return 0
     env = dict(os.environ)
     env.update(
