@@ -83,48 +83,55 @@ SESSION = "蜜桃开园直播"
 STARTS = datetime(2026, 6, 18, 20, 0)
 
 
+def order_rows(index: int, rng: random.Random, max_lines: int = 3) -> list[list[str]]:
+    """The rows (cells as exported, one row per line) of the ``index``-th order of a 快手
+    export: 1–3 lines (at most ``max_lines``), paid ``index // 10`` seconds after the
+    livestream starts. ``export_bytes`` and the peak-day benchmark both build their files
+    from it."""
+    by_code = {sku[0]: sku for sku in SKUS}
+    count = min(rng.choices([1, 2, 3], [70, 22, 8])[0], max_lines)
+    chosen = list(dict.fromkeys(rng.choices(list(by_code), [sku[6] for sku in SKUS], k=count)))
+    quantities = [rng.choices([1, 2, 3], [80, 15, 5])[0] for _ in chosen]
+    paid = STARTS + timedelta(seconds=index // 10)
+    total = sum(Decimal(by_code[code][5]) * q for code, q in zip(chosen, quantities, strict=True))
+    province, city, district = rng.choice(PLACES)
+    order = [
+        "\t" + f"2406182{index:012d}",
+        "待发货",
+        None,
+        None,
+        None,
+        None,
+        "0.00",
+        f"{total:.2f}",
+        "王" + rng.choice("伟芳娜敏静丽强磊洋艳"),
+        f"1{rng.choice('3589')}{rng.randint(0, 999999999):09d}",
+        province,
+        city,
+        district,
+        f"人民路{rng.randint(1, 300)}号{rng.randint(1, 20)}栋{rng.randint(101, 2802)}室",
+        rng.choice(["", "", "", "请尽快发货"]),
+        paid.strftime("%Y-%m-%d %H:%M:%S"),
+        SESSION,
+    ]
+    rows = []
+    for code, quantity in zip(chosen, quantities, strict=True):
+        order[2:6] = [by_code[code][1], code, by_code[code][5], str(quantity)]
+        rows.append(list(order))
+    return rows
+
+
 def export_bytes(lines: int, rng: random.Random) -> bytes:
     """A 快手 export of exactly ``lines`` order lines, GB18030."""
-    codes = [sku[0] for sku in SKUS]
-    weights = [sku[6] for sku in SKUS]
-    by_code = {sku[0]: sku for sku in SKUS}
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(HEADER)
     written = index = 0
     while written < lines:
         index += 1
-        count = min(rng.choices([1, 2, 3], [70, 22, 8])[0], lines - written)
-        chosen = list(dict.fromkeys(rng.choices(codes, weights, k=count)))
-        quantities = [rng.choices([1, 2, 3], [80, 15, 5])[0] for _ in chosen]
-        paid = STARTS + timedelta(seconds=index // 10)
-        total = sum(
-            Decimal(by_code[code][5]) * q for code, q in zip(chosen, quantities, strict=True)
-        )
-        province, city, district = rng.choice(PLACES)
-        order = [
-            "\t" + f"2406182{index:012d}",
-            "待发货",
-            None,
-            None,
-            None,
-            None,
-            "0.00",
-            f"{total:.2f}",
-            "王" + rng.choice("伟芳娜敏静丽强磊洋艳"),
-            f"1{rng.choice('3589')}{rng.randint(0, 999999999):09d}",
-            province,
-            city,
-            district,
-            f"人民路{rng.randint(1, 300)}号{rng.randint(1, 20)}栋{rng.randint(101, 2802)}室",
-            rng.choice(["", "", "", "请尽快发货"]),
-            paid.strftime("%Y-%m-%d %H:%M:%S"),
-            SESSION,
-        ]
-        for code, quantity in zip(chosen, quantities, strict=True):
-            order[2:6] = [by_code[code][1], code, by_code[code][5], str(quantity)]
-            writer.writerow(order)
-            written += 1
+        rows = order_rows(index, rng, max_lines=lines - written)
+        writer.writerows(rows)
+        written += len(rows)
     return out.getvalue().encode("gb18030")
 
 
