@@ -6,7 +6,7 @@ import csv
 import io
 
 from django.db import IntegrityError
-from django.db.models import Count, Prefetch, Q
+from django.db.models import Count, Prefetch, Q, prefetch_related_objects
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
@@ -272,6 +272,29 @@ def parcel_detail_queryset():
     )
 
 
+def pack_result(packed: services.PackResult) -> dict:
+    """The pack's answer, from the objects ``parcel_pack`` returns rather than the parcel read
+    again: its carrier, wave, order and packer are already there, a new parcel has no returns
+    (an empty queryset costs no query), and only the order's channel, the items with their
+    SKUs and lots, and the tracking events are read (3 queries instead of 4, and less work)."""
+    parcel = packed.parcel
+    items = ParcelItem.objects.select_related("line__sku", "lot__farmer").prefetch_related(
+        Prefetch("returns", queryset=ReturnLine.objects.none())
+    )
+    events = TrackingEvent.objects.select_related("acting_user").order_by("occurred_at", "id")
+    prefetch_related_objects(
+        [parcel],
+        "order__channel",
+        Prefetch("items", queryset=items.order_by("id")),
+        Prefetch("events", queryset=events),
+    )
+    return {
+        "parcel": ParcelFullDetailSerializer(parcel).data,
+        "warnings": packed.warnings,
+        "label_url": reverse("api:parcels-label", args=[parcel.pk]),
+    }
+
+
 def _result(number: str, result: str, parcel_status: str | None, **extra) -> dict:
     return {"tracking_number": number, "result": result, "status": parcel_status, **extra}
 
@@ -365,13 +388,7 @@ class ParcelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
                     code="duplicate",
                 )
             )
-        parcel = parcel_detail_queryset().get(pk=packed.parcel.pk)
-        body = {
-            "parcel": ParcelFullDetailSerializer(parcel).data,
-            "warnings": packed.warnings,
-            "label_url": reverse("api:parcels-label", args=[parcel.pk]),
-        }
-        return Response(body, status=status.HTTP_201_CREATED)
+        return Response(pack_result(packed), status=status.HTTP_201_CREATED)
 
     @extend_schema(
         summary="A parcel's label",

@@ -1,7 +1,10 @@
 """Every write of shipping: waybill pools, waves, packing, parcel status and tracking, returns.
 
-Orders move only through ``orders.services.order_transition``; stock leaves or comes back only
-through ``inventory.services``. Locks are taken order first, then lots (in lot-id order).
+Orders move only through ``orders.services.order_transition`` — or, where many orders this
+module has already locked move at once (a wave, a parcel), through its bulk twin
+``orders.services._move_locked``, which checks the same transition table. Stock leaves or comes
+back only through ``inventory.services``. Locks are taken order first, then lots (in lot-id
+order).
 """
 
 import re
@@ -25,8 +28,8 @@ from inventory.services import (
 )
 from inventory.signals import stock_received
 from orders.importers.reading import clean_header, read_table
-from orders.models import ALLOWED_TRANSITIONS, Allocation, Order, OrderStatus
-from orders.services import order_transition
+from orders.models import ALLOWED_TRANSITIONS, Allocation, Order, OrderLine, OrderStatus
+from orders.services import _move_locked, order_transition
 from shipping.models import (
     PARCEL_TRANSITIONS,
     Carrier,
@@ -95,6 +98,11 @@ def waybill_take(*, carrier: Carrier) -> str:
     """The carrier's next free waybill number, taken for good. Concurrent callers each get a
     different number: the row is locked (``SKIP LOCKED`` on PostgreSQL, so they do not queue
     behind each other) and marked taken in the same transaction."""
+    return _take_waybill(carrier)
+
+
+def _take_waybill(carrier: Carrier) -> str:
+    """``waybill_take`` inside a transaction the caller already holds (no savepoint)."""
     free = WaybillNumber.objects.filter(carrier=carrier, taken_at__isnull=True).order_by("id")
     waybill = free.select_for_update(skip_locked=True).first()
     if waybill is None:
@@ -125,7 +133,9 @@ def wave_create(
     note: str = "",
 ) -> Wave:
     """Put allocated orders that are in no wave yet into a new wave and move them to picking.
-    Orders that do not qualify are left out; a wave with no order is refused."""
+    Orders that do not qualify are left out; a wave with no order is refused. A fixed number
+    of statements however many orders (lock, code, wave, its orders, stock check, one update,
+    the events)."""
     ids = [order.pk for order in orders]
     # ``of``: the wave-order join is an outer join, and PostgreSQL cannot lock its null side.
     candidates = list(
@@ -135,6 +145,8 @@ def wave_create(
     )
     if not candidates:
         raise DomainError(_("None of these orders is allocated and waiting for a wave."))
+    # Picking holds stock, as ``order_transition`` checks: each order must hold allocations.
+    _check_holding(candidates, _holding([order.pk for order in candidates]), OrderStatus.PICKING)
     candidates.sort(key=lambda order: (order.paid_at, order.pk))
     (code,) = next_codes(f"W{timezone.localtime().strftime('%y%m')}", 1)
     wave = Wave.objects.create(
@@ -146,11 +158,36 @@ def wave_create(
             for position, order in enumerate(candidates, start=1)
         ]
     )
+    # The orders are locked and were read under the lock: move them all at once.
+    _move_locked(
+        moves=[(order.pk, order.status, OrderStatus.PICKING, wave.code) for order in candidates],
+        acting_user=acting_user,
+    )
     for order in candidates:
-        order_transition(
-            order=order, to=OrderStatus.PICKING, acting_user=acting_user, note=wave.code
-        )
+        order.status = OrderStatus.PICKING
     return wave
+
+
+def _holding(order_ids: Sequence[int]) -> set[int]:
+    """Which of these orders hold reserved stock (any allocation)."""
+    return set(
+        Allocation.objects.filter(line__order_id__in=order_ids)
+        .values_list("line__order_id", flat=True)
+        .distinct()
+    )
+
+
+def _check_holding(orders: Iterable[Order], holding: set[int], to: str) -> None:
+    """Stock follows the status, as ``order_transition`` checks it: an order moving to a
+    stock-holding state must hold allocations."""
+    for order in orders:
+        if order.pk not in holding:
+            raise DomainError(
+                _("Order %(order)s cannot go to %(to)s: its reserved stock does not match.")
+                % {"order": order.external_no, "to": OrderStatus(to).label},
+                field="status",
+                code="forbidden_transition",
+            )
 
 
 def _close_wave_if_done(wave: Wave | None) -> None:
@@ -187,11 +224,14 @@ class WeightCheck:
 
 def expected_weight(orders: Sequence[Order]) -> WeightCheck:
     """Net kg + packaging of every line, ± the SKUs' tolerances added up."""
+    return _weight_check(line for order in orders for line in order.lines.all())
+
+
+def _weight_check(lines: Iterable[OrderLine]) -> WeightCheck:
     expected = tolerance = Decimal("0")
-    for order in orders:
-        for line in order.lines.all():
-            expected += line.kg + line.sku.packaging_kg * line.quantity
-            tolerance += line.sku.weight_tolerance_kg
+    for line in lines:
+        expected += line.kg + line.sku.packaging_kg * line.quantity
+        tolerance += line.sku.weight_tolerance_kg
     return WeightCheck(expected, max(Decimal("0"), expected - tolerance), expected + tolerance)
 
 
@@ -231,7 +271,14 @@ def parcel_pack(
             _("Enter the parcel's weight in kg (up to 3 decimals)."), field="weight_kg"
         )
     ids = sorted({order.pk, *(other.pk for other in merge)})
-    locked = {o.pk: o for o in Order.objects.select_for_update().filter(pk__in=ids).order_by("pk")}
+    # ``of``: the wave-order join is an outer join, and PostgreSQL cannot lock its null side.
+    locked = {
+        o.pk: o
+        for o in Order.objects.select_for_update(of=("self",))
+        .select_related("wave_order__wave")
+        .filter(pk__in=ids)
+        .order_by("pk")
+    }
     primary = locked.get(order.pk)
     if primary is None:
         raise DomainError(_("This order no longer exists."), field="order")
@@ -256,10 +303,12 @@ def parcel_pack(
             )
     orders = [locked[pk] for pk in ids]
     allocations = list(
-        Allocation.objects.filter(line__order__in=orders).select_related("line").order_by("id")
+        Allocation.objects.filter(line__order_id__in=ids).select_related("line__sku").order_by("id")
     )
     if not allocations:
         raise DomainError(_("The order holds no stock to pack."), field="order")
+    # Each order moves through picking, which holds stock (see ``order_transition``).
+    _check_holding(orders, {a.line.order_id for a in allocations}, OrderStatus.PICKING)
 
     warnings = []
     number = tracking_number.strip()
@@ -278,19 +327,18 @@ def parcel_pack(
             taken_at=timezone.now()
         )
     else:
-        number = waybill_take(carrier=carrier)
+        number = _take_waybill(carrier)
 
-    weight_check = expected_weight(
-        list(Order.objects.filter(pk__in=ids).prefetch_related("lines__sku"))
-    )
+    # Every line of an order holding stock has its allocations (all lines or none).
+    lines = {a.line_id: a.line for a in allocations}
+    weight_check = _weight_check(lines.values())
     weight_warning = weight_check.warning(weight_kg)
     if weight_warning:
         warnings.append(weight_warning)
 
-    wave_order = WaveOrder.objects.filter(order=primary).select_related("wave").first()
     parcel = Parcel.objects.create(
         order=primary,
-        wave=wave_order.wave if wave_order else None,
+        wave=_wave_of(primary),
         carrier=carrier,
         tracking_number=number,
         sorting_code=sorting_code.strip(),
@@ -306,14 +354,22 @@ def parcel_pack(
         reference=f"parcel:{parcel.pk}",
         acting_user=acting_user,
     )
-    for each in orders:
-        if each.status == OrderStatus.ALLOCATED:
-            order_transition(order=each, to=OrderStatus.PICKING, acting_user=acting_user)
+    # The orders are locked and their status read under the lock: move them in bulk. Two
+    # calls, as an allocated order goes through picking first (one UPDATE per target each).
+    to_pick = [
+        (o.pk, o.status, OrderStatus.PICKING, "")
+        for o in orders
+        if o.status == OrderStatus.ALLOCATED
+    ]
+    if to_pick:
+        _move_locked(moves=to_pick, acting_user=acting_user)
     Allocation.objects.filter(pk__in=[a.pk for a in allocations]).delete()
+    _move_locked(
+        moves=[(o.pk, OrderStatus.PICKING, OrderStatus.PACKED, number) for o in orders],
+        acting_user=acting_user,
+    )
     for each in orders:
-        order_transition(
-            order=each, to=OrderStatus.PACKED, acting_user=acting_user, note=parcel.tracking_number
-        )
+        each.status = OrderStatus.PACKED
     TrackingEvent.objects.create(
         parcel=parcel,
         status=ParcelStatus.PACKED,
@@ -321,9 +377,18 @@ def parcel_pack(
         source=TrackingEvent.Source.STATION,
         acting_user=acting_user,
     )
-    for wave in Wave.objects.filter(wave_orders__order__in=orders).distinct():
-        _close_wave_if_done(wave)
+    waves = {wave.pk: wave for wave in map(_wave_of, orders) if wave is not None}
+    for wave_id in sorted(waves):
+        _close_wave_if_done(waves[wave_id])
     return PackResult(parcel, warnings)
+
+
+def _wave_of(order: Order) -> Wave | None:
+    """The wave of an order read with ``select_related("wave_order__wave")``."""
+    try:
+        return order.wave_order.wave
+    except WaveOrder.DoesNotExist:
+        return None
 
 
 def parcel_orders(parcel: Parcel) -> list[Order]:

@@ -13,6 +13,7 @@ from django.utils import timezone
 from inventory.models import Lot, MovementKind, StockMovement
 from inventory.selectors import stock_mismatches
 from orders.models import Order, OrderStatus
+from shipping import services
 from shipping.models import (
     Carrier,
     Parcel,
@@ -656,3 +657,39 @@ def test_the_schema_lists_the_shipping_endpoints(client_for):
         "/api/waves/",
     ):
         assert path in schema, path
+
+
+def test_pack_answers_from_the_packed_objects_without_reading_the_parcel_again(
+    client_for, monkeypatch
+):
+    order = allocated_order(quantity=2)
+    pool(["SF000000000099"])
+    client = client_for("packer")
+    client.get("/api/carriers/")  # the session and the user are read before counting
+    packing = services.parcel_pack
+    after_packing = []
+
+    def parcel_pack(**kwargs):
+        packed = packing(**kwargs)
+        after_packing.append(len(queries.captured_queries))
+        return packed
+
+    monkeypatch.setattr(services, "parcel_pack", parcel_pack)
+    with CaptureQueriesContext(connection) as queries:
+        response = _post(client, "/api/parcels/pack/", _pack_body(order, weight_kg="5.6"))
+
+    assert response.status_code == 201, response.content
+    # The answer read the parcel again in 4 queries (parcel, items, returns, events); now
+    # the order's channel, the items and the events only.
+    answer = queries.captured_queries[after_packing[0] :]
+    assert len(answer) == 3, [q["sql"] for q in answer]
+    assert len(queries) == 28  # the whole call, packing included (see shipping.services)
+    parcel = response.json()["parcel"]
+    assert not any("shipping_returnline" in q["sql"] for q in queries.captured_queries)
+    assert parcel["channel"] == "kuaishou"
+    assert parcel["packed_by"] == "packer-user"
+    assert parcel["phone"] == order.phone
+    assert parcel["items"][0]["farmer_name"] and parcel["items"][0]["returned_kg"] == "0.000"
+    assert [e["status"] for e in parcel["events"]] == [ParcelStatus.PACKED]
+    assert parcel["packed_at"] == parcel["events"][0]["occurred_at"]
+    assert parcel["weight_kg"] == "5.600"
