@@ -216,6 +216,9 @@ if CACHE_URL:
         }
     }
 
+# The sales dashboard API answers the same question from the cache for this many seconds.
+DASHBOARD_CACHE_SECONDS = env_int("DASHBOARD_CACHE_SECONDS", 10)
+
 # --- API ------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     # Token first: an anonymous API call then gets 401 with a WWW-Authenticate header.

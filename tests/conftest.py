@@ -56,6 +56,13 @@ def fast_password_hasher(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def no_dashboard_cache(settings):
+    """Tests change the data between two dashboard calls: the API's few-second cache is off
+    unless a test turns it on (tests/orders/test_dashboard_access.py does)."""
+    settings.DASHBOARD_CACHE_SECONDS = 0
+
+
 # Rows the data migrations create. A transactional test empties every table when it ends, so
 # they are put back before each test that uses the database: no test depends on the order in
 # which the suite runs.

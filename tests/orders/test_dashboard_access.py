@@ -3,6 +3,7 @@
 from decimal import Decimal
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -260,3 +261,92 @@ def test_a_day_without_orders_shows_zeros_and_dashes(client_for):
     assert page.status_code == 200
     assert page.context["figures"]["average_order_value"] == "—"
     assert page.context["figures"]["gross_sales"] == "¥0.00"
+
+
+# --- the API's answer is cached for a few seconds ---------------------------------------------
+
+
+@pytest.fixture
+def dashboard_cache(settings):
+    """The cache on, as in production (the suite turns it off), and empty before and after."""
+    settings.DASHBOARD_CACHE_SECONDS = 10
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def test_the_same_dashboard_question_within_seconds_is_answered_from_the_cache(
+    client_for, two_sessions, dashboard_cache
+):
+    session, other = two_sessions
+    add_orders(session, 3)
+    client = client_for("creator")
+    api = reverse("api:dashboard")
+
+    first = client.get(api, {"live_session": session.pk})
+    with CaptureQueriesContext(connection) as queries:
+        again = client.get(api, {"live_session": session.pk})
+    # Another session, a range and another language are questions of their own.
+    other_session = client.get(api, {"live_session": other.pk}).json()
+    in_range = client.get(api, {"date_from": "2025-06-01", "date_to": "2025-06-30"}).json()
+    english = client.get(api, {"live_session": session.pk}, HTTP_ACCEPT_LANGUAGE="en").json()
+
+    assert first.status_code == again.status_code == 200
+    # Only the session and the user are read; the report is not run again.
+    assert [q["sql"] for q in queries.captured_queries if "orders_" in q["sql"]] == []
+    assert again.json() == first.json()
+    assert first.json()["summary"]["orders"] > 0
+    assert other_session["live_session"]["id"] == other.pk
+    assert other_session["summary"]["orders"] == 0
+    assert in_range["scope"] == "range"
+    assert in_range["summary"]["orders"] == first.json()["summary"]["orders"]
+    labels = [stage["label"] for stage in english["funnel"]]
+    assert labels != [stage["label"] for stage in first.json()["funnel"]]
+    assert "Paid" in labels
+
+
+def test_the_cached_dashboard_is_computed_once_for_all_readers(
+    client_for, two_sessions, dashboard_cache
+):
+    session, _other = two_sessions
+    add_orders(session, 3)
+    api = reverse("api:dashboard")
+    creator, manager = client_for("creator"), client_for("manager")
+    first = creator.get(api, {"live_session": session.pk}).json()
+    manager.get(api)  # the session and user are read before counting
+
+    calls = count_queries(lambda: manager.get(api, {"live_session": session.pk}))
+    add_orders(session, 2, start=3)  # within the seconds the answer is kept
+    cached = manager.get(api, {"live_session": session.pk}).json()
+    cache.clear()
+    fresh = manager.get(api, {"live_session": session.pk}).json()
+
+    # The manager's session, user and groups only: no report query.
+    assert calls == 3
+    assert cached == first
+    assert fresh["summary"]["orders"] > first["summary"]["orders"]
+
+
+def test_dashboard_cache_seconds_0_turns_the_cache_off(
+    client_for, two_sessions, dashboard_cache, settings
+):
+    settings.DASHBOARD_CACHE_SECONDS = 0
+    session, _other = two_sessions
+    add_orders(session, 3)
+    client = client_for("creator")
+    api = reverse("api:dashboard")
+    before = client.get(api, {"live_session": session.pk}).json()
+
+    add_orders(session, 2, start=3)
+    after = client.get(api, {"live_session": session.pk}).json()
+
+    assert after["summary"]["orders"] > before["summary"]["orders"]
+
+
+def test_a_refused_question_is_not_cached(client_for, two_sessions, dashboard_cache):
+    client = client_for("creator")
+    api = reverse("api:dashboard")
+
+    assert client.get(api, {"live_session": 999999}).status_code == 400
+    assert client.get(api, {"live_session": 999999}).status_code == 400
+    assert client.get(api, {"date": "2025-06-18", "date_from": "2025-06-01"}).status_code == 400
