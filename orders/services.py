@@ -2,9 +2,9 @@
 
 An order's status changes only in ``order_transition``, which locks the order, checks the move
 against ``ALLOWED_TRANSITIONS`` and writes the event — or, for allocation in batches, in
-``_move_locked``, which does the same for many orders its caller has locked, in bulk. Stock is
-reserved and released only by ``inventory.services``; orders records what it got back as
-``Allocation`` rows.
+``orders_transition_locked``, which does the same in bulk for many orders its caller has
+locked. Stock is reserved and released only by ``inventory.services``; orders records what
+it got back as ``Allocation`` rows.
 """
 
 from collections import defaultdict
@@ -248,7 +248,7 @@ def orders_create(
 ALLOCATE_CHUNK = 500
 
 
-def _move_locked(*, moves: Sequence[tuple[int, str, str, str]], acting_user) -> None:
+def orders_transition_locked(*, moves: Sequence[tuple[int, str, str, str]], acting_user) -> None:
     """Move many orders at once, each ``(order id, from, to, note)``: one ``UPDATE`` per target
     status and one insert of their events. The caller holds the orders' row locks and has read
     ``from`` under them. Every move is checked against ``ALLOWED_TRANSITIONS`` first; one
@@ -337,7 +337,7 @@ def _allocate_locked(*, orders: Sequence[tuple[int, str]], acting_user) -> dict[
         ]
         moves.append((order_id, status, OrderStatus.ALLOCATED, ""))
     Allocation.objects.bulk_create(allocations)
-    _move_locked(moves=moves, acting_user=acting_user)
+    orders_transition_locked(moves=moves, acting_user=acting_user)
     return served
 
 

@@ -2,9 +2,9 @@
 
 Orders move only through ``orders.services.order_transition`` — or, where many orders this
 module has already locked move at once (a wave, a parcel), through its bulk twin
-``orders.services._move_locked``, which checks the same transition table. Stock leaves or comes
-back only through ``inventory.services``. Locks are taken order first, then lots (in lot-id
-order).
+``orders.services.orders_transition_locked``, which checks the same transition table. Stock
+leaves or comes back only through ``inventory.services``. Locks are taken order first, then
+lots (in lot-id order).
 """
 
 import re
@@ -29,7 +29,7 @@ from inventory.services import (
 from inventory.signals import stock_received
 from orders.importers.reading import clean_header, read_table
 from orders.models import ALLOWED_TRANSITIONS, Allocation, Order, OrderLine, OrderStatus
-from orders.services import _move_locked, order_transition
+from orders.services import order_transition, orders_transition_locked
 from shipping.models import (
     PARCEL_TRANSITIONS,
     Carrier,
@@ -159,7 +159,7 @@ def wave_create(
         ]
     )
     # The orders are locked and were read under the lock: move them all at once.
-    _move_locked(
+    orders_transition_locked(
         moves=[(order.pk, order.status, OrderStatus.PICKING, wave.code) for order in candidates],
         acting_user=acting_user,
     )
@@ -362,9 +362,9 @@ def parcel_pack(
         if o.status == OrderStatus.ALLOCATED
     ]
     if to_pick:
-        _move_locked(moves=to_pick, acting_user=acting_user)
+        orders_transition_locked(moves=to_pick, acting_user=acting_user)
     Allocation.objects.filter(pk__in=[a.pk for a in allocations]).delete()
-    _move_locked(
+    orders_transition_locked(
         moves=[(o.pk, OrderStatus.PICKING, OrderStatus.PACKED, number) for o in orders],
         acting_user=acting_user,
     )
