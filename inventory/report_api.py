@@ -23,6 +23,7 @@ from rest_framework.views import APIView
 from inventory import reports, services
 from inventory.models import Farmer, FarmerPayment, PaymentMethod
 from inventory.reports import Period
+from inventory.selectors import farmer_payments
 from inventory.serializers import kg_output, money_input
 from studio.errors import DomainError
 from studio.roles import (
@@ -303,9 +304,7 @@ class FarmerPaymentViewSet(
     mixins.RetrieveModelMixin,
     viewsets.GenericViewSet,
 ):
-    queryset = FarmerPayment.objects.select_related("farmer", "recorded_by").order_by(
-        "-paid_on", "-pk"
-    )
+    queryset = farmer_payments()
     serializer_class = FarmerPaymentSerializer
     filterset_class = FarmerPaymentFilter
     ordering_fields = ["paid_on", "amount", "created_at"]

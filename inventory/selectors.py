@@ -7,7 +7,7 @@ from django.db.models import DecimalField, F, Prefetch, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce, Round
 from django.utils import timezone
 
-from inventory.models import Delivery, Lot, StockMovement
+from inventory.models import Delivery, FarmerPayment, Lot, StockMovement
 
 ZERO = Value(Decimal("0"), output_field=DecimalField(max_digits=12, decimal_places=3))
 
@@ -129,3 +129,16 @@ def delivery_with_lots() -> QuerySet:
 
 def recent_deliveries(*, limit: int = 5) -> list:
     return list(delivery_with_lots().order_by("-received_at", "-id")[:limit])
+
+
+def farmer_payments(*, date_from=None, date_to=None) -> QuerySet[FarmerPayment]:
+    """Payments to farmers, newest first, with the farmer and who recorded it; the payments
+    page and the payments API read the same list."""
+    payments = FarmerPayment.objects.select_related("farmer", "recorded_by").order_by(
+        "-paid_on", "-pk"
+    )
+    if date_from:
+        payments = payments.filter(paid_on__gte=date_from)
+    if date_to:
+        payments = payments.filter(paid_on__lte=date_to)
+    return payments

@@ -23,6 +23,7 @@ from inventory import reports, services
 from inventory.forms import FarmerPaymentForm, PeriodForm
 from inventory.models import Farmer, FarmerPayment, PaymentMethod
 from inventory.reports import FarmerBalance, FarmerStatement, Period
+from inventory.selectors import farmer_payments
 from inventory.statements import render_statements
 from studio.errors import DomainError
 from studio.exports import Table, export_format, export_response
@@ -446,11 +447,7 @@ def _this_month() -> Period:
 def payments(request):
     """Payments of a period (default: this month so far), newest first."""
     form, period = _period(request, _this_month())
-    rows = list(
-        FarmerPayment.objects.filter(paid_on__gte=period.date_from, paid_on__lte=period.date_to)
-        .select_related("farmer", "recorded_by")
-        .order_by("-paid_on", "-pk")
-    )
+    rows = list(farmer_payments(date_from=period.date_from, date_to=period.date_to))
     fmt = export_format(request)
     if fmt:
         return export_response(
