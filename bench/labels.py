@@ -214,7 +214,7 @@ def bare_loop(labels, count: int) -> None:
     from reportlab.lib.units import mm
     from reportlab.pdfgen.canvas import Canvas
 
-    from studio.pdf import cjk_font_name, cjk_mono_font_name
+    from core.pdf import cjk_font_name, cjk_mono_font_name
 
     font, mono = cjk_font_name(), cjk_mono_font_name()
     dot = 72 / 203
@@ -311,8 +311,8 @@ def weasyprint_pdf(labels, count: int) -> str:
     import segno
     from PIL import Image, ImageDraw
 
+    from core.pdf import CJK_FONT_CANDIDATES
     from shipping.labels.render import code128_pattern
-    from studio.pdf import CJK_FONT_CANDIDATES
 
     font_path = next((path for path in CJK_FONT_CANDIDATES if Path(path).is_file()), "")
 

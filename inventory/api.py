@@ -1,9 +1,7 @@
 """The inventory REST API: master data, lots (with their write-off, count and move commands and
-their ledger) and intake. Every view declares its roles (see ``studio.permissions``); every
+their ledger) and intake. Every view declares its roles (see ``core.permissions``); every
 command calls one service."""
 
-from django.db.models import ProtectedError, RestrictedError
-from django.utils.translation import gettext as _
 from drf_spectacular.utils import (
     OpenApiResponse,
     PolymorphicProxySerializer,
@@ -15,6 +13,8 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.routers import APIRootView
 
+from core.api import ProtectedDeleteMixin
+from core.roles import STOCK_READERS, STOCK_WRITERS, Role, has_role
 from inventory import selectors, services
 from inventory.filters import (
     DeliveryFilter,
@@ -41,8 +41,6 @@ from inventory.serializers import (
     SkuSerializer,
     StockMovementSerializer,
 )
-from studio.api import Conflict
-from studio.roles import STOCK_READERS, STOCK_WRITERS, Role, has_role
 
 MANAGERS = frozenset({Role.MANAGER})
 # Who sees a farmer's full phone number (one farmer at a time, never in a list).
@@ -53,24 +51,6 @@ class StudioAPIRootView(APIRootView):
     """The API's index page: links to every resource."""
 
     read_roles = STOCK_READERS
-
-
-class ProtectedDeleteMixin:
-    """Deleting something still referenced (``on_delete=PROTECT``) answers 409, not 500."""
-
-    def perform_destroy(self, instance):
-        try:
-            instance.delete()
-        except (ProtectedError, RestrictedError) as exc:
-            objects = getattr(exc, "protected_objects", None) or exc.restricted_objects
-            used_by = sorted({str(obj._meta.verbose_name_plural) for obj in objects})
-            message = _("“%(object)s” is still used by %(used_by)s and cannot be deleted.") % {
-                "object": instance,
-                "used_by": ", ".join(used_by) or _("other records"),
-            }
-            if hasattr(instance, "is_active"):
-                message += " " + _("Deactivate it instead (set is_active to false).")
-            raise Conflict(message) from exc
 
 
 CONFLICT_RESPONSE = OpenApiResponse(description="Still referenced: deactivate it instead.")

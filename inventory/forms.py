@@ -7,9 +7,10 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from core.errors import DomainError
+from inventory.certificate import CommitmentBasis
 from inventory.models import Farmer, Grade, Location, PaymentMethod, Product
 from inventory.reports import Period
-from studio.errors import DomainError
 
 DECIMAL_INPUT = {"inputmode": "decimal", "autocomplete": "off"}
 
@@ -236,4 +237,28 @@ class FarmerPaymentForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("initial", {}).setdefault("paid_on", timezone.localdate())
+        super().__init__(*args, **kwargs)
+
+
+class CertificateForm(forms.Form):
+    basis = forms.ChoiceField(
+        label=_("Commitment basis"),
+        choices=CommitmentBasis.choices,
+        initial=CommitmentBasis.INTERNAL_CONTROL,
+    )
+    kg = forms.DecimalField(
+        label=_("Weight (kg)"),
+        min_value=Decimal("0.001"),
+        max_digits=12,
+        decimal_places=3,
+        widget=forms.TextInput(attrs=DECIMAL_INPUT),
+    )
+    issued_on = forms.DateField(
+        label=_("Date"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+
+    def __init__(self, *args, lot_kg: Decimal, **kwargs):
+        kwargs.setdefault("initial", {})
+        kwargs["initial"].setdefault("kg", lot_kg.normalize())
+        kwargs["initial"].setdefault("issued_on", timezone.localdate())
         super().__init__(*args, **kwargs)

@@ -9,13 +9,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET
 
+from core.exports import Table, export_format, export_response
+from core.pdf import format_kg
+from core.roles import STOCK_HEALTH_READERS, role_required
 from inventory import reports
 from inventory.forms import PeriodForm
 from inventory.reports import SALES_WINDOW_DAYS, SPOILAGE_DAYS, Period, StockHealth
 from inventory.statement_views import bar_chart, period_query, period_slug
-from studio.exports import Table, export_format, export_response
-from studio.pdf import format_kg
-from studio.roles import STOCK_HEALTH_READERS, role_required
 
 COVER_WARN_DAYS = 2  # less cover than this is flagged
 COVER_CHART_CAP = 30  # bars stop growing at this many days of cover

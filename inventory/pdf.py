@@ -15,8 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from reportlab.pdfgen.canvas import Canvas
 
-from inventory.models import Delivery, Lot, Storage
-from studio.pdf import (
+from core.pdf import (
     THERMAL_DPI,
     cjk_font_name,
     cjk_mono_font_name,
@@ -29,6 +28,7 @@ from studio.pdf import (
     text_width,
     wrap_text,
 )
+from inventory.models import Delivery, Lot, Storage
 
 # What ``lot_tag_data`` reads through a lot: fetch lots with ``select_related(*LOT_TAG_RELATED)``
 # so many tags cost one query.

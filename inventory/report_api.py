@@ -20,19 +20,19 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from inventory import reports, services
-from inventory.models import Farmer, FarmerPayment, PaymentMethod
-from inventory.reports import Period
-from inventory.selectors import farmer_payments
-from inventory.serializers import kg_output, money_input
-from studio.errors import DomainError
-from studio.roles import (
+from core.errors import DomainError
+from core.roles import (
     FARMER_MONEY_READERS,
     FARMER_PAYMENT_WRITERS,
     STATEMENT_READERS,
     STOCK_HEALTH_READERS,
     has_role,
 )
+from inventory import reports, services
+from inventory.models import Farmer, FarmerPayment, PaymentMethod
+from inventory.reports import Period
+from inventory.selectors import farmer_payments
+from inventory.serializers import kg_output, money_input
 
 
 def money_output(**kwargs) -> serializers.DecimalField:

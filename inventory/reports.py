@@ -36,6 +36,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from core.errors import DomainError
 from inventory.models import (
     Farmer,
     FarmerPayment,
@@ -47,7 +48,6 @@ from inventory.models import (
     StockMovement,
     mask_phone,
 )
-from studio.errors import DomainError
 
 ZERO_MONEY = Decimal("0.00")
 ZERO_KG = Decimal("0.000")

@@ -17,6 +17,7 @@ from django.db.models.functions import Round
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.errors import DomainError
 from inventory.models import (
     KG,
     CodeSequence,
@@ -31,7 +32,6 @@ from inventory.models import (
     StockMovement,
 )
 from inventory.signals import stock_received
-from studio.errors import DomainError
 
 KG_PLACES = 3
 MONEY_PLACES = 2

@@ -19,22 +19,22 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_http_methods
 
-from inventory import reports, services
-from inventory.forms import FarmerPaymentForm, PeriodForm
-from inventory.models import Farmer, FarmerPayment, PaymentMethod
-from inventory.reports import FarmerBalance, FarmerStatement, Period
-from inventory.selectors import farmer_payments
-from inventory.statements import render_statements
-from studio.errors import DomainError
-from studio.exports import Table, export_format, export_response
-from studio.pdf import format_kg, pdf_response
-from studio.roles import (
+from core.errors import DomainError
+from core.exports import Table, export_format, export_response
+from core.pdf import format_kg, pdf_response
+from core.roles import (
     FARMER_MONEY_READERS,
     FARMER_PAYMENT_WRITERS,
     STATEMENT_READERS,
     has_role,
     role_required,
 )
+from inventory import reports, services
+from inventory.forms import FarmerPaymentForm, PeriodForm
+from inventory.models import Farmer, FarmerPayment, PaymentMethod
+from inventory.reports import FarmerBalance, FarmerStatement, Period
+from inventory.selectors import farmer_payments
+from inventory.statements import render_statements
 
 CHART_ROWS = 12  # bars in a chart; the table below it has every row
 

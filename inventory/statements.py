@@ -20,8 +20,7 @@ from django.utils.translation import get_language, gettext, ngettext
 from reportlab.lib.pagesizes import A4
 from reportlab.pdfgen.canvas import Canvas
 
-from inventory.reports import FarmerStatement
-from studio.pdf import (
+from core.pdf import (
     cjk_font_name,
     cjk_mono_font_name,
     fit_size,
@@ -30,8 +29,9 @@ from studio.pdf import (
     mm,
     text_width,
 )
-from studio.pdf import fit_text as _fit_text
-from studio.pdf import wrap_text as _wrap_text
+from core.pdf import fit_text as _fit_text
+from core.pdf import wrap_text as _wrap_text
+from inventory.reports import FarmerStatement
 
 # Most of what a statement measures repeats from farmer to farmer (headings, the footnote,
 # column titles, products): measured once per process, 500 statements render about twice

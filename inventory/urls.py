@@ -1,6 +1,6 @@
 from django.urls import path
 
-from inventory import health_views, statement_views, views
+from inventory import certificate_views, health_views, statement_views, views
 
 app_name = "inventory"
 
@@ -15,6 +15,14 @@ urlpatterns = [
     path("lots/<str:code>/write-off/", views.lot_write_off_view, name="lot_write_off"),
     path("lots/<str:code>/count/", views.lot_adjust_view, name="lot_adjust"),
     path("lots/<str:code>/move/", views.lot_move_view, name="lot_move"),
+    path(
+        "lots/<str:code>/certificate/",
+        certificate_views.lot_certificate_form,
+        name="lot_certificate_form",
+    ),
+    path(
+        "lots/<str:code>/certificate.pdf", certificate_views.lot_certificate, name="lot_certificate"
+    ),
     path("statements/", statement_views.balances, name="statements"),
     path("statements/all.pdf", statement_views.statements_pdf, name="statements_pdf"),
     path("statements/<int:pk>/", statement_views.farmer_statement_view, name="statement"),

@@ -11,6 +11,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from core.errors import DomainError
+from core.pdf import pdf_response
+from core.roles import STOCK_READERS, STOCK_WRITERS, has_role, role_required
 from inventory import selectors, services
 from inventory.forms import (
     CountForm,
@@ -22,9 +25,6 @@ from inventory.forms import (
 )
 from inventory.models import Delivery, Lot
 from inventory.pdf import intake_slip_data, lot_tag_data, render_intake_slip, render_lot_tags
-from studio.errors import DomainError
-from studio.pdf import pdf_response
-from studio.roles import STOCK_READERS, STOCK_WRITERS, has_role, role_required
 
 NEW_FARMER_FIELDS = {"name": "new_farmer_name", "village": "new_farmer_village"}
 STOCK_PAGE_SIZE = 50

@@ -1,5 +1,5 @@
 """The orders REST API: orders (list, one order, create, and the cancel and allocate commands),
-live sessions and channels. Every view declares its roles (see ``studio.permissions``); every
+live sessions and channels. Every view declares its roles (see ``core.permissions``); every
 command calls one service. Imports have their own API (``orders.import_api``)."""
 
 from django.db import IntegrityError, transaction
@@ -14,9 +14,18 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from core import api as core_api
+from core.errors import DomainError
+from core.idempotency import IDEMPOTENCY_KEY_PARAMETER, IdempotentCreateMixin, idempotent
+from core.roles import (
+    LIVE_SESSION_WRITERS,
+    ORDER_READERS,
+    ORDER_WRITERS,
+    Role,
+    has_role,
+)
 from orders import selectors, services
 from orders.filters import LiveSessionFilter, OrderFilter
-from orders.idempotency import IDEMPOTENCY_KEY_PARAMETER, IdempotentCreateMixin, idempotent
 from orders.models import LiveSession, Order
 from orders.serializers import (
     AllocateResultSerializer,
@@ -27,15 +36,6 @@ from orders.serializers import (
     OrderDetailSerializer,
     OrderFullDetailSerializer,
     OrderSerializer,
-)
-from studio import api as studio_api
-from studio.errors import DomainError
-from studio.roles import (
-    LIVE_SESSION_WRITERS,
-    ORDER_READERS,
-    ORDER_WRITERS,
-    Role,
-    has_role,
 )
 
 # Who sees one order's full phone and street address: packers pack it, managers run the
@@ -54,7 +54,7 @@ BAD_INPUT = OpenApiResponse(
 def domain_error_response(exc: DomainError) -> Response:
     """A clash with the current state (a forbidden transition, a duplicate order number) is a
     409; anything else a 400 keyed by field, line errors under ``lines`` by line index."""
-    return studio_api.domain_error_response(exc, conflict_codes=CONFLICT_CODES, rows_key="lines")
+    return core_api.domain_error_response(exc, conflict_codes=CONFLICT_CODES, rows_key="lines")
 
 
 ORDER_VIEW = PolymorphicProxySerializer(
@@ -254,7 +254,7 @@ class LiveSessionViewSet(IdempotentCreateMixin, viewsets.ModelViewSet):
         locked = LiveSession.objects.select_for_update().get(pk=instance.pk)
         count = locked.orders.count()
         if count:
-            raise studio_api.Conflict(
+            raise core_api.Conflict(
                 ngettext(
                     "“%(session)s” has %(count)d order and cannot be deleted.",
                     "“%(session)s” has %(count)d orders and cannot be deleted.",

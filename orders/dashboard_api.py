@@ -14,8 +14,8 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.roles import SALES_READERS
 from orders.dashboard_forms import CompareForm, DashboardForm, form_errors
-from studio.roles import SALES_READERS
 
 
 def _money(**kwargs) -> serializers.DecimalField:

@@ -15,6 +15,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
+from core.errors import DomainError
+from core.exports import Table, export_format, export_response
+from core.roles import SALES_READERS, role_required
 from orders import reports
 from orders.dashboard_api import SalesComparisonSerializer, SalesDashboardSerializer
 from orders.dashboard_forms import (
@@ -24,9 +27,6 @@ from orders.dashboard_forms import (
     DashboardForm,
     default_pair,
 )
-from studio.errors import DomainError
-from studio.exports import Table, export_format, export_response
-from studio.roles import SALES_READERS, role_required
 
 # How each column's values are shown on the page (the downloads keep the raw values).
 KINDS = {

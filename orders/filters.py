@@ -2,22 +2,13 @@
 
 from datetime import timedelta
 
-from django import forms
 from django.db.models import Exists, OuterRef
 from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema_field
 
+from core.filters import IdFilter
 from orders.models import LiveSession, Order, OrderLine, OrderStatus
 from orders.selectors import local_day_start, orders_search
-
-
-@extend_schema_field(OpenApiTypes.INT)
-class IdFilter(filters.NumberFilter):
-    """A whole-number id (``NumberFilter`` would accept ``2.5``)."""
-
-    field_class = forms.IntegerField
 
 
 class OrderFilter(filters.FilterSet):

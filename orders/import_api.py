@@ -11,11 +11,11 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 
+from core.errors import DomainError
+from core.roles import ORDER_WRITERS
 from orders.importers import service
 from orders.importers.presets import FIELD_LABELS, IGNORE
 from orders.models import Channel, ImportBatch, ImportMode, ImportRowError, ImportStatus
-from studio.errors import DomainError
-from studio.roles import ORDER_WRITERS
 
 WRONG_STATE = OpenApiResponse(description="The import is not in a state that allows this.")
 

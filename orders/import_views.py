@@ -9,12 +9,12 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from core.errors import DomainError
+from core.roles import ORDER_WRITERS, role_required
 from orders.import_forms import CommitForm, MappingForm, UploadForm
 from orders.importers import service
 from orders.importers.presets import FIELD_LABELS, PRESETS
 from orders.models import Channel, ImportBatch, ImportStatus
-from studio.errors import DomainError
-from studio.roles import ORDER_WRITERS, role_required
 
 RUNNING = {ImportStatus.QUEUED, ImportStatus.RUNNING}
 

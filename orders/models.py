@@ -347,25 +347,3 @@ class ImportRowError(models.Model):
 
     def __str__(self) -> str:
         return f"{self.row_number} {self.column}: {self.reason}"
-
-
-class IdempotencyKey(models.Model):
-    """A create call's ``Idempotency-Key``: the same key and body replays the first response."""
-
-    key = models.CharField(max_length=100)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    endpoint = models.CharField(max_length=200)
-    body_sha256 = models.CharField(max_length=64)
-    status_code = models.PositiveSmallIntegerField(null=True)
-    response = models.JSONField(null=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["user", "endpoint", "key"], name="idempotency_key_unique"
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return self.key

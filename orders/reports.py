@@ -55,10 +55,10 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from core.errors import DomainError
 from inventory.models import Sku
 from orders.models import LiveSession, Order, OrderEvent, OrderLine, OrderStatus
 from orders.selectors import NOT_SOLD, local_day_start
-from studio.errors import DomainError
 
 S = OrderStatus
 # A day or range dashboard covers at most this many days (the timeline has a point a day).

@@ -18,6 +18,7 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.errors import DomainError
 from inventory.models import Sku
 from inventory.services import (
     InsufficientStock,
@@ -39,7 +40,6 @@ from orders.models import (
     OrderStatus,
 )
 from orders.signals import queue_backorder_fill
-from studio.errors import DomainError
 
 
 class TransitionError(DomainError):

@@ -7,6 +7,15 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from core.errors import DomainError
+from core.roles import (
+    LIVE_SESSION_WRITERS,
+    ORDER_READERS,
+    ORDER_WRITERS,
+    SHIPPING_WORKERS,
+    has_role,
+    role_required,
+)
 from orders import selectors, services
 from orders.forms import PROVINCES, CancelForm, LiveSessionForm, OrderFilterForm
 from orders.models import (
@@ -17,15 +26,6 @@ from orders.models import (
     LiveSession,
     Order,
     OrderStatus,
-)
-from studio.errors import DomainError
-from studio.roles import (
-    LIVE_SESSION_WRITERS,
-    ORDER_READERS,
-    ORDER_WRITERS,
-    SHIPPING_WORKERS,
-    has_role,
-    role_required,
 )
 
 PAGE_SIZE = 50

@@ -1,6 +1,6 @@
 """The shipping REST API: carriers, waybill pools, waves, parcels, and the commands of the
 packing floor (pack, labels, handover) and of the carriers (tracking updates). Every view
-declares its roles (see ``studio.permissions``); every command calls one service."""
+declares its roles (see ``core.permissions``); every command calls one service."""
 
 import csv
 import io
@@ -22,8 +22,11 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 
-from inventory.api import ProtectedDeleteMixin
-from orders.idempotency import IDEMPOTENCY_KEY_PARAMETER, IdempotentCreateMixin, idempotent
+from core import api as core_api
+from core.errors import DomainError
+from core.idempotency import IDEMPOTENCY_KEY_PARAMETER, IdempotentCreateMixin, idempotent
+from core.pdf import pdf_response
+from core.roles import SHIPPING_READERS, SHIPPING_WORKERS, Role, has_role
 from orders.models import Order
 from shipping import services
 from shipping.filters import ParcelFilter, WaveFilter
@@ -47,10 +50,6 @@ from shipping.serializers import (
     WaybillImportSerializer,
     WaybillStockSerializer,
 )
-from studio import api as studio_api
-from studio.errors import DomainError
-from studio.pdf import pdf_response
-from studio.roles import SHIPPING_READERS, SHIPPING_WORKERS, Role, has_role
 
 MANAGERS = frozenset({Role.MANAGER})
 # Who sees one parcel's full phone and street address: those who pack and ship it.
@@ -65,7 +64,7 @@ PDF = {(200, "application/pdf"): OpenApiTypes.BINARY}
 
 
 def domain_error_response(exc: DomainError) -> Response:
-    return studio_api.domain_error_response(exc, conflict_codes=CONFLICT_CODES)
+    return core_api.domain_error_response(exc, conflict_codes=CONFLICT_CODES)
 
 
 class PDFRenderer(BaseRenderer):
@@ -94,7 +93,7 @@ class PDFRenderer(BaseRenderer):
         responses={204: None, 409: CONFLICT},
     ),
 )
-class CarrierViewSet(IdempotentCreateMixin, ProtectedDeleteMixin, viewsets.ModelViewSet):
+class CarrierViewSet(IdempotentCreateMixin, core_api.ProtectedDeleteMixin, viewsets.ModelViewSet):
     queryset = Carrier.objects.order_by("code")
     serializer_class = CarrierSerializer
     filterset_fields = ["is_active"]

@@ -6,7 +6,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
 
-from orders.filters import IdFilter
+from core.filters import IdFilter
 from shipping.models import Parcel, ParcelStatus, Wave, WaveStatus
 
 

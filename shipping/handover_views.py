@@ -14,13 +14,13 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from core.errors import DomainError
+from core.pdf import pdf_response
+from core.roles import SHIPPING_WORKERS, role_required
 from shipping import selectors, services
 from shipping.manifest import manifest_data, render_manifest
 from shipping.models import Carrier, Parcel
 from shipping.wave_forms import HandoverCarrierForm, HandoverScanForm, TrackingUploadForm
-from studio.errors import DomainError
-from studio.pdf import pdf_response
-from studio.roles import SHIPPING_WORKERS, role_required
 
 SESSION_KEY = "shipping_handover"
 HANDOVER_SHOWN = 50  # scans listed on the handover page, newest first

@@ -10,10 +10,10 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.pdf import fit_text, format_kg, mm
 from inventory.models import ZERO_KG
 from shipping.models import Carrier, Parcel
 from shipping.picklist import A4Sheet
-from studio.pdf import fit_text, format_kg, mm
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from reportlab.graphics.barcode.code128 import Code128
 from reportlab.lib.pagesizes import A4
 from reportlab.pdfgen.canvas import Canvas
 
+from core.pdf import cjk_font_name, cjk_mono_font_name, fit_text, format_kg, mm
 from shipping.models import Wave
 from shipping.selectors import (
     PACKED_STATES,
@@ -28,7 +29,6 @@ from shipping.selectors import (
     pick_totals,
     wave_orders,
 )
-from studio.pdf import cjk_font_name, cjk_mono_font_name, fit_text, format_kg, mm
 
 PAGE_WIDTH, PAGE_HEIGHT = A4
 MARGIN = 14 * mm

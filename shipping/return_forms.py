@@ -1,13 +1,11 @@
-"""Forms of the return intake and the compliance certificate. They parse input; the rules
+"""Forms of the return intake. They parse input; the rules
 (no more back than went out, a reason for a write-off) live in ``shipping.services``."""
 
 from decimal import Decimal
 
 from django import forms
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from shipping.certificate import CommitmentBasis
 from shipping.models import ReturnDisposition
 
 DECIMAL_INPUT = {"inputmode": "decimal", "autocomplete": "off"}
@@ -44,27 +42,3 @@ class ReturnItemForm(forms.Form):
 
 
 ReturnItemFormSet = forms.formset_factory(ReturnItemForm, extra=0)
-
-
-class CertificateForm(forms.Form):
-    basis = forms.ChoiceField(
-        label=_("Commitment basis"),
-        choices=CommitmentBasis.choices,
-        initial=CommitmentBasis.INTERNAL_CONTROL,
-    )
-    kg = forms.DecimalField(
-        label=_("Weight (kg)"),
-        min_value=Decimal("0.001"),
-        max_digits=12,
-        decimal_places=3,
-        widget=forms.TextInput(attrs=DECIMAL_INPUT),
-    )
-    issued_on = forms.DateField(
-        label=_("Date"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-    )
-
-    def __init__(self, *args, lot_kg: Decimal, **kwargs):
-        kwargs.setdefault("initial", {})
-        kwargs["initial"].setdefault("kg", lot_kg.normalize())
-        kwargs["initial"].setdefault("issued_on", timezone.localdate())
-        super().__init__(*args, **kwargs)

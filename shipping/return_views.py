@@ -1,4 +1,4 @@
-"""The return intake at the warehouse door, and the compliance certificate of a lot.
+"""The return intake at the warehouse door.
 
 A returned parcel is scanned, each item's kilograms are weighed back and either restocked
 into their original lot or written off (``shipping.services.parcel_return``); the page then
@@ -14,21 +14,15 @@ from django.urls import path
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
-from inventory.models import Lot, MovementKind, StockMovement
-from shipping.certificate import certificate_data, render_certificate
+from core.errors import DomainError
+from core.roles import RETURN_WORKERS, role_required
+from inventory.models import MovementKind, StockMovement
 from shipping.models import Parcel, ParcelItem, ReturnLine
 from shipping.return_forms import (
-    CertificateForm,
     ReturnFindForm,
     ReturnItemFormSet,
 )
 from shipping.services import ReturnRow, find_parcel, parcel_return
-from studio.errors import DomainError
-from studio.pdf import pdf_response
-from studio.roles import RETURN_WORKERS, SHIPPING_WORKERS, Role, role_required
-
-# Who issues a lot's compliance certificate: intake staff when they repack, packers, managers.
-CERTIFICATE_ISSUERS = SHIPPING_WORKERS | {Role.INTAKE}
 
 
 @require_GET
@@ -149,48 +143,7 @@ def _show_error(formset, error: DomainError) -> None:
         form.add_error(field, error.message)
 
 
-# --- compliance certificate ------------------------------------------------------------------
-
-
-def _lot(code: str) -> Lot:
-    return get_object_or_404(Lot.objects.select_related("product", "grade", "farmer"), code=code)
-
-
-@require_GET
-@role_required(*CERTIFICATE_ISSUERS)
-def lot_certificate_form(request, code: str):
-    """Choose the commitment basis and weight, then print the certificate."""
-    lot = _lot(code)
-    form = CertificateForm(lot_kg=lot.received_kg)
-    return render(request, "shipping/return_certificate.html", {"lot": lot, "form": form})
-
-
-@require_GET
-@role_required(*CERTIFICATE_ISSUERS)
-def lot_certificate(request, code: str):
-    """The lot's 承诺达标合格证 as a PDF (A6). Without parameters: the lot's received weight,
-    today, internal quality control."""
-    lot = _lot(code)
-    form = CertificateForm(lot_kg=lot.received_kg)
-    data = {name: form[name].value() for name in form.fields}
-    data.update({key: value for key, value in request.GET.items() if value})
-    form = CertificateForm(data, lot_kg=lot.received_kg)
-    if not form.is_valid():
-        return render(
-            request, "shipping/return_certificate.html", {"lot": lot, "form": form}, status=400
-        )
-    certificate = certificate_data(
-        lot,
-        kg=form.cleaned_data["kg"],
-        basis=form.cleaned_data["basis"],
-        issued_on=form.cleaned_data["issued_on"],
-    )
-    return pdf_response(render_certificate([certificate]), f"certificate-{lot.code}.pdf")
-
-
 urlpatterns = [
     path("returns/", return_find, name="return_find"),
     path("returns/<int:pk>/", return_parcel, name="return_parcel"),
-    path("lots/<str:code>/certificate/", lot_certificate_form, name="lot_certificate_form"),
-    path("lots/<str:code>/certificate.pdf", lot_certificate, name="lot_certificate"),
 ]

@@ -18,6 +18,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.errors import DomainError
 from inventory.models import Lot
 from inventory.services import (
     Reservation,
@@ -45,7 +46,6 @@ from shipping.models import (
     WaybillNumber,
     WaybillPool,
 )
-from studio.errors import DomainError
 
 TRACKING_NUMBER = re.compile(r"^[A-Za-z0-9-]{6,40}$")
 

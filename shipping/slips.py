@@ -21,12 +21,7 @@ from django.utils.translation import gettext as _
 from reportlab.lib.pagesizes import A4
 from reportlab.pdfgen.canvas import Canvas
 
-from inventory.models import ZERO_KG
-from orders.models import Allocation, Order
-from shipping.labels.data import mask_name
-from shipping.labels.render import DOT, PAGE_SIZES, draw_code128
-from shipping.models import Parcel, ParcelItem
-from studio.pdf import (
+from core.pdf import (
     cjk_font_name,
     cjk_mono_font_name,
     fit_text,
@@ -36,6 +31,11 @@ from studio.pdf import (
     text_width,
     wrap_text,
 )
+from inventory.models import ZERO_KG
+from orders.models import Allocation, Order
+from shipping.labels.data import mask_name
+from shipping.labels.render import DOT, PAGE_SIZES, draw_code128
+from shipping.models import Parcel, ParcelItem
 
 __all__ = [
     "SLIP_SIZES",

@@ -11,15 +11,15 @@ from django.urls import path
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
+from core.errors import DomainError
+from core.pdf import pdf_response
+from core.roles import SHIPPING_WORKERS, role_required
 from orders.models import PACKABLE, Allocation, Order, OrderLine, OrderStatus
 from shipping.labels import label_data, render_labels
 from shipping.models import Carrier, Parcel, Wave, WaveOrder, WaybillNumber
 from shipping.services import expected_weight, parcel_labels_printed, parcel_pack
 from shipping.slips import render_slips, slip_data
 from shipping.station_forms import PackForm, ScanOrderForm
-from studio.errors import DomainError
-from studio.pdf import pdf_response
-from studio.roles import SHIPPING_WORKERS, role_required
 
 ALREADY_PACKED = frozenset({OrderStatus.PACKED, OrderStatus.SHIPPED, OrderStatus.DELIVERED})
 GONE = frozenset({OrderStatus.CANCELLED, OrderStatus.REFUNDED})

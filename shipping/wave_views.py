@@ -12,15 +12,15 @@ from django.urls import path
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
+from core.errors import DomainError
+from core.pdf import pdf_response
+from core.roles import SHIPPING_READERS, SHIPPING_WORKERS, has_role, role_required
 from orders.forms import PROVINCES
 from shipping import selectors, tasks
 from shipping.models import Wave
 from shipping.picklist import pick_list_data, render_pick_list
 from shipping.services import wave_create
 from shipping.wave_forms import LabelBatchForm, WaveForm
-from studio.errors import DomainError
-from studio.pdf import pdf_response
-from studio.roles import SHIPPING_READERS, SHIPPING_WORKERS, has_role, role_required
 
 PAGE_SIZE = 30
 WAVE_ORDERS_PAGE_SIZE = 50

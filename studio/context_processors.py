@@ -1,4 +1,4 @@
-from studio.roles import (
+from core.roles import (
     ORDER_READERS,
     ORDER_WRITERS,
     RETURN_WORKERS,

@@ -22,6 +22,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.roles import Role
 from inventory.models import (
     Delivery,
     Farmer,
@@ -75,7 +76,6 @@ from shipping.services import (
     wave_create,
     waybill_pool_import,
 )
-from studio.roles import Role
 
 DEMO_PASSWORD = "shanhuo123"
 RANDOM_SEED = 610729

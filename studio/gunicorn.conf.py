@@ -73,7 +73,7 @@ def when_ready(server):
     from django.urls import get_resolver
     from django.utils import translation
 
-    from studio.pdf import cjk_font_name
+    from core.pdf import cjk_font_name
 
     get_resolver().url_patterns  # noqa: B018  (imports every URL module and view)
     cjk_font_name()

@@ -1,9 +1,9 @@
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from core.roles import ALL_ROLES, SHIPPING_WORKERS, has_role, role_required
 from inventory.selectors import home_figures
 from shipping.selectors import packing_backlog
-from studio.roles import ALL_ROLES, SHIPPING_WORKERS, has_role, role_required
 
 
 @require_GET

@@ -67,7 +67,7 @@ def no_dashboard_cache(settings):
 # they are put back before each test that uses the database: no test depends on the order in
 # which the suite runs.
 REFERENCE_DATA = [
-    ("studio.migrations.0001_roles", "create_groups"),
+    ("core.migrations.0001_roles", "create_groups"),
     ("orders.migrations.0002_channels", "create_channels"),
     ("shipping.migrations.0002_carriers", "create_carriers"),
 ]

@@ -20,7 +20,7 @@ from pathlib import PurePath
 from django.conf import settings
 from django.utils.translation import gettext as _
 
-from studio.errors import DomainError
+from core.errors import DomainError
 
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 CSV_EXTENSIONS = {".csv", ".txt"}

@@ -29,6 +29,8 @@ from django.db.models import Count, F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.errors import DomainError
+from core.exports import neutralise
 from inventory.models import mask_phone
 from orders.importers.presets import (
     ERROR_HEADERS,
@@ -64,8 +66,6 @@ from orders.models import (
     OrderStatus,
 )
 from orders.services import order_cancel, orders_allocate
-from studio.errors import DomainError
-from studio.exports import neutralise
 
 logger = logging.getLogger(__name__)
 

@@ -17,9 +17,7 @@ from django.utils.translation import gettext as _
 from reportlab.graphics.barcode.code128 import Code128
 from reportlab.pdfgen.canvas import Canvas
 
-from shipping.labels.data import LabelData
-from shipping.models import LabelSize
-from studio.pdf import (
+from core.pdf import (
     THERMAL_DPI,
     cjk_font_name,
     cjk_mono_font_name,
@@ -32,6 +30,8 @@ from studio.pdf import (
     text_width,
     wrap_text,
 )
+from shipping.labels.data import LabelData
+from shipping.models import LabelSize
 
 __all__ = [
     "DOT",
@@ -189,7 +189,7 @@ def draw_code128(
 
 
 def draw_qr_dots(canvas: Canvas, data: str, x: float, y: float, size: float) -> None:
-    """``studio.pdf.draw_qr`` in a coordinate system of printer dots, so the modules' corners
+    """``core.pdf.draw_qr`` in a coordinate system of printer dots, so the modules' corners
     are whole numbers: the same symbol, and half the bytes in the page stream."""
     canvas.saveState()
     canvas.translate(snap(x), snap(y))

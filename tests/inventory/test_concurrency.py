@@ -8,10 +8,10 @@ import pytest
 from django.db import connection, transaction
 from django.db.models import Sum
 
+from core.errors import DomainError
 from inventory.models import Lot, MovementKind, StockMovement
 from inventory.selectors import stock_mismatches
 from inventory.services import lock_lots, lot_adjust, lot_write_off
-from studio.errors import DomainError
 from tests.factories import GradeFactory, UserFactory, receive
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]

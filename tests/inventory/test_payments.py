@@ -8,10 +8,10 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from core.errors import DomainError
 from inventory.models import FarmerPayment, PaymentMethod
 from inventory.reports import farmer_statement
 from inventory.services import farmer_payment_record
-from studio.errors import DomainError
 from tests.factories import FarmerFactory, UserFactory, receive
 
 pytestmark = pytest.mark.django_db

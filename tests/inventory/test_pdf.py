@@ -6,6 +6,15 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
+from core.pdf import (
+    CJK_FONT_CANDIDATES,
+    cjk_font_name,
+    fit_text,
+    format_kg,
+    format_money,
+    text_width,
+    wrap_text,
+)
 from inventory.models import Delivery, Lot, Storage
 from inventory.pdf import (
     LOT_TAG_RELATED,
@@ -15,15 +24,6 @@ from inventory.pdf import (
     render_lot_tags,
 )
 from inventory.services import IntakeRow, intake_record
-from studio.pdf import (
-    CJK_FONT_CANDIDATES,
-    cjk_font_name,
-    fit_text,
-    format_kg,
-    format_money,
-    text_width,
-    wrap_text,
-)
 from tests.factories import (
     FarmerFactory,
     GradeFactory,
@@ -295,7 +295,7 @@ def test_markup_in_a_farmers_name_prints_literally():
         assert "<b>王</b><img" in text
 
 
-# --- shared helpers of studio.pdf ------------------------------------------------------------
+# --- shared helpers of core.pdf ------------------------------------------------------------
 
 
 def test_fit_text_cuts_visibly_and_never_overflows():

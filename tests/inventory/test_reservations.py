@@ -6,6 +6,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from core.errors import DomainError
 from inventory.models import Lot, MovementKind, StockMovement
 from inventory.selectors import stock_mismatches
 from inventory.services import (
@@ -17,7 +18,6 @@ from inventory.services import (
     stock_reserve_many,
     stock_ship_out,
 )
-from studio.errors import DomainError
 from tests.factories import GradeFactory, ProductFactory, receive
 
 D = Decimal

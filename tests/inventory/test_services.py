@@ -7,6 +7,7 @@ from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from core.errors import DomainError
 from inventory.models import (
     AppendOnlyError,
     Delivery,
@@ -23,7 +24,6 @@ from inventory.services import (
     lot_move,
     lot_write_off,
 )
-from studio.errors import DomainError
 from tests.factories import (
     FarmerFactory,
     GradeFactory,

@@ -190,7 +190,7 @@ def test_a_farmer_with_nothing_in_the_period_still_gets_a_statement_but_is_on_no
 
 
 def test_a_period_that_ends_before_it_starts_is_refused():
-    from studio.errors import DomainError
+    from core.errors import DomainError
 
     with pytest.raises(DomainError) as error:
         Period(date(2026, 3, 31), date(2026, 3, 1))

@@ -17,6 +17,7 @@ from django.db.models import F, Sum
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from core.errors import DomainError
 from inventory.models import Lot, Sku
 from inventory.selectors import stock_mismatches
 from orders.checks import reservations_match_allocations
@@ -42,7 +43,6 @@ from orders.services import (
 )
 from shipping.models import Carrier, ParcelItem
 from shipping.services import parcel_pack
-from studio.errors import DomainError
 from tests.factories import GradeFactory, ProductFactory, SkuFactory, UserFactory, receive
 
 D = Decimal

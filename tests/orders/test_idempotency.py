@@ -13,11 +13,12 @@ from django.db import connection, transaction
 from django.test import Client
 from django.utils import timezone
 
+from core.idempotency import body_sha256
+from core.models import IdempotencyKey
+from core.roles import Role
 from inventory.models import Lot, Sku
 from inventory.selectors import stock_mismatches
-from orders.idempotency import body_sha256
-from orders.models import Channel, IdempotencyKey, LiveSession, Order
-from studio.roles import Role
+from orders.models import Channel, LiveSession, Order
 from tests.factories import SkuFactory, UserFactory, receive
 
 D = Decimal

@@ -324,7 +324,7 @@ def test_a_masked_phone_is_accepted_and_flagged(manager, catalogue):
 def test_a_file_that_is_not_an_export_is_refused_and_nothing_is_stored(
     manager, catalogue, name, data, reason
 ):
-    from studio.errors import DomainError
+    from core.errors import DomainError
 
     with pytest.raises(DomainError) as refused:
         upload(name, manager, data=data)
@@ -335,7 +335,7 @@ def test_a_file_that_is_not_an_export_is_refused_and_nothing_is_stored(
 
 
 def test_a_file_over_the_size_limit_is_refused(manager, catalogue, settings):
-    from studio.errors import DomainError
+    from core.errors import DomainError
 
     settings.ORDER_IMPORT_MAX_BYTES = 1000
     data = (DATA / "kuaishou_gb18030.csv").read_bytes()
@@ -536,7 +536,7 @@ def test_a_mapping_is_saved_for_the_channel_and_used_for_the_next_file(manager, 
 
 
 def test_a_mapping_that_leaves_out_a_needed_field_is_refused(manager, catalogue):
-    from studio.errors import DomainError
+    from core.errors import DomainError
 
     batch = upload("unknown_layout.csv", manager, channel="wechat")
 
@@ -558,7 +558,7 @@ def migrated_rows():
     one emptied the tables."""
     from django.contrib.auth.models import Group
 
-    from studio.roles import Role
+    from core.roles import Role
 
     for role in Role.values:
         Group.objects.get_or_create(name=role)

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.utils import translation
 
+from core.errors import DomainError
 from orders.importers.address import Address, split_address
 from orders.importers.presets import map_columns
 from orders.importers.reading import (
@@ -25,7 +26,6 @@ from orders.importers.rows import (
     parse_quantity,
     parse_time,
 )
-from studio.errors import DomainError
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 

@@ -5,6 +5,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone, translation
 
+from core.errors import DomainError
 from orders.models import (
     ALLOWED_TRANSITIONS,
     HOLDS_STOCK,
@@ -15,7 +16,6 @@ from orders.models import (
     OrderStatus,
 )
 from orders.services import LineDraft, OrderDraft, TransitionError, order_transition, orders_create
-from studio.errors import DomainError
 from tests.factories import SkuFactory, receive
 
 pytestmark = pytest.mark.django_db

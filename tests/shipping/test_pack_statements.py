@@ -7,10 +7,10 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from core.errors import DomainError
 from orders.models import Allocation, OrderEvent, OrderStatus
 from shipping.models import Parcel, ParcelStatus, Wave, WaveStatus
 from shipping.services import parcel_pack, wave_create
-from studio.errors import DomainError
 from tests.shipping.builders import allocated_order, carrier_with_pool, reload, staff, stocked_sku
 
 D = Decimal

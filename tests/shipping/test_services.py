@@ -10,6 +10,7 @@ from django.core.management import call_command
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
+from core.errors import DomainError
 from inventory.models import MovementKind, StockMovement
 from inventory.selectors import stock_mismatches
 from orders.models import Allocation, OrderEvent, OrderStatus
@@ -38,7 +39,6 @@ from shipping.services import (
     waybill_pool_import,
     waybill_take,
 )
-from studio.errors import DomainError
 from tests.shipping.builders import (
     allocated_order,
     carrier,

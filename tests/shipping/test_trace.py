@@ -101,7 +101,7 @@ def test_the_trace_page_asks_search_engines_to_stay_away(client):
 
 
 def _certificate_url(lot, **params):
-    url = reverse("shipping:lot_certificate", args=[lot.code])
+    url = reverse("inventory:lot_certificate", args=[lot.code])
     if params:
         url += "?" + "&".join(f"{key}={value}" for key, value in params.items())
     return url
@@ -161,14 +161,14 @@ def test_the_certificate_form_offers_the_commitment_bases(client_for):
     lot = packed_parcel().items.get().lot
 
     response = client_for("intake").get(
-        reverse("shipping:lot_certificate_form", args=[lot.code]), HTTP_ACCEPT_LANGUAGE="en"
+        reverse("inventory:lot_certificate_form", args=[lot.code]), HTTP_ACCEPT_LANGUAGE="en"
     )
 
     html = response.content.decode()
     assert response.status_code == 200
     assert 'value="internal" selected' in html
     assert "Commissioned testing" in html
-    assert reverse("shipping:lot_certificate", args=[lot.code]) in html
+    assert reverse("inventory:lot_certificate", args=[lot.code]) in html
 
 
 def test_creators_do_not_issue_certificates(client_for):
@@ -176,7 +176,7 @@ def test_creators_do_not_issue_certificates(client_for):
     client = client_for("creator")
 
     assert client.get(_certificate_url(lot)).status_code == 403
-    assert client.get(reverse("shipping:lot_certificate_form", args=[lot.code])).status_code == 403
+    assert client.get(reverse("inventory:lot_certificate_form", args=[lot.code])).status_code == 403
 
 
 def test_the_certificate_prints_the_product_of_the_lot(client_for):

@@ -5,8 +5,8 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.permissions import AllowAny
 
+from core.permissions import AnyStudioRole, RolePermission, allowed_roles_for
 from inventory.models import Farmer, Lot, Product, StockMovement
-from studio.permissions import AnyStudioRole, RolePermission, allowed_roles_for
 from tests.factories import PASSWORD, FarmerFactory, GradeFactory, LocationFactory, receive
 
 pytestmark = pytest.mark.django_db

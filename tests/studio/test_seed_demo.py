@@ -4,9 +4,9 @@ from django.contrib.auth import authenticate, get_user_model
 from django.core.management import call_command
 from django.db.models import Count
 
+from core.roles import user_roles
 from inventory.models import Delivery, Farmer, Lot, Product, Sku, StockMovement
 from inventory.selectors import stock_mismatches
-from studio.roles import user_roles
 
 
 def _counts():

@@ -14,7 +14,7 @@ CATALOGUES = {
     "zh_Hans": ROOT / "locale" / "zh_Hans" / "LC_MESSAGES" / "django.po",
     "en": ROOT / "locale" / "en" / "LC_MESSAGES" / "django.po",
 }
-SOURCES = ["manage.py", "studio", "inventory", "orders", "shipping", "templates", "locale"]
+SOURCES = ["manage.py", "core", "studio", "inventory", "orders", "shipping", "templates", "locale"]
 
 
 def entry_ids(po: polib.POFile) -> set[tuple[str, str]]:

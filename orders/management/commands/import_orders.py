@@ -18,12 +18,12 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
+from core.errors import DomainError
+from core.roles import Role
 from orders.importers import service
 from orders.importers.presets import FIELD_LABELS, map_columns
 from orders.importers.reading import max_upload_bytes, read_table
 from orders.models import Channel, ImportMode, ImportStatus
-from studio.errors import DomainError
-from studio.roles import Role
 
 SHOWN_ERRORS = 20
 

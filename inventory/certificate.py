@@ -19,8 +19,8 @@ from django.utils.translation import gettext_lazy as _
 from reportlab.lib.pagesizes import A6
 from reportlab.pdfgen.canvas import Canvas
 
+from core.pdf import cjk_font_name, cjk_mono_font_name, fit_text, format_kg, mm, wrap_text
 from inventory.models import Lot
-from studio.pdf import cjk_font_name, cjk_mono_font_name, fit_text, format_kg, mm, wrap_text
 
 
 class CommitmentBasis(models.TextChoices):

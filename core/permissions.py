@@ -8,7 +8,7 @@
 from django.core.exceptions import ImproperlyConfigured
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
-from studio.roles import ALL_ROLES, Role, has_role
+from core.roles import ALL_ROLES, Role, has_role
 
 
 def allowed_roles_for(view, method: str) -> frozenset[str]:

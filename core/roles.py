@@ -2,7 +2,7 @@
 
 A role is a Django group of the same name (created by a data migration). A superuser has
 every role. Pages declare their roles with ``role_required`` / ``RoleRequiredMixin``; API
-views with ``read_roles`` / ``write_roles`` (see ``studio.permissions``).
+views with ``read_roles`` / ``write_roles`` (see ``core.permissions``).
 """
 
 from collections.abc import Callable, Iterable
@@ -36,6 +36,8 @@ SHIPPING_READERS = frozenset({Role.PACKER, Role.CREATOR, Role.MANAGER})
 SHIPPING_WORKERS = frozenset({Role.PACKER, Role.MANAGER})
 # A returned parcel comes in at the warehouse door.
 RETURN_WORKERS = frozenset({Role.INTAKE, Role.PACKER, Role.MANAGER})
+# A lot's compliance certificate: intake staff when they repack, packers, managers.
+CERTIFICATE_ISSUERS = frozenset({Role.INTAKE, Role.PACKER, Role.MANAGER})
 # Insight: creators follow what sold (money included); packers see no money at all.
 SALES_READERS = frozenset({Role.CREATOR, Role.MANAGER})
 # Farmers' statements: creators see kilograms per farmer and the studio's totals, never one

@@ -3,13 +3,15 @@
 from collections.abc import Collection
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import ProtectedError, RestrictedError
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from rest_framework import status
 from rest_framework.exceptions import APIException
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from studio.errors import DomainError
+from core.errors import DomainError
 
 
 class Conflict(APIException):
@@ -48,3 +50,21 @@ def domain_error_response(
     if exc.row is not None:
         body = {rows_key: body["rows"]}
     return Response(body, status=status.HTTP_400_BAD_REQUEST)
+
+
+class ProtectedDeleteMixin:
+    """Deleting something still referenced (``on_delete=PROTECT``) answers 409, not 500."""
+
+    def perform_destroy(self, instance):
+        try:
+            instance.delete()
+        except (ProtectedError, RestrictedError) as exc:
+            objects = getattr(exc, "protected_objects", None) or exc.restricted_objects
+            used_by = sorted({str(obj._meta.verbose_name_plural) for obj in objects})
+            message = _("“%(object)s” is still used by %(used_by)s and cannot be deleted.") % {
+                "object": instance,
+                "used_by": ", ".join(used_by) or _("other records"),
+            }
+            if hasattr(instance, "is_active"):
+                message += " " + _("Deactivate it instead (set is_active to false).")
+            raise Conflict(message) from exc
