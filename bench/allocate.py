@@ -258,14 +258,9 @@ def run(args) -> int:
     from inventory.selectors import stock_mismatches
     from inventory.services import IntakeRow, farmer_create, intake_record
     from orders.checks import reservations_match_allocations
+    from orders.drafts import LineDraft, OrderDraft
     from orders.models import Allocation, Channel, Order, OrderStatus
-    from orders.services import (
-        ALLOCATE_CHUNK,
-        LineDraft,
-        OrderDraft,
-        order_allocate,
-        orders_create,
-    )
+    from orders.services import ALLOCATE_CHUNK, order_allocate, orders_create
 
     args.chunk = args.chunk or ALLOCATE_CHUNK
 

@@ -105,8 +105,9 @@ def fill(count: int) -> None:
 
     from inventory.models import Grade, Location, Product, Sku
     from inventory.services import IntakeRow, farmer_create, intake_record
+    from orders.drafts import LineDraft, OrderDraft
     from orders.models import Channel, LiveSession, OrderLine
-    from orders.services import LineDraft, OrderDraft, orders_create
+    from orders.services import orders_create
     from shipping.models import Carrier, Parcel, ParcelItem
 
     call_command("migrate", verbosity=0, interactive=False)

@@ -31,7 +31,7 @@ from inventory.models import (
     Product,
     StockMovement,
 )
-from inventory.signals import stock_received
+from inventory.signals import announce_available
 
 KG_PLACES = 3
 MONEY_PLACES = 2
@@ -194,7 +194,8 @@ def intake_record(
 ) -> Delivery:
     """Record one farmer's delivery: one lot per row (usually one per grade), each with an
     ``intake`` ledger row of its net kg. Expiry is harvest date + the product's shelf life.
-    Nothing is saved unless every row is valid. Sends ``stock_received`` after commit."""
+    Nothing is saved unless every row is valid. Announces the new stock
+    (``stock_available``) once it commits."""
     if not farmer.is_active:
         raise DomainError(_("This farmer is no longer active."), field="farmer")
     if not product.is_active:
@@ -253,8 +254,7 @@ def intake_record(
             for lot in lots
         ]
     )
-    lot_ids = [lot.pk for lot in lots]
-    transaction.on_commit(lambda: stock_received.send(sender=Lot, lot_ids=lot_ids), robust=True)
+    announce_available(lot.pk for lot in lots)
     return delivery
 
 
@@ -297,7 +297,8 @@ def lot_write_off(*, lot: Lot, kg: Decimal, reason: str, acting_user, reference:
 @transaction.atomic
 def lot_adjust(*, lot: Lot, counted_kg: Decimal, reason: str, acting_user) -> Lot:
     """Set a lot's on-hand to what a stock count found, recording the difference. The count
-    cannot fall below what orders have reserved. Locks the lot."""
+    cannot fall below what orders have reserved. A count that finds more announces it
+    (``stock_available``). Locks the lot."""
     _check_places(counted_kg, KG_PLACES, field="counted_kg")
     if counted_kg < 0:
         raise DomainError(_("A count cannot be negative."), field="counted_kg")
@@ -326,6 +327,8 @@ def lot_adjust(*, lot: Lot, counted_kg: Decimal, reason: str, acting_user) -> Lo
         reference="count",
         note=reason,
     )
+    if delta > 0:
+        announce_available([locked.pk])
     return locked
 
 
@@ -500,7 +503,8 @@ def _sum_by_lot(items: Sequence[Reservation]) -> dict[int, Decimal]:
 
 @transaction.atomic
 def stock_release(*, reservations: Sequence[Reservation], reference: str) -> None:
-    """Give reserved kilograms back (a cancelled order). Locks the lots in id order."""
+    """Give reserved kilograms back (a cancelled order) and announce them
+    (``stock_available``). Locks the lots in id order."""
     totals = _sum_by_lot(reservations)
     locked = lock_lots(list(totals))
     for lot_id in sorted(totals):
@@ -511,13 +515,38 @@ def stock_release(*, reservations: Sequence[Reservation], reference: str) -> Non
                 % {"lot": lot.code if lot else lot_id, "reference": reference},
                 field="kg",
             )
-        Lot.objects.filter(pk=lot_id).update(reserved_kg=_kg(F("reserved_kg") - totals[lot_id]))
+    _lots_update(totals, reserved=-1)
+    announce_available(totals)
 
 
-@transaction.atomic
+def _lots_update(totals: dict[int, Decimal], *, reserved: int = 0, on_hand: int = 0) -> None:
+    """One ``UPDATE`` of every lot in ``totals``: ``reserved_kg`` and/or ``on_hand_kg`` move by
+    each lot's kilograms times the given sign, rounded to the gram."""
+    if len(totals) == 1:
+        ((lot_id, kg),) = totals.items()
+        amount = Value(kg, output_field=DecimalField(**KG))
+        lots = Lot.objects.filter(pk=lot_id)
+    else:
+        amount = Case(
+            *(When(pk=lot_id, then=Value(kg)) for lot_id, kg in sorted(totals.items())),
+            output_field=DecimalField(**KG),
+        )
+        lots = Lot.objects.filter(pk__in=totals)
+    changes = {}
+    for column, sign in (("reserved_kg", reserved), ("on_hand_kg", on_hand)):
+        if sign > 0:
+            changes[column] = _kg(F(column) + amount)
+        elif sign < 0:
+            changes[column] = _kg(F(column) - amount)
+    lots.update(**changes)
+
+
+@transaction.atomic(savepoint=False)
 def stock_ship_out(*, items: Sequence[Reservation], reference: str, acting_user) -> None:
-    """Reserved kilograms leave the warehouse in a parcel: reserved and on-hand both fall,
-    and a ``ship_out`` ledger row is written per lot. Locks the lots in id order."""
+    """Reserved kilograms leave the warehouse in a parcel: reserved and on-hand both fall, in
+    one ``UPDATE``, and a ``ship_out`` ledger row is written per lot (one insert). Locks the
+    lots in id order. Runs inside the caller's transaction (no savepoint of its own): a
+    refusal rolls the caller back too."""
     totals = _sum_by_lot(items)
     locked = lock_lots(list(totals))
     for lot_id in sorted(totals):
@@ -529,25 +558,43 @@ def stock_ship_out(*, items: Sequence[Reservation], reference: str, acting_user)
                 % {"lot": lot.code if lot else lot_id, "kg": kg, "reference": reference},
                 field="kg",
             )
-        Lot.objects.filter(pk=lot_id).update(reserved_kg=_kg(F("reserved_kg") - kg))
-        lot.reserved_kg -= kg
-        _record(
-            lot,
-            kind=MovementKind.SHIP_OUT,
-            kg_delta=-kg,
-            acting_user=acting_user,
-            reference=reference,
-        )
+    _lots_update(totals, reserved=-1, on_hand=-1)
+    now = timezone.now()
+    StockMovement.objects.bulk_create(
+        [
+            StockMovement(
+                lot_id=lot_id,
+                kind=MovementKind.SHIP_OUT,
+                kg_delta=-kg,
+                on_hand_after=locked[lot_id].on_hand_kg - kg,
+                acting_user=acting_user,
+                reference=reference,
+                created_at=now,
+            )
+            for lot_id, kg in sorted(totals.items())
+        ]
+    )
 
 
 @transaction.atomic
-def stock_return(*, lot_id: int, kg: Decimal, reference: str, acting_user, note: str = "") -> Lot:
+def stock_return(
+    *,
+    lot_id: int,
+    kg: Decimal,
+    reference: str,
+    acting_user,
+    note: str = "",
+    keep: bool = True,
+) -> Lot:
     """Kilograms that left in a parcel come back into their lot (a ``return`` ledger row).
-    Whether they stay is the caller's next step: restock, or write off. Locks the lot."""
+    Kept (``keep``), they are available again and announced (``stock_available``); not kept,
+    they are written off at once (a ``write_off`` row, ``note`` its reason). Locks the lot."""
     _positive_kg(kg, field="kg")
     locked = lock_lots([lot_id]).get(lot_id)
     if locked is None:
         raise DomainError(_("This lot no longer exists."), field="lot")
+    if not keep and not note.strip():
+        raise DomainError(_("Say why it is written off."), field="reason")
     _record(
         locked,
         kind=MovementKind.RETURN,
@@ -556,6 +603,17 @@ def stock_return(*, lot_id: int, kg: Decimal, reference: str, acting_user, note:
         reference=reference,
         note=note,
     )
+    if keep:
+        announce_available([locked.pk])
+    else:
+        _record(
+            locked,
+            kind=MovementKind.WRITE_OFF,
+            kg_delta=-kg,
+            acting_user=acting_user,
+            reference=reference,
+            note=note.strip(),
+        )
     return locked
 
 

@@ -25,6 +25,7 @@ from core.roles import (
     has_role,
 )
 from orders import selectors, services
+from orders.drafts import LineDraft, OrderDraft
 from orders.filters import LiveSessionFilter, OrderFilter
 from orders.models import LiveSession, Order
 from orders.serializers import (
@@ -128,7 +129,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         serializer = OrderCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        draft = services.OrderDraft(
+        draft = OrderDraft(
             external_no=data["external_no"],
             recipient_name=data["recipient_name"],
             phone=data["phone"],
@@ -142,9 +143,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
             shipping_fee=data["shipping_fee"],
             live_session=data["live_session"],
             lines=[
-                services.LineDraft(
-                    sku=line["sku"], quantity=line["quantity"], unit_price=line["unit_price"]
-                )
+                LineDraft(sku=line["sku"], quantity=line["quantity"], unit_price=line["unit_price"])
                 for line in data["lines"]
             ],
         )

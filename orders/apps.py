@@ -7,10 +7,11 @@ class OrdersConfig(AppConfig):
     verbose_name = _("Orders")
 
     def ready(self):
+        # Receivers are connected once the app registry is ready, as Django asks.
         from inventory.checks import register_stock_check
-        from inventory.signals import stock_received
+        from inventory.signals import stock_available
         from orders.checks import reservations_match_allocations
-        from orders.signals import on_stock_received
+        from orders.receivers import fill_backorders_on_stock
 
-        stock_received.connect(on_stock_received, dispatch_uid="orders.fill_backorders")
+        stock_available.connect(fill_backorders_on_stock, dispatch_uid="orders.fill_backorders")
         register_stock_check(reservations_match_allocations)

@@ -6,7 +6,8 @@ from django.db.models import DecimalField, F, OuterRef, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
 from inventory.models import KG, Lot
-from orders.models import HOLDS_STOCK, Allocation
+from orders.lifecycle import HOLDS_STOCK
+from orders.models import Allocation
 
 
 def reservations_match_allocations() -> list[str]:

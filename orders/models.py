@@ -74,27 +74,6 @@ class OrderStatus(models.TextChoices):
     REFUNDED = "refunded", _("Refunded")
 
 
-S = OrderStatus
-# Every move an order may make. ``orders.services.order_transition`` refuses all others.
-ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
-    S.NEW: frozenset({S.ALLOCATED, S.BACKORDERED, S.CANCELLED, S.REFUNDED}),
-    S.BACKORDERED: frozenset({S.ALLOCATED, S.CANCELLED, S.REFUNDED}),
-    S.ALLOCATED: frozenset({S.PICKING, S.CANCELLED, S.REFUNDED}),
-    S.PICKING: frozenset({S.PACKED, S.ALLOCATED, S.CANCELLED, S.REFUNDED}),
-    S.PACKED: frozenset({S.SHIPPED}),
-    S.SHIPPED: frozenset({S.DELIVERED, S.REFUNDED}),
-    S.DELIVERED: frozenset({S.REFUNDED}),
-    S.CANCELLED: frozenset(),
-    S.REFUNDED: frozenset(),
-}
-# Orders in these states hold reserved kilograms (their Allocation rows).
-HOLDS_STOCK = frozenset({S.ALLOCATED, S.PICKING})
-# Orders in these states can be allocated (or tried again when stock arrives).
-ALLOCATABLE = frozenset({S.NEW, S.BACKORDERED})
-# Orders in these states can be packed: their kilograms are reserved.
-PACKABLE = HOLDS_STOCK
-
-
 class Order(models.Model):
     channel = models.ForeignKey(
         Channel, on_delete=models.PROTECT, related_name="orders", verbose_name=_("channel")

@@ -57,8 +57,16 @@ from django.utils.translation import pgettext_lazy
 
 from core.errors import DomainError
 from inventory.models import Sku
+from orders.lifecycle import (
+    ALLOCATED_OR_LATER,
+    BACKLOG,
+    CLOSED,
+    PACKED_OR_LATER,
+    SHIPPED_OR_LATER,
+    SOLD,
+)
 from orders.models import LiveSession, Order, OrderEvent, OrderLine, OrderStatus
-from orders.selectors import NOT_SOLD, local_day_start
+from orders.selectors import local_day_start
 
 S = OrderStatus
 # A day or range dashboard covers at most this many days (the timeline has a point a day).
@@ -72,23 +80,21 @@ FUNNEL_STAGES: list[tuple[str, str, frozenset[str]]] = [
     (
         "paid",
         pgettext_lazy("fulfilment stage", "Paid"),
-        frozenset({S.NEW, S.BACKORDERED, S.ALLOCATED, S.PICKING, S.PACKED, S.SHIPPED, S.DELIVERED}),
+        SOLD,
     ),
     (
         "allocated",
         pgettext_lazy("fulfilment stage", "Allocated"),
-        frozenset({S.ALLOCATED, S.PICKING, S.PACKED, S.SHIPPED, S.DELIVERED}),
+        ALLOCATED_OR_LATER,
     ),
     (
         "packed",
         pgettext_lazy("fulfilment stage", "Packed"),
-        frozenset({S.PACKED, S.SHIPPED, S.DELIVERED}),
+        PACKED_OR_LATER,
     ),
-    ("shipped", pgettext_lazy("fulfilment stage", "Shipped"), frozenset({S.SHIPPED, S.DELIVERED})),
+    ("shipped", pgettext_lazy("fulfilment stage", "Shipped"), SHIPPED_OR_LATER),
     ("delivered", pgettext_lazy("fulfilment stage", "Delivered"), frozenset({S.DELIVERED})),
 ]
-# Sold and paid, but not on its way yet.
-BACKLOG = frozenset({S.NEW, S.BACKORDERED, S.ALLOCATED, S.PICKING, S.PACKED})
 
 STEPS = {"minute": "min", "hour": "h", "day": "D"}
 CENT = Decimal("0.01")
@@ -367,7 +373,7 @@ def _grouped_rows(
             ["status", "province", "bucket"],
         )
         places = cube.groupby(["status", "province"], as_index=False)[["orders", "fen"]].sum()
-        times = cube[~cube["status"].isin(NOT_SOLD)]
+        times = cube[~cube["status"].isin(CLOSED)]
     else:
         # 1. A live session or a day: by minute (hour) as well, nearly every order would be a
         # group of its own, each a row to convert; two small groupings cost less.
@@ -375,7 +381,7 @@ def _grouped_rows(
             orders.values_list("status", "province").annotate(**counted), ["status", "province"]
         )
         times = _frame(
-            orders.exclude(status__in=NOT_SOLD)
+            orders.exclude(status__in=CLOSED)
             .annotate(bucket=bucket)
             .values_list("bucket")
             .annotate(**counted),
@@ -385,10 +391,10 @@ def _grouped_rows(
     # A live session's or a day's orders are a few percent of the table: their lines are
     # looked up by order id. A longer range joins the tables (see IdIn).
     if step == "day":
-        lines = OrderLine.objects.filter(condition("order__")).exclude(order__status__in=NOT_SOLD)
+        lines = OrderLine.objects.filter(condition("order__")).exclude(order__status__in=CLOSED)
     else:
         sold_ids = (
-            Order.objects.filter(condition()).exclude(status__in=NOT_SOLD).order_by().values("id")
+            Order.objects.filter(condition()).exclude(status__in=CLOSED).order_by().values("id")
         )
         lines = OrderLine.objects.filter(IdIn("order_id", Subquery(sold_ids)))
     sku_sums = list(
@@ -466,7 +472,7 @@ def sales_dashboard(
     with _without_jit():
         places, times, sku_sums, names, ship_rows = _grouped_rows(condition, step, tz)
     by_status = places.groupby("status", sort=False)["orders"].sum().to_dict()
-    sold = places[~places["status"].isin(NOT_SOLD)]
+    sold = places[~places["status"].isin(CLOSED)]
 
     skus = _skus(sku_sums, names)
     summary = _summary(by_status, sold, skus, ship_rows)
@@ -513,7 +519,7 @@ def _skus(sums, names: dict[int, tuple[str, str]]) -> list[SkuSales]:
 
 def _summary(by_status: dict, sold: pd.DataFrame, skus: list[SkuSales], ship_rows) -> SalesSummary:
     orders = int(sold["orders"].sum())
-    cancelled = sum(int(by_status.get(status, 0)) for status in NOT_SOLD)
+    cancelled = sum(int(by_status.get(status, 0)) for status in CLOSED)
     gross = _yuan(int(sold["fen"].sum()))
     median_minutes = _weighted_median([m for m, _n in ship_rows], [n for _m, n in ship_rows])
     return SalesSummary(

@@ -22,6 +22,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from orders.lifecycle import CLOSED
 from orders.models import (
     Allocation,
     Channel,
@@ -29,11 +30,8 @@ from orders.models import (
     Order,
     OrderEvent,
     OrderLine,
-    OrderStatus,
 )
 
-# Orders that no longer count as sales.
-NOT_SOLD = (OrderStatus.CANCELLED, OrderStatus.REFUNDED)
 ZERO_MONEY = Value(Decimal("0"), output_field=DecimalField(max_digits=14, decimal_places=2))
 
 
@@ -69,6 +67,46 @@ def order_detail() -> QuerySet[Order]:
     )
 
 
+def held_stock() -> QuerySet[Allocation]:
+    """What orders hold (their allocations), each with its line's SKU and its lot's location
+    and farmer: what a picker or packer needs to find it. First allocated first."""
+    return Allocation.objects.select_related(
+        "line__sku", "lot__location", "lot__farmer", "lot__product"
+    ).order_by("id")
+
+
+def orders_to_pack() -> QuerySet[Order]:
+    """Orders as the packing station shows them: channel and live session joined, lines with
+    their SKU and what each line holds (``held_stock``), in two prefetch queries."""
+    lines = (
+        OrderLine.objects.select_related("sku")
+        .prefetch_related(Prefetch("allocations", queryset=held_stock()))
+        .order_by("id")
+    )
+    return Order.objects.select_related("channel", "live_session").prefetch_related(
+        Prefetch("lines", queryset=lines)
+    )
+
+
+def held_stock_by_lot(*, orders: QuerySet[Order]) -> QuerySet:
+    """The kilograms the given orders still hold, summed per location, lot and SKU (one
+    grouped query; ``orders`` may be a subquery), in that order: a pick list's rows."""
+    return (
+        Allocation.objects.filter(line__order__in=orders)
+        .values(
+            "lot__location__code",
+            "lot__location__name",
+            "lot__code",
+            "lot__farmer__name",
+            "line__sku__name",
+            "line__sku__merchant_code",
+            "line__sku__net_kg",
+        )
+        .annotate(kg=Sum("kg"))
+        .order_by("lot__location__code", "lot__code", "line__sku__merchant_code")
+    )
+
+
 def live_session_list() -> QuerySet[LiveSession]:
     """Live sessions, newest first, each annotated in the same query with ``order_count`` (all
     its orders) and ``gross_sales`` (goods total of its orders not cancelled or refunded)."""
@@ -77,7 +115,7 @@ def live_session_list() -> QuerySet[LiveSession]:
         .annotate(
             order_count=Count("orders"),
             gross_sales=Coalesce(
-                Sum("orders__goods_total", filter=~Q(orders__status__in=NOT_SOLD)), ZERO_MONEY
+                Sum("orders__goods_total", filter=~Q(orders__status__in=CLOSED)), ZERO_MONEY
             ),
         )
         .order_by("-starts_at", "-id")
@@ -161,7 +199,7 @@ def live_session_sku_sums(session: LiveSession) -> QuerySet:
     )
     return (
         OrderLine.objects.filter(order__live_session=session)
-        .exclude(order__status__in=NOT_SOLD)
+        .exclude(order__status__in=CLOSED)
         .values("sku__merchant_code", "sku__name")
         .annotate(
             units=Sum("quantity"),

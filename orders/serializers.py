@@ -14,7 +14,8 @@ from rest_framework import serializers
 
 from inventory.models import Sku
 from inventory.serializers import MAX_KG, MAX_MONEY, RowListSerializer
-from orders.importers.rows import MAX_QUANTITY, Bad, parse_order_number, parse_phone
+from orders.drafts import MAX_QUANTITY
+from orders.importers.rows import Bad, parse_order_number, parse_phone
 from orders.models import Allocation, Channel, LiveSession, Order, OrderEvent, OrderLine
 
 

@@ -1,25 +1,19 @@
-"""Every write to orders: create, move along the lifecycle, allocate, cancel, fill back-orders.
+"""Every write to orders that is not a move along the lifecycle: create, allocate, cancel,
+fill back-orders.
 
-An order's status changes only in ``order_transition``, which locks the order, checks the move
-against ``ALLOWED_TRANSITIONS`` and writes the event — or, for allocation in batches, in
-``orders_transition_locked``, which does the same in bulk for many orders its caller has
-locked. Stock is reserved and released only by ``inventory.services``; orders records what
-it got back as ``Allocation`` rows.
+Moves along the lifecycle, the transition table and the status groups live in
+``orders.lifecycle``; these services lock orders and move them only through it. Stock is
+reserved and released only by ``inventory.services``; orders records what it got back as
+``Allocation`` rows. Locks: orders first (by primary key), then inventory's lots.
 """
 
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
-from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import Exists, OuterRef
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.errors import DomainError
-from inventory.models import Sku
 from inventory.services import (
     InsufficientStock,
     Reservation,
@@ -27,33 +21,31 @@ from inventory.services import (
     stock_release,
     stock_reserve_many,
 )
-from orders.models import (
+from orders.drafts import (
+    WRITE_CHUNK,
+    OrderDraft,
+    check_draft,
+    created_note,
+    goods_total,
+    line_kg,
+    live_session_for,
+)
+from orders.lifecycle import (
     ALLOCATABLE,
-    ALLOWED_TRANSITIONS,
-    HOLDS_STOCK,
+    CANCELLABLE,
+    CLOSED,
+    TransitionError,
+    lock_orders,
+    move_locked,
+)
+from orders.models import (
     Allocation,
     Channel,
-    LiveSession,
     Order,
     OrderEvent,
     OrderLine,
     OrderStatus,
 )
-from orders.signals import queue_backorder_fill
-
-
-class TransitionError(DomainError):
-    def __init__(self, order: Order, to: str):
-        super().__init__(
-            _("Order %(order)s cannot go from %(from)s to %(to)s.")
-            % {
-                "order": order.external_no,
-                "from": OrderStatus(order.status).label,
-                "to": OrderStatus(to).label,
-            },
-            field="status",
-            code="forbidden_transition",
-        )
 
 
 class DuplicateOrder(DomainError):
@@ -66,110 +58,20 @@ class DuplicateOrder(DomainError):
         )
 
 
-def _lock_order(order: Order) -> Order:
-    return Order.objects.select_for_update().get(pk=order.pk)
-
-
-@transaction.atomic
-def order_transition(*, order: Order, to: str, acting_user=None, note: str = "") -> Order:
-    """Move an order to ``to`` if the transition table allows it, and record the event.
-    Re-reads the order under a row lock, so two callers cannot both move it."""
-    locked = _lock_order(order)
-    if to not in ALLOWED_TRANSITIONS[locked.status]:
-        raise TransitionError(locked, to)
-    # Stock follows the status: an order in a stock-holding state holds allocations, one in
-    # any other state holds none. So nobody can "allocate" without reserving (use
-    # order_allocate) or cancel without releasing (use order_cancel).
-    holds = Allocation.objects.filter(line__order=locked).exists()
-    if (to in HOLDS_STOCK) != holds:
-        raise DomainError(
-            _("Order %(order)s cannot go to %(to)s: its reserved stock does not match.")
-            % {"order": locked.external_no, "to": OrderStatus(to).label},
-            field="status",
-            code="forbidden_transition",
-        )
-    OrderEvent.objects.create(
-        order=locked, from_status=locked.status, to_status=to, acting_user=acting_user, note=note
-    )
-    locked.status = to
-    locked.save(update_fields=["status", "updated_at"])
-    order.status = locked.status
-    return locked
-
-
 # --- create ----------------------------------------------------------------------------------
-
-
-@dataclass
-class LineDraft:
-    sku: Sku
-    quantity: int
-    unit_price: Decimal
-
-
-@dataclass
-class OrderDraft:
-    """An order as parsed from a file or an API body, before it is saved."""
-
-    external_no: str
-    recipient_name: str
-    phone: str
-    province: str
-    address_detail: str
-    paid_at: datetime
-    lines: list[LineDraft] = field(default_factory=list)
-    phone_masked_by_platform: bool = False
-    city: str = ""
-    district: str = ""
-    raw_address: str = ""
-    buyer_note: str = ""
-    goods_total: Decimal | None = None
-    shipping_fee: Decimal = Decimal("0")
-    platform_status: str = ""
-    live_session: LiveSession | None = None
-
-
-def live_session_for(channel: Channel, paid_at: datetime) -> LiveSession | None:
-    """The channel's live session whose time window holds ``paid_at`` (the latest-started one
-    when windows overlap)."""
-    return (
-        LiveSession.objects.filter(channel=channel, starts_at__lte=paid_at, ends_at__gte=paid_at)
-        .order_by("-starts_at")
-        .first()
-    )
-
-
-def _check_draft(draft: OrderDraft) -> None:
-    if not draft.external_no.strip():
-        raise DomainError(_("The order number is missing."), field="external_no")
-    if not draft.lines:
-        raise DomainError(_("An order needs at least one line."), field="lines")
-    for index, line in enumerate(draft.lines):
-        if line.quantity <= 0:
-            raise DomainError(_("Quantity must be at least 1."), field="quantity", row=index)
-        if line.unit_price < 0:
-            raise DomainError(_("The price cannot be negative."), field="unit_price", row=index)
-        if not line.sku.is_active:
-            raise DomainError(
-                _("SKU %(code)s is not sold any more.") % {"code": line.sku.merchant_code},
-                field="sku",
-                row=index,
-            )
 
 
 def build_orders(
     *, channel: Channel, drafts: Sequence[OrderDraft], import_batch=None
 ) -> tuple[list[Order], list[OrderLine]]:
-    """Unsaved Order and OrderLine objects for drafts (lines point at their orders)."""
+    """Unsaved Order and OrderLine objects for drafts that pass ``check_draft`` (lines point
+    at their orders)."""
     orders, lines = [], []
     for draft in drafts:
-        _check_draft(draft)
-        total = draft.goods_total
-        if total is None:
-            total = sum((line.unit_price * line.quantity for line in draft.lines), Decimal("0"))
+        check_draft(draft)
         order = Order(
             channel=channel,
-            external_no=draft.external_no.strip(),
+            external_no=draft.external_no,
             status=OrderStatus.NEW,
             platform_status=draft.platform_status,
             live_session=draft.live_session or live_session_for(channel, draft.paid_at),
@@ -183,7 +85,7 @@ def build_orders(
             raw_address=draft.raw_address,
             buyer_note=draft.buyer_note,
             paid_at=draft.paid_at,
-            goods_total=total,
+            goods_total=goods_total(draft),
             shipping_fee=draft.shipping_fee,
             import_batch=import_batch,
         )
@@ -195,7 +97,7 @@ def build_orders(
                     sku=line.sku,
                     quantity=line.quantity,
                     unit_price=line.unit_price,
-                    kg=line.sku.net_kg * line.quantity,
+                    kg=line_kg(line),
                 )
             )
     return orders, lines
@@ -205,9 +107,10 @@ def build_orders(
 def orders_create(
     *, channel: Channel, drafts: Sequence[OrderDraft], acting_user=None, import_batch=None
 ) -> list[Order]:
-    """Save new orders with their lines and a first event each, in bulk. Order numbers that
-    the channel already has are refused (``DomainError`` naming one); callers that import
-    filter duplicates out first. Allocation is separate: see ``orders_allocate``."""
+    """Save new orders with their lines and a first event each, in bulk (``WRITE_CHUNK`` a
+    statement). Every draft must pass ``check_draft``; order numbers the channel already has
+    are refused (``DomainError`` naming one): callers that import filter duplicates out
+    first. Allocation is separate: see ``orders_allocate``."""
     orders, lines = build_orders(channel=channel, drafts=drafts, import_batch=import_batch)
     numbers = [order.external_no for order in orders]
     if len(set(numbers)) != len(numbers):
@@ -219,10 +122,11 @@ def orders_create(
     )
     if existing:
         raise DuplicateOrder(number=sorted(existing)[0], channel=channel)
-    Order.objects.bulk_create(orders, batch_size=2000)
+    Order.objects.bulk_create(orders, batch_size=WRITE_CHUNK)
     for line in lines:
         line.order_id = line.order.pk
-    OrderLine.objects.bulk_create(lines, batch_size=2000)
+    OrderLine.objects.bulk_create(lines, batch_size=WRITE_CHUNK)
+    note = created_note(imported=import_batch is not None)
     OrderEvent.objects.bulk_create(
         [
             OrderEvent(
@@ -230,11 +134,11 @@ def orders_create(
                 from_status="",
                 to_status=OrderStatus.NEW,
                 acting_user=acting_user,
-                note=_("Imported") if import_batch else _("Created"),
+                note=note,
             )
             for order in orders
         ],
-        batch_size=2000,
+        batch_size=WRITE_CHUNK,
     )
     return orders
 
@@ -246,34 +150,6 @@ def orders_create(
 # for 500 orders on a busy 2-core machine). Bigger chunks save little: the per-chunk cost
 # (locks, commit) is already shared by hundreds of orders.
 ALLOCATE_CHUNK = 500
-
-
-def orders_transition_locked(*, moves: Sequence[tuple[int, str, str, str]], acting_user) -> None:
-    """Move many orders at once, each ``(order id, from, to, note)``: one ``UPDATE`` per target
-    status and one insert of their events. The caller holds the orders' row locks and has read
-    ``from`` under them. Every move is checked against ``ALLOWED_TRANSITIONS`` first; one
-    forbidden move refuses them all (``TransitionError``), before anything is written."""
-    for order_id, from_status, to, _note in moves:
-        if to not in ALLOWED_TRANSITIONS[from_status]:
-            raise TransitionError(Order.objects.get(pk=order_id), to)
-    now = timezone.now()
-    by_target: dict[str, list[int]] = defaultdict(list)
-    for order_id, _from_status, to, _note in moves:
-        by_target[to].append(order_id)
-    for to, order_ids in sorted(by_target.items()):
-        Order.objects.filter(pk__in=order_ids).update(status=to, updated_at=now)
-    OrderEvent.objects.bulk_create(
-        [
-            OrderEvent(
-                order_id=order_id,
-                from_status=from_status,
-                to_status=to,
-                acting_user=acting_user,
-                note=note[:200],
-            )
-            for order_id, from_status, to, note in moves
-        ]
-    )
 
 
 def _allocate_locked(*, orders: Sequence[tuple[int, str]], acting_user) -> dict[int, bool]:
@@ -305,7 +181,7 @@ def _allocate_locked(*, orders: Sequence[tuple[int, str]], acting_user) -> dict[
         lines[order_id].append((line_id, ReserveRequest(product_id, grade_id, kg)))
         if holds:
             holding.add(order_id)
-    # Stock follows the status (see order_transition): an order waiting for allocation holds
+    # Stock follows the status (see orders.lifecycle): an order waiting for allocation holds
     # nothing, and an allocated order holds something.
     for order_id, _status in orders:
         if order_id in holding or not lines[order_id]:
@@ -337,7 +213,7 @@ def _allocate_locked(*, orders: Sequence[tuple[int, str]], acting_user) -> dict[
         ]
         moves.append((order_id, status, OrderStatus.ALLOCATED, ""))
     Allocation.objects.bulk_create(allocations)
-    orders_transition_locked(moves=moves, acting_user=acting_user)
+    move_locked(moves=moves, acting_user=acting_user)
     return served
 
 
@@ -350,7 +226,9 @@ def order_allocate(*, order: Order, acting_user=None) -> bool:
 
     Locks the order, then (inside ``stock_reserve_many``) its candidate lots in lot-id order:
     the batch path of ``orders_allocate`` with one order."""
-    locked = _lock_order(order)
+    locked = lock_orders([order.pk]).get(order.pk)
+    if locked is None:
+        raise DomainError(_("This order no longer exists."), field="order")
     if locked.status not in ALLOCATABLE:
         raise TransitionError(locked, OrderStatus.ALLOCATED)
     allocated = _allocate_locked(orders=[(locked.pk, locked.status)], acting_user=acting_user)
@@ -363,14 +241,8 @@ def _allocate_chunk(order_ids: Sequence[int], acting_user) -> dict[int, str]:
     """One transaction of ``orders_allocate``: lock the orders (in id order), allocate those
     still new or back-ordered, first paid first served. Returns each order's new status; an
     order not returned was not allocatable (moved on, or gone) and is left as it is."""
-    locked = list(
-        Order.objects.select_for_update()
-        .filter(pk__in=order_ids)
-        .order_by("pk")
-        .values_list("pk", "status", "paid_at")
-    )
-    locked.sort(key=lambda row: (row[2], row[0]))
-    waiting = [(order_id, status) for order_id, status, _paid in locked if status in ALLOCATABLE]
+    locked = sorted(lock_orders(order_ids).values(), key=lambda order: (order.paid_at, order.pk))
+    waiting = [(order.pk, order.status) for order in locked if order.status in ALLOCATABLE]
     allocated = _allocate_locked(orders=waiting, acting_user=acting_user)
     return {
         order_id: OrderStatus.ALLOCATED if ok else OrderStatus.BACKORDERED
@@ -442,27 +314,24 @@ def backorders_fill(*, product_grade_pairs: Iterable[tuple[int, int]] | None = N
 def order_cancel(
     *, order: Order, acting_user=None, note: str = "", to: str = OrderStatus.CANCELLED
 ) -> Order:
-    """Cancel (or mark refunded) an order that is not packed yet; what it had reserved goes
-    back to its lots, and back-orders waiting for those products are queued to be filled.
-    Packed or shipped orders are refused: their stock has left."""
-    if to not in {OrderStatus.CANCELLED, OrderStatus.REFUNDED}:
+    """Cancel (or mark refunded) an order that is not packed yet (``CANCELLABLE``); what it had
+    reserved goes back to its lots, and inventory announces that stock is available again
+    (back-orders waiting for it are then filled). Packed or shipped orders are refused: their
+    stock has left. Locks the order, then its lots."""
+    if to not in CLOSED:
         raise DomainError(_("An order is cancelled or refunded, nothing else."), field="status")
-    locked = _lock_order(order)
-    if to not in ALLOWED_TRANSITIONS[locked.status] or locked.status in {
-        OrderStatus.PACKED,
-        OrderStatus.SHIPPED,
-        OrderStatus.DELIVERED,
-    }:
+    locked = lock_orders([order.pk]).get(order.pk)
+    if locked is None:
+        raise DomainError(_("This order no longer exists."), field="order")
+    if locked.status not in CANCELLABLE:
         raise TransitionError(locked, to)
-    if locked.status in HOLDS_STOCK:
-        allocations = list(Allocation.objects.filter(line__order=locked))
+    allocations = list(Allocation.objects.filter(line__order=locked).order_by("lot_id", "pk"))
+    if allocations:
         stock_release(
             reservations=[Reservation(a.lot_id, a.kg) for a in allocations],
             reference=locked.reference,
         )
         Allocation.objects.filter(pk__in=[a.pk for a in allocations]).delete()
-        lot_ids = [a.lot_id for a in allocations]
-        transaction.on_commit(lambda: queue_backorder_fill(lot_ids=lot_ids), robust=True)
-    transitioned = order_transition(order=locked, to=to, acting_user=acting_user, note=note)
-    order.status = transitioned.status
-    return transitioned
+    move_locked(moves=[(locked.pk, locked.status, to, note)], acting_user=acting_user)
+    locked.status = order.status = to
+    return locked

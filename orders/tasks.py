@@ -1,4 +1,5 @@
-"""Background work of orders, run by the task worker (``manage.py db_worker``)."""
+"""Background work of orders that the task worker (``manage.py db_worker``) runs. The import
+of a large file has its task beside the import it runs: ``orders.importers.service``."""
 
 from django.tasks import task
 
@@ -9,12 +10,3 @@ from orders.services import backorders_fill
 def fill_backorders(pairs: list[list[int]]) -> int:
     """Allocate back-orders that wait for the given [product_id, grade_id] pairs."""
     return backorders_fill(product_grade_pairs=[(product, grade) for product, grade in pairs])
-
-
-@task()
-def import_orders_file(batch_id: int) -> dict:
-    """Import a committed order file (``orders.importers.service.import_run``): write the new
-    orders, cancel what the platform closed, allocate. Progress is kept on the batch."""
-    from orders.importers.service import import_run, status_json
-
-    return status_json(import_run(batch_id=batch_id))

@@ -18,15 +18,8 @@ from core.roles import (
 )
 from orders import selectors, services
 from orders.forms import PROVINCES, CancelForm, LiveSessionForm, OrderFilterForm
-from orders.models import (
-    ALLOCATABLE,
-    ALLOWED_TRANSITIONS,
-    HOLDS_STOCK,
-    PACKABLE,
-    LiveSession,
-    Order,
-    OrderStatus,
-)
+from orders.lifecycle import ALLOCATABLE, CANCELLABLE, HOLDS_STOCK, PACKABLE
+from orders.models import LiveSession, Order, OrderStatus
 
 PAGE_SIZE = 50
 
@@ -100,7 +93,7 @@ def order_detail(request, pk: int):
             # label and at the packing station (DESIGN.md); this page links there.
             "can_pack": has_role(request.user, SHIPPING_WORKERS) and order.status in PACKABLE,
             "can_allocate": can_act and order.status in ALLOCATABLE,
-            "can_cancel": can_act and OrderStatus.CANCELLED in ALLOWED_TRANSITIONS[order.status],
+            "can_cancel": can_act and order.status in CANCELLABLE,
             "cancel_form": CancelForm(),
         },
     )

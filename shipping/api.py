@@ -30,6 +30,7 @@ from core.roles import SHIPPING_READERS, SHIPPING_WORKERS, Role, has_role
 from orders.models import Order
 from shipping import services
 from shipping.filters import ParcelFilter, WaveFilter
+from shipping.labels import label_data, labels_data, render_labels
 from shipping.models import Carrier, Parcel, ParcelItem, ReturnLine, TrackingEvent, WaveOrder
 from shipping.selectors import WaveSelection, wave_candidates, wave_list
 from shipping.serializers import (
@@ -402,8 +403,6 @@ class ParcelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         filter_backends=[],
     )
     def label(self, request, pk=None):
-        from shipping.labels import label_data, render_labels
-
         parcel = self.get_object()
         pdf = render_labels([label_data(parcel)])
         services.parcel_labels_printed(parcel_ids=[parcel.pk])
@@ -424,8 +423,6 @@ class ParcelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         pagination_class=None,
     )
     def labels(self, request):
-        from shipping.labels import labels_data, render_labels
-
         serializer = ParcelIdsSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         ids = list(dict.fromkeys(serializer.validated_data["ids"]))

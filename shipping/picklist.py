@@ -20,9 +20,9 @@ from reportlab.lib.pagesizes import A4
 from reportlab.pdfgen.canvas import Canvas
 
 from core.pdf import cjk_font_name, cjk_mono_font_name, fit_text, format_kg, mm
+from orders.lifecycle import PACKED_OR_LATER
 from shipping.models import Wave
 from shipping.selectors import (
-    PACKED_STATES,
     PickRow,
     PickTotals,
     pick_rows,
@@ -152,7 +152,7 @@ def pick_list_data(wave: Wave) -> PickListData:
             order_number=order.external_no,
             recipient=order.recipient_name,
             province=order.province,
-            packed=order.status in PACKED_STATES,
+            packed=order.status in PACKED_OR_LATER,
         )
         for order in wave_orders(wave).prefetch_related(None)
     )

@@ -15,17 +15,17 @@ from django.db.models import (
     Q,
     QuerySet,
     Subquery,
-    Sum,
 )
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from inventory.models import ZERO_KG
-from orders.models import Allocation, Order, OrderLine, OrderStatus
+from orders.lifecycle import CLOSED, PACKABLE, PACKED_OR_LATER
+from orders.models import Order, OrderLine, OrderStatus
+from orders.selectors import held_stock_by_lot
 from shipping.models import Carrier, Parcel, ParcelStatus, Wave, WaveOrder
 
 # Orders of a wave that have left the picking floor in a box.
-PACKED_STATES = (OrderStatus.PACKED, OrderStatus.SHIPPED, OrderStatus.DELIVERED)
 DEFAULT_WAVE_SIZE = 200
 
 
@@ -90,10 +90,8 @@ def wave_list(*, with_parcel_count: bool = False) -> QuerySet[Wave]:
     wave_orders = WaveOrder.objects.filter(wave=OuterRef("pk"))
     waves = Wave.objects.select_related("carrier", "created_by").annotate(
         order_count=_count_per_wave(wave_orders),
-        packed_count=_count_per_wave(wave_orders.filter(order__status__in=PACKED_STATES)),
-        cancelled_count=_count_per_wave(
-            wave_orders.filter(order__status__in=[OrderStatus.CANCELLED, OrderStatus.REFUNDED])
-        ),
+        packed_count=_count_per_wave(wave_orders.filter(order__status__in=PACKED_OR_LATER)),
+        cancelled_count=_count_per_wave(wave_orders.filter(order__status__in=CLOSED)),
     )
     if with_parcel_count:
         waves = waves.annotate(
@@ -152,20 +150,7 @@ def pick_rows(wave: Wave) -> list[PickRow]:
     """What to take from where for a wave: the kilograms still reserved for its orders,
     summed per location, then lot, then SKU, in that order. One grouped query. Orders
     already packed have consumed their reservation and are not on it."""
-    grouped = (
-        Allocation.objects.filter(line__order__wave_order__wave=wave)
-        .values(
-            "lot__location__code",
-            "lot__location__name",
-            "lot__code",
-            "lot__farmer__name",
-            "line__sku__name",
-            "line__sku__merchant_code",
-            "line__sku__net_kg",
-        )
-        .annotate(kg=Sum("kg"))
-        .order_by("lot__location__code", "lot__code", "line__sku__merchant_code")
-    )
+    grouped = held_stock_by_lot(orders=Order.objects.filter(wave_order__wave=wave))
     rows = []
     for row in grouped:
         kg = Decimal(row["kg"]).quantize(Decimal("0.001"))  # SQLite sums as float
@@ -245,9 +230,7 @@ def packing_backlog() -> dict[str, int]:
     """What waits for the packing area: orders to pack, allocated orders in no wave yet, and
     packed parcels still to hand over (the packer's home page)."""
     return {
-        "orders_to_pack": Order.objects.filter(
-            status__in=[OrderStatus.ALLOCATED, OrderStatus.PICKING]
-        ).count(),
+        "orders_to_pack": Order.objects.filter(status__in=PACKABLE).count(),
         "orders_without_wave": Order.objects.filter(
             status=OrderStatus.ALLOCATED, wave_order__isnull=True
         ).count(),

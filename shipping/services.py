@@ -1,10 +1,12 @@
 """Every write of shipping: waybill pools, waves, packing, parcel status and tracking, returns.
 
-Orders move only through ``orders.services.order_transition`` — or, where many orders this
-module has already locked move at once (a wave, a parcel), through its bulk twin
-``orders.services.orders_transition_locked``, which checks the same transition table. Stock
-leaves or comes back only through ``inventory.services``. Locks are taken order first, then
-lots (in lot-id order).
+Orders move only through ``orders.lifecycle``: a wave asks ``orders_pick``, packing asks
+``orders_pack`` (which consumes what the orders hold and hands back the items for the box), a
+parcel's status asks ``orders_lock`` then ``orders_mark_shipped``/``orders_mark_delivered``,
+a return ``orders_refund_returned``. Shipping never locks an ``Order`` and never touches an
+``Allocation``. Stock leaves or comes back only through ``inventory.services``. Locks follow
+the lock order of ``orders.lifecycle``: Order → Lot → Parcel → Wave, each by primary key;
+waybill numbers are claimed first with ``SKIP LOCKED``, which never waits.
 """
 
 import re
@@ -19,18 +21,19 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.errors import DomainError
-from inventory.models import Lot
-from inventory.services import (
-    Reservation,
-    lot_write_off,
-    next_codes,
-    stock_return,
-    stock_ship_out,
-)
-from inventory.signals import stock_received
+from inventory.services import Reservation, next_codes, stock_return, stock_ship_out
 from orders.importers.reading import clean_header, read_table
-from orders.models import ALLOWED_TRANSITIONS, Allocation, Order, OrderLine, OrderStatus
-from orders.services import order_transition, orders_transition_locked
+from orders.lifecycle import (
+    PackedItem,
+    PackItem,
+    orders_lock,
+    orders_mark_delivered,
+    orders_mark_shipped,
+    orders_pack,
+    orders_pick,
+    orders_refund_returned,
+)
+from orders.models import Order, OrderLine, OrderStatus
 from shipping.models import (
     PARCEL_TRANSITIONS,
     Carrier,
@@ -120,6 +123,28 @@ def _take_waybill(carrier: Carrier) -> str:
     return waybill.number
 
 
+def _claim_scanned(carrier: Carrier, number: str) -> list[str]:
+    """Take a number scanned from a pre-printed waybill: refuse one already on a parcel, mark
+    it taken in its pool if it is there (``SKIP LOCKED``: never waits; a packer claiming the
+    same number this instant is stopped by the parcel's unique number). Returns warnings."""
+    if not TRACKING_NUMBER.match(number):
+        raise DomainError(_("That is not a tracking number."), field="tracking_number")
+    if Parcel.objects.filter(carrier=carrier, tracking_number=number).exists():
+        raise DomainError(
+            _("Tracking number %(number)s is already on another parcel.") % {"number": number},
+            field="tracking_number",
+        )
+    waybill = (
+        WaybillNumber.objects.filter(carrier=carrier, number=number, taken_at__isnull=True)
+        .select_for_update(skip_locked=True)
+        .first()
+    )
+    if waybill is not None:
+        WaybillNumber.objects.filter(pk=waybill.pk).update(taken_at=timezone.now())
+    warning = tracking_number_warning(carrier, number)
+    return [warning] if warning else []
+
+
 # --- waves -----------------------------------------------------------------------------------
 
 
@@ -132,62 +157,29 @@ def wave_create(
     selection: dict | None = None,
     note: str = "",
 ) -> Wave:
-    """Put allocated orders that are in no wave yet into a new wave and move them to picking.
-    Orders that do not qualify are left out; a wave with no order is refused. A fixed number
-    of statements however many orders (lock, code, wave, its orders, stock check, one update,
-    the events)."""
+    """Put allocated orders that are in no wave yet into a new wave: orders moves them to
+    picking (``orders_pick``, which locks them and leaves out any that moved on meanwhile),
+    first paid first. Orders that do not qualify are left out; a wave with no order is
+    refused. A fixed number of statements however many orders."""
     ids = [order.pk for order in orders]
-    # ``of``: the wave-order join is an outer join, and PostgreSQL cannot lock its null side.
-    candidates = list(
-        Order.objects.select_for_update(of=("self",))
-        .filter(pk__in=ids, status=OrderStatus.ALLOCATED, wave_order__isnull=True)
-        .order_by("pk")
-    )
-    if not candidates:
-        raise DomainError(_("None of these orders is allocated and waiting for a wave."))
-    # Picking holds stock, as ``order_transition`` checks: each order must hold allocations.
-    _check_holding(candidates, _holding([order.pk for order in candidates]), OrderStatus.PICKING)
-    candidates.sort(key=lambda order: (order.paid_at, order.pk))
     (code,) = next_codes(f"W{timezone.localtime().strftime('%y%m')}", 1)
+    in_no_wave = Order.objects.filter(pk__in=ids, wave_order__isnull=True).values("pk")
+    picked = orders_pick(order_ids=in_no_wave, acting_user=acting_user, note=code)
+    if not picked:
+        raise DomainError(_("None of these orders is allocated and waiting for a wave."))
     wave = Wave.objects.create(
         code=code, carrier=carrier, selection=selection or {}, created_by=acting_user, note=note
     )
     WaveOrder.objects.bulk_create(
         [
             WaveOrder(wave=wave, order=order, position=position)
-            for position, order in enumerate(candidates, start=1)
+            for position, order in enumerate(picked, start=1)
         ]
     )
-    # The orders are locked and were read under the lock: move them all at once.
-    orders_transition_locked(
-        moves=[(order.pk, order.status, OrderStatus.PICKING, wave.code) for order in candidates],
-        acting_user=acting_user,
-    )
-    for order in candidates:
-        order.status = OrderStatus.PICKING
-    return wave
-
-
-def _holding(order_ids: Sequence[int]) -> set[int]:
-    """Which of these orders hold reserved stock (any allocation)."""
-    return set(
-        Allocation.objects.filter(line__order_id__in=order_ids)
-        .values_list("line__order_id", flat=True)
-        .distinct()
-    )
-
-
-def _check_holding(orders: Iterable[Order], holding: set[int], to: str) -> None:
-    """Stock follows the status, as ``order_transition`` checks it: an order moving to a
-    stock-holding state must hold allocations."""
+    picked_status = {order.pk: order.status for order in picked}
     for order in orders:
-        if order.pk not in holding:
-            raise DomainError(
-                _("Order %(order)s cannot go to %(to)s: its reserved stock does not match.")
-                % {"order": order.external_no, "to": OrderStatus(to).label},
-                field="status",
-                code="forbidden_transition",
-            )
+        order.status = picked_status.get(order.pk, order.status)
+    return wave
 
 
 def _close_wave_if_done(wave: Wave | None) -> None:
@@ -248,6 +240,24 @@ def tracking_number_warning(carrier: Carrier, number: str) -> str:
 class PackResult:
     parcel: Parcel
     warnings: list[str]
+    complete: bool = True  # False: the orders have units left for another box
+
+
+def _items_weight_check(items: Iterable[PackedItem]) -> WeightCheck:
+    """Net kg + packaging of the units in this box, ± each line's SKU tolerance."""
+    kg_by_line: dict[int, Decimal] = {}
+    lines: dict[int, OrderLine] = {}
+    for item in items:
+        kg_by_line[item.line.pk] = kg_by_line.get(item.line.pk, Decimal("0")) + item.kg
+        lines[item.line.pk] = item.line
+    expected = tolerance = Decimal("0")
+    for line_id, kg in kg_by_line.items():
+        line = lines[line_id]
+        units = (kg * line.quantity / line.kg).to_integral_value()
+        expected += kg + line.sku.packaging_kg * units
+        tolerance += line.sku.weight_tolerance_kg
+    expected = expected.quantize(Decimal("0.001"))
+    return WeightCheck(expected, max(Decimal("0"), expected - tolerance), expected + tolerance)
 
 
 @transaction.atomic
@@ -260,82 +270,40 @@ def parcel_pack(
     tracking_number: str = "",
     sorting_code: str = "",
     merge: Sequence[Order] = (),
+    items: Sequence[PackItem] | None = None,
 ) -> PackResult:
     """Pack an allocated (or picking) order — and, if given, other orders to the same
-    recipient and address — into one parcel: its items are the allocations, the reserved
-    kilograms leave the ledger as ``ship_out``, the allocations are consumed, and each order
-    becomes packed. The tracking number is the scanned one, or the carrier's next free
-    waybill. Weight outside the expected band, or an unusual number, only warns."""
+    recipient and address — into one parcel: everything it holds, or only ``items`` (units
+    of its lines) when the order goes into several boxes. Orders consumes what goes in
+    (``orders_pack``: the orders are locked and move to packed, or stay picking while units
+    are left); the items' kilograms leave the ledger as ``ship_out`` in this transaction; the
+    parcel records which lots went in. The tracking number is the scanned one, or the
+    carrier's next free waybill. Weight outside the expected band, or an unusual number,
+    only warns.
+
+    Locks, in the lock order: the waybill number (``SKIP LOCKED``), the orders, the lots,
+    then the wave when the last of its orders is packed."""
     if weight_kg <= 0 or weight_kg.as_tuple().exponent < -3:
         raise DomainError(
             _("Enter the parcel's weight in kg (up to 3 decimals)."), field="weight_kg"
         )
-    ids = sorted({order.pk, *(other.pk for other in merge)})
-    # ``of``: the wave-order join is an outer join, and PostgreSQL cannot lock its null side.
-    locked = {
-        o.pk: o
-        for o in Order.objects.select_for_update(of=("self",))
-        .select_related("wave_order__wave")
-        .filter(pk__in=ids)
-        .order_by("pk")
-    }
-    primary = locked.get(order.pk)
-    if primary is None:
-        raise DomainError(_("This order no longer exists."), field="order")
-    packable = {OrderStatus.ALLOCATED, OrderStatus.PICKING}
-    for each in locked.values():
-        if each.status not in packable:
-            raise DomainError(
-                _("Order %(order)s is %(status)s: only allocated orders can be packed.")
-                % {"order": each.external_no, "status": each.get_status_display()},
-                field="order",
-                code="not_packable",
-            )
-        if each.pk != primary.pk and (
-            each.recipient_name,
-            each.phone,
-            each.full_address,
-        ) != (primary.recipient_name, primary.phone, primary.full_address):
-            raise DomainError(
-                _("Order %(order)s goes to another recipient or address.")
-                % {"order": each.external_no},
-                field="merge",
-            )
-    orders = [locked[pk] for pk in ids]
-    allocations = list(
-        Allocation.objects.filter(line__order_id__in=ids).select_related("line__sku").order_by("id")
-    )
-    if not allocations:
-        raise DomainError(_("The order holds no stock to pack."), field="order")
-    # Each order moves through picking, which holds stock (see ``order_transition``).
-    _check_holding(orders, {a.line.order_id for a in allocations}, OrderStatus.PICKING)
-
-    warnings = []
     number = tracking_number.strip()
-    if number:
-        if not TRACKING_NUMBER.match(number):
-            raise DomainError(_("That is not a tracking number."), field="tracking_number")
-        warning = tracking_number_warning(carrier, number)
-        if warning:
-            warnings.append(warning)
-        if Parcel.objects.filter(carrier=carrier, tracking_number=number).exists():
-            raise DomainError(
-                _("Tracking number %(number)s is already on another parcel.") % {"number": number},
-                field="tracking_number",
-            )
-        WaybillNumber.objects.filter(carrier=carrier, number=number, taken_at__isnull=True).update(
-            taken_at=timezone.now()
-        )
-    else:
-        number = _take_waybill(carrier)
-
-    # Every line of an order holding stock has its allocations (all lines or none).
-    lines = {a.line_id: a.line for a in allocations}
-    weight_check = _weight_check(lines.values())
-    weight_warning = weight_check.warning(weight_kg)
+    warnings = _claim_scanned(carrier, number) if number else []
+    number = number or _take_waybill(carrier)
+    packing = orders_pack(
+        order=order,
+        merge=merge,
+        items=items,
+        acting_user=acting_user,
+        note=number,
+        related=("wave_order__wave",),
+    )
+    primary = packing.orders[0]
+    weight_warning = _items_weight_check(packing.items).warning(weight_kg)
     if weight_warning:
         warnings.append(weight_warning)
-
+    # The parcel is inserted before its stock leaves so that the ledger can name it; a new row
+    # is no lock that another service waits for.
     parcel = Parcel.objects.create(
         order=primary,
         wave=_wave_of(primary),
@@ -347,29 +315,16 @@ def parcel_pack(
         weight_warning=weight_warning,
     )
     ParcelItem.objects.bulk_create(
-        [ParcelItem(parcel=parcel, line=a.line, lot_id=a.lot_id, kg=a.kg) for a in allocations]
+        [
+            ParcelItem(parcel=parcel, line=item.line, lot_id=item.lot_id, kg=item.kg)
+            for item in packing.items
+        ]
     )
     stock_ship_out(
-        items=[Reservation(a.lot_id, a.kg) for a in allocations],
+        items=[Reservation(item.lot_id, item.kg) for item in packing.items],
         reference=f"parcel:{parcel.pk}",
         acting_user=acting_user,
     )
-    # The orders are locked and their status read under the lock: move them in bulk. Two
-    # calls, as an allocated order goes through picking first (one UPDATE per target each).
-    to_pick = [
-        (o.pk, o.status, OrderStatus.PICKING, "")
-        for o in orders
-        if o.status == OrderStatus.ALLOCATED
-    ]
-    if to_pick:
-        orders_transition_locked(moves=to_pick, acting_user=acting_user)
-    Allocation.objects.filter(pk__in=[a.pk for a in allocations]).delete()
-    orders_transition_locked(
-        moves=[(o.pk, OrderStatus.PICKING, OrderStatus.PACKED, number) for o in orders],
-        acting_user=acting_user,
-    )
-    for each in orders:
-        each.status = OrderStatus.PACKED
     TrackingEvent.objects.create(
         parcel=parcel,
         status=ParcelStatus.PACKED,
@@ -377,10 +332,17 @@ def parcel_pack(
         source=TrackingEvent.Source.STATION,
         acting_user=acting_user,
     )
-    waves = {wave.pk: wave for wave in map(_wave_of, orders) if wave is not None}
+    waves = {
+        wave.pk: wave
+        for each in packing.orders
+        if each.pk in packing.packed and (wave := _wave_of(each)) is not None
+    }
     for wave_id in sorted(waves):
         _close_wave_if_done(waves[wave_id])
-    return PackResult(parcel, warnings)
+    order.status = primary.status
+    for other in merge:
+        other.status = next(o.status for o in packing.orders if o.pk == other.pk)
+    return PackResult(parcel, warnings, complete=packing.complete)
 
 
 def _wave_of(order: Order) -> Wave | None:
@@ -393,17 +355,34 @@ def _wave_of(order: Order) -> Wave | None:
 
 def parcel_orders(parcel: Parcel) -> list[Order]:
     """Every order with items in the parcel (more than one when orders were merged)."""
-    return list(
-        Order.objects.filter(Q(parcels=parcel) | Q(lines__parcel_items__parcel=parcel)).distinct()
+    return list(Order.objects.filter(pk__in=_parcel_order_ids(parcel.pk)).order_by("pk"))
+
+
+def _parcel_order_ids(parcel_id: int) -> list[int]:
+    """The orders of a parcel: its own, and those whose items it holds. A parcel's orders never
+    change, so they are read before any lock is taken."""
+    return sorted(
+        set(
+            Order.objects.filter(
+                Q(parcels__pk=parcel_id) | Q(lines__parcel_items__parcel_id=parcel_id)
+            ).values_list("pk", flat=True)
+        )
     )
 
 
-# --- parcel status and tracking --------------------------------------------------------------
-
-ORDER_STATUS_FOR_PARCEL = {
-    ParcelStatus.SHIPPED: OrderStatus.SHIPPED,
-    ParcelStatus.DELIVERED: OrderStatus.DELIVERED,
-}
+def _orders_all_at(order_ids: Sequence[int], to: str) -> list[int]:
+    """Which of these orders have every parcel at ``to`` (or beyond it: a parcel that has
+    left counts as shipped whatever befell it since). Read under the orders' locks."""
+    ready = []
+    for order_id in order_ids:
+        parcels = Parcel.objects.filter(Q(order_id=order_id) | Q(items__line__order_id=order_id))
+        if to == ParcelStatus.SHIPPED:
+            behind = parcels.filter(status=ParcelStatus.PACKED).exists()
+        else:
+            behind = parcels.exclude(status=ParcelStatus.DELIVERED).exists()
+        if not behind:
+            ready.append(order_id)
+    return ready
 
 
 @transaction.atomic
@@ -417,7 +396,11 @@ def parcel_transition(
     description: str = "",
 ) -> Parcel:
     """Move a parcel along ``PARCEL_TRANSITIONS`` with a tracking event. When every parcel of
-    an order has shipped (or been delivered), the order follows."""
+    an order has shipped (or been delivered), orders moves the order on. Locks the parcel's
+    orders first (``orders_lock``), then the parcel: two parcels of one order handed over at
+    once decide one after the other, so the second sees the first."""
+    order_ids = _parcel_order_ids(parcel.pk)
+    orders_lock(order_ids=order_ids)
     locked = Parcel.objects.select_for_update().get(pk=parcel.pk)
     if to not in PARCEL_TRANSITIONS[locked.status]:
         raise DomainError(
@@ -440,28 +423,12 @@ def parcel_transition(
     )
     locked.status = to
     locked.save(update_fields=["status"])
-    order_status = ORDER_STATUS_FOR_PARCEL.get(to)
-    if order_status:
-        for order in parcel_orders(locked):
-            siblings = Parcel.objects.filter(Q(order=order) | Q(items__line__order=order)).exclude(
-                pk=locked.pk
-            )
-            if to == ParcelStatus.SHIPPED:  # every other parcel has left (whatever befell it)
-                behind = siblings.filter(status=ParcelStatus.PACKED).exists()
-            else:
-                behind = siblings.exclude(status=ParcelStatus.DELIVERED).exists()
-            if not behind and to in _next_parcel_states(order):
-                order_transition(order=order, to=order_status, acting_user=acting_user)
+    if to == ParcelStatus.SHIPPED:
+        orders_mark_shipped(order_ids=_orders_all_at(order_ids, to), acting_user=acting_user)
+    elif to == ParcelStatus.DELIVERED:
+        orders_mark_delivered(order_ids=_orders_all_at(order_ids, to), acting_user=acting_user)
     parcel.status = locked.status
     return locked
-
-
-def _next_parcel_states(order: Order) -> set[str]:
-    if order.status == OrderStatus.PACKED:
-        return {ParcelStatus.SHIPPED}
-    if order.status == OrderStatus.SHIPPED:
-        return {ParcelStatus.DELIVERED}
-    return set()
 
 
 def parcel_labels_printed(*, parcel_ids: Sequence[int]) -> int:
@@ -686,14 +653,19 @@ class ReturnRow:
 @transaction.atomic
 def parcel_return(*, parcel: Parcel, rows: Sequence[ReturnRow], acting_user) -> Parcel:
     """A returned parcel's contents come back: each row's kilograms re-enter their lot
-    (``return`` in the ledger); rows written off leave it again at once (``write_off``).
-    No more than went out of an item can come back. The parcel becomes returned."""
+    (``return`` in the ledger) and stay there, available again, or are written off at once.
+    No more than went out of an item can come back. The parcel becomes returned and its
+    orders refunded.
+
+    Locks in the lock order: the parcel's orders (``orders_lock``, which also serialises two
+    returns of one parcel), the lots (in lot-id order), then the parcel."""
     if not rows:
         raise DomainError(_("Say what came back."), field="rows")
-    locked = Parcel.objects.select_for_update().get(pk=parcel.pk)
+    order_ids = _parcel_order_ids(parcel.pk)
+    orders_lock(order_ids=order_ids)
     back: dict[int, Decimal] = {}  # per item: returned before, plus the rows above this one
     for index, row in enumerate(rows):
-        if row.item.parcel_id != locked.pk:
+        if row.item.parcel_id != parcel.pk:
             raise DomainError(_("That item is not in this parcel."), field="item", row=index)
         if row.item.pk not in back:
             back[row.item.pk] = sum(
@@ -710,26 +682,29 @@ def parcel_return(*, parcel: Parcel, rows: Sequence[ReturnRow], acting_user) -> 
         back[row.item.pk] = already + row.kg
         if row.disposition == ReturnDisposition.WRITE_OFF and not row.reason.strip():
             raise DomainError(_("Say why it is written off."), field="reason", row=index)
-    reference = f"parcel:{locked.pk}"
+    reference = f"parcel:{parcel.pk}"
     for row in sorted(rows, key=lambda row: row.item.lot_id):  # lots in lot-id order
-        lot = stock_return(
+        stock_return(
             lot_id=row.item.lot_id,
             kg=row.kg,
             reference=reference,
             acting_user=acting_user,
             note=row.reason,
+            keep=row.disposition == ReturnDisposition.RESTOCK,
         )
-        if row.disposition == ReturnDisposition.WRITE_OFF:
-            lot_write_off(
-                lot=lot, kg=row.kg, reason=row.reason, acting_user=acting_user, reference=reference
+    ReturnLine.objects.bulk_create(
+        [
+            ReturnLine(
+                item=row.item,
+                kg=row.kg,
+                disposition=row.disposition,
+                reason=row.reason,
+                received_by=acting_user,
             )
-        ReturnLine.objects.create(
-            item=row.item,
-            kg=row.kg,
-            disposition=row.disposition,
-            reason=row.reason,
-            received_by=acting_user,
-        )
+            for row in rows
+        ]
+    )
+    locked = Parcel.objects.select_for_update().get(pk=parcel.pk)
     if locked.status != ParcelStatus.RETURNED:
         locked = parcel_transition(
             parcel=locked,
@@ -737,16 +712,5 @@ def parcel_return(*, parcel: Parcel, rows: Sequence[ReturnRow], acting_user) -> 
             source=TrackingEvent.Source.RETURN,
             acting_user=acting_user,
         )
-    restocked = sorted(
-        {row.item.lot_id for row in rows if row.disposition == ReturnDisposition.RESTOCK}
-    )
-    if restocked:  # as after an intake: back-orders waiting for these lots may now be served
-        transaction.on_commit(
-            lambda: stock_received.send(sender=Lot, lot_ids=restocked), robust=True
-        )
-    for order in parcel_orders(locked):
-        if OrderStatus.REFUNDED in ALLOWED_TRANSITIONS[order.status]:
-            order_transition(
-                order=order, to=OrderStatus.REFUNDED, acting_user=acting_user, note=reference
-            )
+    orders_refund_returned(order_ids=order_ids, acting_user=acting_user, note=reference)
     return locked

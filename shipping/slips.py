@@ -32,7 +32,8 @@ from core.pdf import (
     wrap_text,
 )
 from inventory.models import ZERO_KG
-from orders.models import Allocation, Order
+from orders.models import Order
+from orders.selectors import held_stock
 from shipping.labels.data import mask_name
 from shipping.labels.render import DOT, PAGE_SIZES, draw_code128
 from shipping.models import Parcel, ParcelItem
@@ -97,7 +98,7 @@ class SlipData:
 _ITEM_RELATED = ("line__sku", "lot__farmer")
 
 
-def _lines(rows: Iterable[ParcelItem | Allocation]) -> tuple[SlipLine, ...]:
+def _lines(rows: Iterable) -> tuple[SlipLine, ...]:
     """Rows (parcel items or allocations: a line, a lot, kilograms) grouped by order line."""
     per_line: dict[int, tuple] = {}
     for row in rows:
@@ -180,11 +181,7 @@ def slips_data(parcels: QuerySet[Parcel] | Sequence[Parcel]) -> list[SlipData]:
 
 def order_slip_data(order: Order) -> SlipData:
     """The slip of an order not packed yet: the lots its allocation reserved."""
-    allocations = (
-        Allocation.objects.filter(line__order=order)
-        .select_related("line__sku", "lot__farmer")
-        .order_by("pk")
-    )
+    allocations = held_stock().filter(line__order=order)
     return SlipData(**_order_fields(order), lines=_lines(allocations))
 
 

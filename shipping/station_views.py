@@ -4,7 +4,7 @@ every step ends with Enter. The page works without JavaScript (a checkbox per li
 ``static/js/station.js`` adds item scanning and moves the focus along."""
 
 from django.contrib import messages
-from django.db.models import Exists, OuterRef, Prefetch, QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
@@ -14,15 +14,15 @@ from django.views.decorators.http import require_GET, require_http_methods
 from core.errors import DomainError
 from core.pdf import pdf_response
 from core.roles import SHIPPING_WORKERS, role_required
-from orders.models import PACKABLE, Allocation, Order, OrderLine, OrderStatus
+from orders.lifecycle import CLOSED, PACKABLE, PACKED_OR_LATER
+from orders.models import Order
+from orders.selectors import orders_to_pack
 from shipping.labels import label_data, render_labels
 from shipping.models import Carrier, Parcel, Wave, WaveOrder, WaybillNumber
 from shipping.services import expected_weight, parcel_labels_printed, parcel_pack
 from shipping.slips import render_slips, slip_data
 from shipping.station_forms import PackForm, ScanOrderForm
 
-ALREADY_PACKED = frozenset({OrderStatus.PACKED, OrderStatus.SHIPPED, OrderStatus.DELIVERED})
-GONE = frozenset({OrderStatus.CANCELLED, OrderStatus.REFUNDED})
 # Per packer (their session): the carrier used last, the last parcel, the label to print now.
 SESSION_CARRIER = "station_carrier"
 SESSION_LAST_PARCEL = "station_last_parcel"
@@ -30,15 +30,7 @@ SESSION_AUTOPRINT = "station_autoprint"
 
 
 def _orders_with_lines() -> QuerySet[Order]:
-    allocations = Allocation.objects.select_related("lot__location", "lot__farmer").order_by("id")
-    lines = (
-        OrderLine.objects.select_related("sku")
-        .prefetch_related(Prefetch("allocations", queryset=allocations))
-        .order_by("id")
-    )
-    return Order.objects.select_related(
-        "channel", "live_session", "wave_order__wave__carrier"
-    ).prefetch_related(Prefetch("lines", queryset=lines))
+    return orders_to_pack().select_related("wave_order__wave__carrier")
 
 
 def _wave(order: Order) -> Wave | None:
@@ -53,9 +45,9 @@ def _refusal(order: Order) -> str:
     values = {"order": order.external_no, "status": order.get_status_display()}
     if order.status in PACKABLE:
         return ""
-    if order.status in ALREADY_PACKED:
+    if order.status in PACKED_OR_LATER:
         return _("Order %(order)s is already packed (%(status)s).") % values
-    if order.status in GONE:
+    if order.status in CLOSED:
         return _("Order %(order)s is %(status)s: do not pack it.") % values
     return _("Order %(order)s is not allocated (%(status)s): no stock is reserved for it.") % values
 

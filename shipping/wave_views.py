@@ -16,6 +16,7 @@ from core.errors import DomainError
 from core.pdf import pdf_response
 from core.roles import SHIPPING_READERS, SHIPPING_WORKERS, has_role, role_required
 from orders.forms import PROVINCES
+from orders.lifecycle import PACKED_OR_LATER
 from shipping import selectors, tasks
 from shipping.models import Wave
 from shipping.picklist import pick_list_data, render_pick_list
@@ -112,7 +113,7 @@ def wave_detail(request, code: str):
             "percent": round(100 * packed / total) if total else 0,
             "parcel_count": counts["parcels"],
             "unprinted": counts["unprinted"],
-            "packed_states": selectors.PACKED_STATES,
+            "packed_states": PACKED_OR_LATER,
             "station_path": STATION_PATH,
             "can_act": has_role(request.user, SHIPPING_WORKERS),
         },

@@ -49,15 +49,9 @@ from inventory.services import (
     stock_reserve,
     stock_ship_out,
 )
+from orders.drafts import LineDraft, OrderDraft
 from orders.models import Channel, LiveSession, Order, OrderLine, OrderStatus
-from orders.services import (
-    LineDraft,
-    OrderDraft,
-    backorders_fill,
-    order_allocate,
-    order_cancel,
-    orders_create,
-)
+from orders.services import backorders_fill, order_allocate, order_cancel, orders_create
 from shipping.models import (
     Carrier,
     Parcel,

@@ -19,11 +19,17 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 
 from inventory.models import Sku
+from orders.drafts import (
+    CENT,
+    ORDER_NUMBER,
+    LineDraft,
+    OrderDraft,
+    draft_errors,
+)
 from orders.importers.address import split_address
 from orders.importers.presets import FIELD_LABELS, ColumnMap
 from orders.importers.reading import Table, clean_cell
-from orders.models import LiveSession, Order
-from orders.services import LineDraft, OrderDraft
+from orders.models import LiveSession
 
 # What platforms call an order that was closed, cancelled or fully refunded.
 CLOSED_STATUSES = frozenset(
@@ -46,34 +52,15 @@ CLOSED_STATUSES = frozenset(
 # Of those, the ones that mean the buyer got the money back: the order becomes refunded.
 REFUNDED_STATUSES = frozenset({"退款成功", "已退款", "全额退款", "refunded"})
 
-ORDER_NUMBER = re.compile(r"^[0-9A-Za-z][0-9A-Za-z_\-]{0,39}$")
 # What a spreadsheet leaves of a long number it took for a float: 2.61121E+15, 2611210000.0
 MANGLED_NUMBER = re.compile(r"^\d+(?:\.\d*)?(?:[eE][+-]?\d+)$|^\d+\.\d+$")
-PHONE = re.compile(r"^1[3-9]\d{9}$")
-PHONE_MASK = re.compile(r"^1\d{2}\*{4}\d{4}$")
-QUANTITY = re.compile(r"^\d+(?:\.0+)?$")
+QUANTITY = re.compile(r"^\d{1,9}(?:\.0+)?$")
 DATETIME = re.compile(
     r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?"
     r"(?:[\sT]+(\d{1,2})\s*[:：时]\s*(\d{1,2})(?:\s*[:：分]\s*(\d{1,2})(?:\.\d+)?\s*秒?)?)?$"
 )
 MONEY_PLAIN = re.compile(r"^\d{1,10}(?:\.\d{1,2})?$")
 MONEY_NOISE = str.maketrans("", "", "¥￥元,， ")
-CENT = Decimal("0.01")
-MAX_QUANTITY = 100_000
-# Longest text each order value may hold (the model's column sizes).
-LENGTH_CHECKS = tuple(
-    (name, Order._meta.get_field(name).max_length)
-    for name in (
-        "recipient_name",
-        "province",
-        "city",
-        "district",
-        "address_detail",
-        "raw_address",
-        "buyer_note",
-        "platform_status",
-    )
-)
 ZERO = Decimal("0")
 ORDER_FIELDS = (
     "recipient_name",
@@ -90,6 +77,13 @@ ORDER_FIELDS = (
     "paid_total",
     "live_session",
 )
+# A draft's field as the importer's column names it.
+DRAFT_FIELD_COLUMNS = {
+    "sku": "merchant_code",
+    "goods_total": "paid_total",
+    "raw_address": "full_address",
+    "lines": "",
+}
 
 
 class Bad(Exception):
@@ -128,14 +122,7 @@ def parse_quantity(text: str) -> int:
             _("The quantity must be a whole number of at least 1, not “%(value)s”.")
             % {"value": text},
         )
-    quantity = int(text.split(".")[0])
-    if not 1 <= quantity <= MAX_QUANTITY:
-        raise Bad(
-            "quantity",
-            _("The quantity must be a whole number of at least 1, not “%(value)s”.")
-            % {"value": text},
-        )
-    return quantity
+    return int(text.split(".")[0])  # at least 1 and at most MAX_QUANTITY: orders.drafts
 
 
 def parse_money(text: str, field_name: str) -> Decimal | None:
@@ -176,30 +163,14 @@ def parse_time(text: str, zone: ZoneInfo) -> datetime:
 
 
 def parse_phone(text: str) -> tuple[str, bool]:
-    """(phone, masked by the platform)."""
-    if not text:
-        raise Bad("phone", _("The phone number is missing."))
+    """(phone without spaces, dashes or the +86 prefix; masked by the platform). Whether it is
+    a phone number at all is a rule of ``orders.drafts``."""
     phone = re.sub(r"[\s\-()（）]", "", text)
     if phone.startswith("+86"):
         phone = phone[3:]
     elif len(phone) == 13 and phone.startswith("86"):
         phone = phone[2:]
-    if PHONE.match(phone):
-        return phone, False
-    if PHONE_MASK.match(phone):
-        return phone, True
-    raise Bad(
-        "phone",
-        _("“%(value)s” is neither an 11-digit mobile number nor a masked one like 138****1234.")
-        % {"value": text},
-    )
-
-
-def _too_long(value: str, limit: int) -> str:
-    return _("Longer than %(limit)d characters (%(length)d).") % {
-        "limit": limit,
-        "length": len(value),
-    }
+    return phone, "*" in phone
 
 
 # --- rows ------------------------------------------------------------------------------------
@@ -361,12 +332,6 @@ class RowReader:
             errors.append((bad.field, bad.reason))
         values.live_session_title = v["live_session"]
         values.buyer_note = v["buyer_note"]
-        for name, limit in LENGTH_CHECKS:
-            value = getattr(values, name)
-            if len(value) > limit:
-                errors.append(
-                    (name if name != "raw_address" else "full_address", _too_long(value, limit))
-                )
         return row
 
     # Each part reads a few cells into ``values``; a Bad ends that part only.
@@ -384,13 +349,6 @@ class RowReader:
                     Bad(
                         "merchant_code",
                         _("No SKU has the merchant code “%(code)s”.") % {"code": code},
-                    )
-                )
-            elif not sku.is_active:
-                errors.append(
-                    Bad(
-                        "merchant_code",
-                        _("SKU %(code)s is not sold any more.") % {"code": code},
                     )
                 )
         quantity = None
@@ -413,10 +371,7 @@ class RowReader:
         )
 
     def _recipient(self, v: dict[str, str], values: OrderValues, errors) -> None:
-        name = v["recipient_name"]
-        if not name:
-            raise Bad("recipient_name", _("The recipient's name is missing."))
-        values.recipient_name = name
+        values.recipient_name = v["recipient_name"]
 
     def _phone(self, v: dict[str, str], values: OrderValues, errors) -> None:
         values.phone, values.phone_masked = parse_phone(v["phone"])
@@ -439,10 +394,6 @@ class RowReader:
             detail = parts.detail
         elif not whole:
             values.raw_address = f"{province}{city}{district}{detail}"
-        if not detail:
-            raise Bad("address_detail", _("The address is missing."))
-        if not province:
-            raise Bad("province", _("The province is missing."))
         values.province, values.city, values.district = province, city, district
         values.address_detail = detail
 
@@ -575,3 +526,17 @@ def build_drafts(channel, groups: list[OrderGroup]) -> None:
             live_session=find_session(values.paid_at, values.live_session_title),
             lines=[row.line for row in group.rows if row.line is not None],
         )
+        problems = draft_errors(group.draft)
+        if problems:
+            _report(group, problems)
+            group.draft = None
+            mark_order_mates(group)
+
+
+def _report(group: OrderGroup, problems) -> None:
+    """Put a draft's rule errors on the rows they come from: a line's on its row, the order's
+    on its first row."""
+    line_rows = [row for row in group.rows if row.line is not None]
+    for problem in problems:
+        row = line_rows[problem.row] if problem.row is not None else group.rows[0]
+        row.errors.append((DRAFT_FIELD_COLUMNS.get(problem.field, problem.field), problem.message))

@@ -26,12 +26,14 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, F
+from django.tasks import task
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.errors import DomainError
 from core.exports import neutralise
 from inventory.models import mask_phone
+from orders.drafts import WRITE_CHUNK, goods_total
 from orders.importers.presets import (
     ERROR_HEADERS,
     FIELD_LABELS,
@@ -55,7 +57,8 @@ from orders.importers.rows import (
     build_drafts,
     group_rows,
 )
-from orders.importers.writing import goods_total, write_orders
+from orders.importers.writing import write_orders
+from orders.lifecycle import CANCELLABLE, CLOSED
 from orders.models import (
     Channel,
     ImportBatch,
@@ -65,19 +68,14 @@ from orders.models import (
     Order,
     OrderStatus,
 )
-from orders.services import order_cancel, orders_allocate
+from orders.services import ALLOCATE_CHUNK, order_cancel, orders_allocate
 
 logger = logging.getLogger(__name__)
 
-CHUNK_ORDERS = 5000
-ALLOCATE_CHUNK = 200
+
 PREVIEW_ERRORS = 20
 SAMPLE_ORDERS = 10
 DEFAULT_INLINE_ROWS = 2000
-# Orders that can still be cancelled when the platform says they were closed.
-CANCELLABLE = frozenset(
-    {OrderStatus.NEW, OrderStatus.BACKORDERED, OrderStatus.ALLOCATED, OrderStatus.PICKING}
-)
 FINISHED = frozenset({ImportStatus.DONE, ImportStatus.REJECTED, ImportStatus.FAILED})
 
 
@@ -194,7 +192,7 @@ def plan_import(*, channel: Channel, table: Table, columns: ColumnMap) -> Plan:
             plan.closed.append(group)
             if found and found[1] in CANCELLABLE:
                 plan.to_cancel.append((found[0], group.platform_status))
-            elif found and found[1] not in {OrderStatus.CANCELLED, OrderStatus.REFUNDED}:
+            elif found and found[1] not in CLOSED:
                 plan.not_cancellable.append(group.external_no)
         elif group.draft is None:
             plan.invalid.append(group)
@@ -488,8 +486,6 @@ def import_commit(
 
 
 def _enqueue(batch_id: int) -> None:
-    from orders.tasks import import_orders_file
-
     result = import_orders_file.enqueue(batch_id)
     ImportBatch.objects.filter(pk=batch_id).update(task_id=str(result.id)[:64])
 
@@ -577,8 +573,8 @@ def _write_new(batch: ImportBatch, plan: Plan, done: int, progress) -> int:
     savepoint when the caller holds one). An order number that another import took since
     the plan was made turns into a duplicate instead of failing the chunk."""
     created = 0
-    for start in range(0, len(plan.new), CHUNK_ORDERS):
-        groups = plan.new[start : start + CHUNK_ORDERS]
+    for start in range(0, len(plan.new), WRITE_CHUNK):
+        groups = plan.new[start : start + WRITE_CHUNK]
         rows = sum(len(group.rows) for group in groups)
         for attempt in (1, 2):
             try:
@@ -792,3 +788,11 @@ def _keep_digits(value: str) -> str:
     if len(value) >= 12 and value.isdigit():
         return "\t" + value
     return value
+
+
+@task()
+def import_orders_file(batch_id: int) -> dict:
+    """The task worker's side of ``import_commit``: run the queued import (``import_run``):
+    write the new orders, cancel what the platform closed, allocate. Progress is kept on the
+    batch."""
+    return status_json(import_run(batch_id=batch_id))

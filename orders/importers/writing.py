@@ -13,10 +13,9 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import connection
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
+from orders.drafts import WRITE_CHUNK, OrderDraft, created_note, goods_total, line_kg
 from orders.models import Order, OrderEvent, OrderLine, OrderStatus
-from orders.services import OrderDraft
 
 ORDER_COLUMNS = (
     "id",
@@ -81,13 +80,6 @@ class Written:
     lines: int
 
 
-def goods_total(draft: OrderDraft) -> Decimal:
-    """The draft's goods total: as the platform gave it, else the sum of its lines."""
-    if draft.goods_total is not None:
-        return draft.goods_total
-    return sum((line.unit_price * line.quantity for line in draft.lines), ZERO)
-
-
 def _order_row(order_id, draft: OrderDraft, channel_id, batch_id, now) -> tuple:
     """One new order's values in ``ORDER_COLUMNS`` order: what both writers write."""
     session = draft.live_session
@@ -117,8 +109,9 @@ def _order_row(order_id, draft: OrderDraft, channel_id, batch_id, now) -> tuple:
 
 
 def write_orders(*, channel, drafts: list[OrderDraft], import_batch, acting_user) -> Written:
-    """Insert ``drafts`` as new orders of ``channel`` (status new, one event each). The
-    drafts were checked by the row reader; the database's constraints check them again."""
+    """Insert ``drafts`` as new orders of ``channel`` (status new, one event each). The drafts
+    passed ``orders.drafts.draft_errors`` when the rows were read (``build_drafts``); the
+    database's constraints check them again."""
     if not drafts:
         return Written(0, 0)
     if uses_copy():
@@ -128,7 +121,7 @@ def write_orders(*, channel, drafts: list[OrderDraft], import_batch, acting_user
 
 def _bulk_create(channel, drafts, import_batch, acting_user) -> Written:
     orders, lines = [], []
-    note = _("Imported")
+    note = created_note(imported=True)
     now = timezone.now()
     batch_id = import_batch.pk if import_batch else None
     for draft in drafts:
@@ -142,13 +135,13 @@ def _bulk_create(channel, drafts, import_batch, acting_user) -> Written:
                     sku_id=line.sku.pk,
                     quantity=line.quantity,
                     unit_price=line.unit_price,
-                    kg=line.sku.net_kg * line.quantity,
+                    kg=line_kg(line),
                 )
             )
-    Order.objects.bulk_create(orders, batch_size=1000)
+    Order.objects.bulk_create(orders, batch_size=WRITE_CHUNK)
     for line in lines:
         line.order_id = line.order.pk
-    OrderLine.objects.bulk_create(lines, batch_size=1000)
+    OrderLine.objects.bulk_create(lines, batch_size=WRITE_CHUNK)
     user_id = acting_user.pk if acting_user else None
     OrderEvent.objects.bulk_create(
         [
@@ -161,7 +154,7 @@ def _bulk_create(channel, drafts, import_batch, acting_user) -> Written:
             )
             for order in orders
         ],
-        batch_size=1000,
+        batch_size=WRITE_CHUNK,
     )
     return Written(len(orders), len(lines))
 
@@ -188,7 +181,7 @@ def _copy_types(model, columns) -> list[str]:
 
 def _copy(channel, drafts, import_batch, acting_user) -> Written:
     now = timezone.now()
-    note = _("Imported")
+    note = created_note(imported=True)
     channel_id = channel.pk
     batch_id = import_batch.pk if import_batch else None
     user_id = acting_user.pk if acting_user else None
@@ -207,15 +200,14 @@ def _copy(channel, drafts, import_batch, acting_user) -> Written:
             copy.set_types(_copy_types(OrderLine, LINE_COLUMNS))
             for order_id, d in zip(order_ids, drafts, strict=True):
                 for line in d.lines:
-                    sku = line.sku
                     copy.write_row(
                         (
                             next(line_ids),
                             order_id,
-                            sku.pk,
+                            line.sku.pk,
                             line.quantity,
                             line.unit_price,
-                            sku.net_kg * line.quantity,
+                            line_kg(line),
                         )
                     )
         with raw.copy(_copy_statement(OrderEvent, EVENT_COLUMNS)) as copy:

@@ -6,8 +6,9 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from orders.drafts import LineDraft, OrderDraft
 from orders.models import Channel, Order, OrderStatus
-from orders.services import LineDraft, OrderDraft, order_allocate, orders_create
+from orders.services import order_allocate, orders_create
 from shipping.models import Carrier, Parcel
 from shipping.services import waybill_pool_import
 from tests.factories import PASSWORD, SkuFactory, UserFactory, receive

@@ -4,6 +4,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.db import transaction
 from django.utils import timezone
 
 from core.errors import DomainError
@@ -288,7 +289,8 @@ def test_ship_out_of_more_than_reserved_is_refused_and_changes_nothing(manager_u
     before = StockMovement.objects.count()
 
     # when 6 kg are shipped, it is refused: unreserved stock is not the parcel's to take
-    with pytest.raises(DomainError) as refused:
+    # (ship-out runs in its caller's transaction: a refusal rolls the caller back)
+    with pytest.raises(DomainError) as refused, transaction.atomic():
         stock_ship_out(
             items=[Reservation(lot.pk, D("6"))], reference="parcel:1", acting_user=manager_user
         )
@@ -307,7 +309,7 @@ def test_ship_out_refused_on_one_lot_ships_nothing_from_the_others(manager_user)
     before = StockMovement.objects.count()
 
     # when a parcel ships 5 kg of the first but 7 kg of the second, it is refused
-    with pytest.raises(DomainError):
+    with pytest.raises(DomainError), transaction.atomic():
         stock_ship_out(
             items=[Reservation(first.pk, D("5")), Reservation(second.pk, D("7"))],
             reference="parcel:1",

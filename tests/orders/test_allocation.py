@@ -15,23 +15,10 @@ from inventory.checks import registered_stock_checks
 from inventory.models import Lot, Sku
 from inventory.selectors import stock_mismatches
 from orders.checks import reservations_match_allocations
-from orders.models import (
-    HOLDS_STOCK,
-    Allocation,
-    Channel,
-    Order,
-    OrderEvent,
-    OrderStatus,
-)
-from orders.services import (
-    LineDraft,
-    OrderDraft,
-    TransitionError,
-    order_allocate,
-    order_cancel,
-    order_transition,
-    orders_create,
-)
+from orders.drafts import LineDraft, OrderDraft
+from orders.lifecycle import HOLDS_STOCK, TransitionError, order_transition
+from orders.models import Allocation, Channel, Order, OrderEvent, OrderStatus
+from orders.services import order_allocate, order_cancel, orders_create
 from shipping.models import Carrier
 from shipping.services import parcel_pack
 from tests.factories import GradeFactory, ProductFactory, SkuFactory, receive

@@ -21,20 +21,10 @@ from core.errors import DomainError
 from inventory.models import Lot, Sku
 from inventory.selectors import stock_mismatches
 from orders.checks import reservations_match_allocations
-from orders.models import (
-    ALLOWED_TRANSITIONS,
-    HOLDS_STOCK,
-    Allocation,
-    Channel,
-    Order,
-    OrderEvent,
-    OrderLine,
-    OrderStatus,
-)
+from orders.drafts import LineDraft, OrderDraft
+from orders.lifecycle import ALLOWED_TRANSITIONS, HOLDS_STOCK, TransitionError
+from orders.models import Allocation, Channel, Order, OrderEvent, OrderLine, OrderStatus
 from orders.services import (
-    LineDraft,
-    OrderDraft,
-    TransitionError,
     backorders_fill,
     order_allocate,
     order_cancel,

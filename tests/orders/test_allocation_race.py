@@ -17,8 +17,9 @@ from django.utils import timezone
 from inventory.models import Lot, Sku
 from inventory.selectors import stock_mismatches
 from orders.checks import reservations_match_allocations
+from orders.drafts import LineDraft, OrderDraft
 from orders.models import Allocation, Channel, Order, OrderLine, OrderStatus
-from orders.services import LineDraft, OrderDraft, order_allocate, orders_create
+from orders.services import order_allocate, orders_create
 from tests.factories import GradeFactory, ProductFactory, SkuFactory, receive
 
 D = Decimal

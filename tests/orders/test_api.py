@@ -12,8 +12,9 @@ from django.utils import timezone
 
 from inventory.models import Lot, Sku
 from inventory.selectors import stock_mismatches
+from orders.drafts import LineDraft, OrderDraft
 from orders.models import Allocation, Channel, LiveSession, Order, OrderEvent, OrderStatus
-from orders.services import LineDraft, OrderDraft, order_allocate, order_cancel, orders_create
+from orders.services import order_allocate, order_cancel, orders_create
 from tests.factories import FarmerFactory, GradeFactory, SkuFactory, receive
 
 D = Decimal

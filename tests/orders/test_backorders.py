@@ -19,8 +19,9 @@ from inventory.models import Grade, Lot, Product, Sku
 from inventory.selectors import stock_mismatches
 from inventory.services import IntakeRow, intake_record
 from orders.checks import reservations_match_allocations
+from orders.drafts import LineDraft, OrderDraft
 from orders.models import Allocation, Channel, Order, OrderEvent, OrderStatus
-from orders.services import LineDraft, OrderDraft, orders_allocate, orders_create
+from orders.services import orders_allocate, orders_create
 from tests.factories import (
     FarmerFactory,
     GradeFactory,

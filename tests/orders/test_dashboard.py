@@ -12,9 +12,10 @@ import pytest
 from django.urls import reverse
 from openpyxl import load_workbook
 
+from orders.drafts import LineDraft, OrderDraft
 from orders.models import Channel, LiveSession, Order, OrderEvent, OrderStatus
 from orders.reports import sales_compare, sales_dashboard
-from orders.services import LineDraft, OrderDraft, orders_create
+from orders.services import orders_create
 from tests.factories import GradeFactory, ProductFactory, SkuFactory
 
 pytestmark = pytest.mark.django_db

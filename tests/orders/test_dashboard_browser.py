@@ -15,8 +15,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from orders.drafts import LineDraft, OrderDraft
 from orders.models import Channel, LiveSession
-from orders.services import LineDraft, OrderDraft, orders_create
+from orders.services import orders_create
 from tests.browser.conftest import ARTIFACTS, CHROMIUM_ARGS, chromium_path
 from tests.factories import PASSWORD, SkuFactory, UserFactory
 

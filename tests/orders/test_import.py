@@ -573,14 +573,14 @@ def test_a_large_file_runs_in_the_task_worker_and_reports_progress(
     migrated_rows, manager, stock, settings, monkeypatch
 ):
     settings.ORDER_IMPORT_INLINE_ROWS = 5  # this file's 12 rows count as large
-    monkeypatch.setattr(service, "CHUNK_ORDERS", 2)
+    monkeypatch.setattr(service, "WRITE_CHUNK", 2)
     batch = upload("kuaishou_gb18030.csv", manager)
 
     queued = commit(batch, manager)  # the task is queued when the commit's transaction ends
 
     assert queued.status == ImportStatus.QUEUED
     assert not Order.objects.exists()
-    task = DBTaskResult.objects.get(task_path="orders.tasks.import_orders_file")
+    task = DBTaskResult.objects.get(task_path="orders.importers.service.import_orders_file")
     assert task.args_kwargs == {"args": [batch.pk], "kwargs": {}}
     assert ImportBatch.objects.get(pk=batch.pk).task_id == str(task.id)
 

@@ -218,7 +218,8 @@ def test_order_numbers():
 def test_quantities():
     assert parse_quantity("3") == 3
     assert parse_quantity("2.0") == 2
-    for bad in ("0", "-1", "1.5", "两", "", "1e3"):
+    assert parse_quantity("0") == 0  # a number: the rule "at least 1" is the draft's
+    for bad in ("-1", "1.5", "两", "", "1e3"):
         with pytest.raises(Bad):
             parse_quantity(bad)
 
@@ -254,9 +255,8 @@ def test_phones():
     assert parse_phone("+86 138 0013 8000") == ("13800138000", False)
     assert parse_phone("138-0013-8000") == ("13800138000", False)
     assert parse_phone("138****8000") == ("138****8000", True)
-    for bad in ("1381234567", "12800138000", "0916-5551234", "138***8000", ""):
-        with pytest.raises(Bad):
-            parse_phone(bad)
+    # What is a phone number at all is one rule for every new order: orders.drafts.
+    assert parse_phone("0916-5551234") == ("09165551234", False)
 
 
 def test_a_header_without_rows_and_a_file_without_a_header_are_refused():

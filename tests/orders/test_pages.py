@@ -11,8 +11,9 @@ from django.utils import timezone
 
 from inventory.selectors import stock_mismatches
 from inventory.services import lot_write_off
+from orders.drafts import LineDraft, OrderDraft
 from orders.models import Channel, LiveSession, Order, OrderStatus
-from orders.services import LineDraft, OrderDraft, order_allocate, order_cancel, orders_create
+from orders.services import order_allocate, order_cancel, orders_create
 from tests.factories import FarmerFactory, GradeFactory, ProductFactory, SkuFactory, receive
 
 pytestmark = pytest.mark.django_db

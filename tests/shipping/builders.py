@@ -10,8 +10,9 @@ from itertools import count
 from django.utils import timezone
 
 from inventory.models import Grade, Lot, Product, Sku
+from orders.drafts import LineDraft, OrderDraft
 from orders.models import Channel, Order, OrderStatus
-from orders.services import LineDraft, OrderDraft, order_allocate, orders_create
+from orders.services import order_allocate, orders_create
 from shipping.models import Carrier, WaybillPool
 from shipping.services import waybill_pool_import
 from tests.factories import GradeFactory, ProductFactory, SkuFactory, UserFactory, receive

@@ -6,8 +6,9 @@ from decimal import Decimal
 
 from django.utils import timezone
 
+from orders.drafts import LineDraft, OrderDraft
 from orders.models import Channel, Order
-from orders.services import LineDraft, OrderDraft, order_allocate, orders_create
+from orders.services import order_allocate, orders_create
 from shipping.models import Carrier, Parcel, ParcelStatus, TrackingEvent
 from shipping.services import parcel_pack, parcel_transition, waybill_pool_import
 from tests.factories import FarmerFactory, SkuFactory, UserFactory, receive

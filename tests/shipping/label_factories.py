@@ -9,8 +9,9 @@ from itertools import count
 from django.utils import timezone
 
 from inventory.models import Farmer, Product, Sku, Storage
+from orders.drafts import LineDraft, OrderDraft
 from orders.models import Allocation, Channel, LiveSession, Order
-from orders.services import LineDraft, OrderDraft, order_allocate, orders_create
+from orders.services import order_allocate, orders_create
 from shipping.models import Carrier, LabelSize, Parcel, ParcelItem
 from tests.factories import (
     FarmerFactory,

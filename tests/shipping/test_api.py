@@ -683,7 +683,7 @@ def test_pack_answers_from_the_packed_objects_without_reading_the_parcel_again(
     # the order's channel, the items and the events only.
     answer = queries.captured_queries[after_packing[0] :]
     assert len(answer) == 3, [q["sql"] for q in answer]
-    assert len(queries) == 28  # the whole call, packing included (see shipping.services)
+    assert len(queries) == 23  # the whole call, packing included (see shipping.services)
     parcel = response.json()["parcel"]
     assert not any("shipping_returnline" in q["sql"] for q in queries.captured_queries)
     assert parcel["channel"] == "kuaishou"

@@ -39,8 +39,9 @@ def test_a_wave_costs_the_same_statements_for_5_or_25_orders():
     wave_create(orders=orders[:1], acting_user=staff())  # the month's code counter exists now
     few = _wave_statements(orders[1:6])
     many = _wave_statements(orders[6:])
-    # savepoint, lock the orders, three for the code, insert the wave, insert its orders,
-    # check their stock, one update of the orders, insert their events, release
+    # savepoint, three for the code, lock the orders (those in no wave yet), check their
+    # stock, one update of the orders, insert their events, insert the wave and its orders,
+    # release
     assert few == many == 11
 
 
@@ -55,28 +56,25 @@ def _pack(order, sf):
     return len(queries)
 
 
-def test_packing_an_allocated_one_line_order_costs_at_most_20_statements():
+def test_packing_an_allocated_one_line_order_costs_15_statements():
     sf = carrier_with_pool()
     order = allocated_order()
-    # savepoint, lock the order (with its wave), read its allocations (lines, SKUs), take a
-    # waybill (2), insert the parcel and its items, ship the stock out (6 with a savepoint),
-    # move to picking and to packed (an update and an event insert each), delete the
-    # allocations, insert the tracking event, release
-    assert _pack(order, sf) <= 20
+    # savepoint, take a waybill (2), lock the order (with its wave), read its allocations
+    # (lines, SKUs), delete them, move it to packed (an update and an event insert), insert the
+    # parcel and its items, ship the stock out (lock the lot, one update, one ledger insert),
+    # insert the tracking event, release
+    assert _pack(order, sf) == 15
     moves = list(order.events.order_by("pk").values_list("from_status", "to_status"))
-    assert moves[-2:] == [
-        (OrderStatus.ALLOCATED, OrderStatus.PICKING),
-        (OrderStatus.PICKING, OrderStatus.PACKED),
-    ]
+    assert moves[-1] == (OrderStatus.ALLOCATED, OrderStatus.PACKED)  # straight from the shelf
 
 
-def test_packing_the_last_order_of_a_wave_costs_at_most_21_statements_and_closes_it():
+def test_packing_the_last_order_of_a_wave_costs_18_statements_and_closes_it():
     sf = carrier_with_pool()
     order = allocated_order()
     wave = wave_create(orders=[order], acting_user=staff(), carrier=sf)
     events = OrderEvent.objects.count()
-    # no move to picking (two fewer), but lock the wave, look for orders left, close it
-    assert _pack(order, sf) <= 21
+    # three more: lock the wave, look for orders left, close it
+    assert _pack(order, sf) == 18
     assert reload(wave).status == WaveStatus.DONE
     assert OrderEvent.objects.count() == events + 1  # picking → packed only
 
@@ -116,7 +114,7 @@ def test_packing_refuses_a_merged_order_that_holds_no_stock():
     assert Allocation.objects.filter(line__order=held).exists()
 
 
-def test_packing_merged_orders_moves_each_through_picking_to_packed():
+def test_packing_merged_orders_moves_each_to_packed():
     sf = carrier_with_pool()
     sku = stocked_sku()
     waved, loose = allocated_order((sku, 1)), allocated_order((sku, 2))
@@ -131,7 +129,7 @@ def test_packing_merged_orders_moves_each_through_picking_to_packed():
     assert reload(wave).status == WaveStatus.DONE
     for order, moves in (
         (waved, [OrderStatus.PICKING, OrderStatus.PACKED]),
-        (loose, [OrderStatus.PICKING, OrderStatus.PACKED]),
+        (loose, [OrderStatus.ALLOCATED, OrderStatus.PACKED]),
     ):
         assert reload(order).status == OrderStatus.PACKED
         events = order.events.order_by("pk").values_list("to_status", "note")

@@ -281,7 +281,7 @@ def test_parcel_pack_ships_the_allocated_kilograms_out_of_the_ledger():
     _assert_stock_clean()
 
 
-def test_parcel_pack_of_an_order_in_no_wave_goes_through_picking():
+def test_parcel_pack_of_an_order_in_no_wave_goes_straight_to_packed():
     # given an allocated order that nobody put in a wave
     carrier_with_pool()
     order = allocated_order()
@@ -289,9 +289,9 @@ def test_parcel_pack_of_an_order_in_no_wave_goes_through_picking():
     # when it is packed
     parcel = _pack(order).parcel
 
-    # then its history shows allocated → picking → packed and the parcel has no wave
+    # then its history shows allocated → packed and the parcel has no wave
     moves = list(OrderEvent.objects.filter(order=order).values_list("to_status", flat=True))
-    assert moves[-2:] == ["picking", "packed"]
+    assert moves[-2:] == ["allocated", "packed"]
     assert parcel.wave is None
 
 

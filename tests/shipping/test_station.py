@@ -10,8 +10,9 @@ from django.utils import timezone
 
 from inventory.models import Lot, MovementKind
 from inventory.selectors import stock_mismatches
+from orders.drafts import LineDraft, OrderDraft
 from orders.models import Allocation, Channel, Order, OrderStatus
-from orders.services import LineDraft, OrderDraft, order_allocate, order_cancel, orders_create
+from orders.services import order_allocate, order_cancel, orders_create
 from shipping.models import Carrier, Parcel, WaybillNumber
 from shipping.services import parcel_pack, wave_create, waybill_pool_import
 from tests.factories import SkuFactory, UserFactory, receive

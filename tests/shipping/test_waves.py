@@ -9,8 +9,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from core.errors import DomainError
+from orders.drafts import LineDraft, OrderDraft
 from orders.models import Channel, LiveSession, Order, OrderStatus
-from orders.services import LineDraft, OrderDraft, order_allocate, orders_create
+from orders.services import order_allocate, orders_create
 from shipping.models import Wave, WaveOrder, WaveStatus
 from shipping.selectors import WaveSelection, wave_candidates
 from shipping.services import wave_create

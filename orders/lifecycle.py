@@ -1,0 +1,414 @@
+"""An order's whole state: the transition table, every named group of statuses, and the
+services through which the apps above orders (shipping) move orders along.
+
+Orders alone owns an order's status and the kilograms it holds (its ``Allocation`` rows).
+Shipping never locks an ``Order`` and never reads or writes an ``Allocation``: it asks this
+module to pick orders for a wave (``orders_pick``), to pack them (``orders_pack``, which
+consumes what they hold and hands back the ``(line, lot, kg)`` items for the parcel), and to
+follow their parcels (``orders_lock``, ``orders_mark_shipped``, ``orders_mark_delivered``,
+``orders_refund_returned``).
+
+Lock order. Every service that takes several row locks takes them in this order, each kind by
+primary key, so two services can never wait for each other in a circle::
+
+    Order → Lot → Parcel → Wave
+
+An order is locked first (``lock_orders``); inventory then locks the lots it touches (in lot-id
+order); shipping locks its parcel, then its wave. Waybill numbers are claimed before any of
+these with ``SELECT … FOR UPDATE SKIP LOCKED``, which never waits, so they take no place in
+the order. ``docs/LOCKING.md`` says the same, and ``tests/test_lock_order.py`` captures the
+SQL of packing, returning and cancelling on PostgreSQL to prove it.
+
+Stock follows the status: an order in a stock-holding state (``HOLDS_STOCK``) holds
+allocations and an order in any other state holds none. Every move below keeps that true.
+"""
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from core.errors import DomainError
+from orders.models import Allocation, Order, OrderEvent, OrderLine, OrderStatus
+
+S = OrderStatus
+KG_STEP = Decimal("0.001")
+
+# Every move an order may make; ``order_transition`` and ``move_locked`` refuse all others.
+ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
+    S.NEW: frozenset({S.ALLOCATED, S.BACKORDERED, S.CANCELLED, S.REFUNDED}),
+    S.BACKORDERED: frozenset({S.ALLOCATED, S.CANCELLED, S.REFUNDED}),
+    # Packed straight from the shelf, without a wave, or through a wave (picking).
+    S.ALLOCATED: frozenset({S.PICKING, S.PACKED, S.CANCELLED, S.REFUNDED}),
+    S.PICKING: frozenset({S.PACKED, S.ALLOCATED, S.CANCELLED, S.REFUNDED}),
+    S.PACKED: frozenset({S.SHIPPED}),
+    S.SHIPPED: frozenset({S.DELIVERED, S.REFUNDED}),
+    S.DELIVERED: frozenset({S.REFUNDED}),
+    S.CANCELLED: frozenset(),
+    S.REFUNDED: frozenset(),
+}
+
+# --- the named groups: each defined here once, imported everywhere else ----------------------
+
+# Hold reserved kilograms (their Allocation rows).
+HOLDS_STOCK = frozenset({S.ALLOCATED, S.PICKING})
+# Can be allocated, or tried again when stock arrives.
+ALLOCATABLE = frozenset({S.NEW, S.BACKORDERED})
+# Can be packed: their kilograms are reserved.
+PACKABLE = HOLDS_STOCK
+# Not packed yet: a cancel (ours or the platform's) still stops them, and gives back their stock.
+CANCELLABLE = frozenset({S.NEW, S.BACKORDERED, S.ALLOCATED, S.PICKING})
+# Closed: no longer sales, never packed.
+CLOSED = frozenset({S.CANCELLED, S.REFUNDED})
+# Everything else counts as sold.
+SOLD = frozenset(S.values) - CLOSED
+# Their stock has left the warehouse in parcels.
+PACKED_OR_LATER = frozenset({S.PACKED, S.SHIPPED, S.DELIVERED})
+SHIPPED_OR_LATER = frozenset({S.SHIPPED, S.DELIVERED})
+# Reached allocation (and maybe went further).
+ALLOCATED_OR_LATER = HOLDS_STOCK | PACKED_OR_LATER
+# Work still to do before the order leaves: the fulfilment backlog.
+BACKLOG = CANCELLABLE | {S.PACKED}
+
+
+class TransitionError(DomainError):
+    def __init__(self, order: Order, to: str):
+        super().__init__(
+            _("Order %(order)s cannot go from %(from)s to %(to)s.")
+            % {
+                "order": order.external_no,
+                "from": OrderStatus(order.status).label,
+                "to": OrderStatus(to).label,
+            },
+            field="status",
+            code="forbidden_transition",
+        )
+
+
+def _stock_mismatch(order_number: str, to: str) -> DomainError:
+    return DomainError(
+        _("Order %(order)s cannot go to %(to)s: its reserved stock does not match.")
+        % {"order": order_number, "to": OrderStatus(to).label},
+        field="status",
+        code="forbidden_transition",
+    )
+
+
+# --- locks and moves -------------------------------------------------------------------------
+
+
+def lock_orders(
+    order_ids: Iterable[int] | QuerySet, *, related: Sequence[str] = ()
+) -> dict[int, Order]:
+    """Lock these orders for the rest of the caller's transaction, by primary key (the first
+    lock of the lock order), and return them by id. ``order_ids`` may be a queryset of ids
+    (``values("pk")``): it becomes a subquery of the one locking statement. ``related`` names
+    relations to load with them (``select_related``); only the orders' own rows are locked."""
+    if not isinstance(order_ids, QuerySet):
+        order_ids = sorted(set(order_ids))
+        if not order_ids:
+            return {}
+    query = Order.objects.select_for_update(of=("self",))
+    if related:
+        query = query.select_related(*related)
+    return {order.pk: order for order in query.filter(pk__in=order_ids).order_by("pk")}
+
+
+def move_locked(*, moves: Sequence[tuple[int, str, str, str]], acting_user) -> None:
+    """Move many orders at once, each ``(order id, from, to, note)``: one ``UPDATE`` per target
+    status and one insert of their events. For orders' own services, which have locked the
+    orders (``lock_orders``) and read ``from`` under the lock. Every move is checked against
+    ``ALLOWED_TRANSITIONS`` first; one forbidden move refuses them all (``TransitionError``),
+    before anything is written."""
+    for order_id, from_status, to, _note in moves:
+        if to not in ALLOWED_TRANSITIONS[from_status]:
+            raise TransitionError(Order.objects.get(pk=order_id), to)
+    if not moves:
+        return
+    now = timezone.now()
+    by_target: dict[str, list[int]] = defaultdict(list)
+    for order_id, _from_status, to, _note in moves:
+        by_target[to].append(order_id)
+    for to, order_ids in sorted(by_target.items()):
+        Order.objects.filter(pk__in=order_ids).update(status=to, updated_at=now)
+    OrderEvent.objects.bulk_create(
+        [
+            OrderEvent(
+                order_id=order_id,
+                from_status=from_status,
+                to_status=to,
+                acting_user=acting_user,
+                note=note[:200],
+            )
+            for order_id, from_status, to, note in moves
+        ]
+    )
+
+
+@transaction.atomic
+def order_transition(*, order: Order, to: str, acting_user=None, note: str = "") -> Order:
+    """Move an order to ``to`` if the transition table allows it, and record the event.
+    Re-reads the order under its row lock, so two callers cannot both move it. Stock follows
+    the status: a move into a stock-holding state needs allocations, a move out of one needs
+    none left (allocate with ``order_allocate``, give stock back with ``order_cancel``)."""
+    locked = lock_orders([order.pk]).get(order.pk)
+    if locked is None:
+        raise DomainError(_("This order no longer exists."), field="order")
+    if to not in ALLOWED_TRANSITIONS[locked.status]:
+        raise TransitionError(locked, to)
+    holds = Allocation.objects.filter(line__order=locked).exists()
+    if (to in HOLDS_STOCK) != holds:
+        raise _stock_mismatch(locked.external_no, to)
+    move_locked(moves=[(locked.pk, locked.status, to, note)], acting_user=acting_user)
+    locked.status = order.status = to
+    return locked
+
+
+# --- what shipping asks ----------------------------------------------------------------------
+
+
+def _holding(order_ids: Iterable[int]) -> set[int]:
+    """Which of these orders hold any allocation."""
+    return set(
+        Allocation.objects.filter(line__order_id__in=list(order_ids))
+        .values_list("line__order_id", flat=True)
+        .distinct()
+    )
+
+
+@transaction.atomic(savepoint=False)
+def orders_pick(*, order_ids: Iterable[int] | QuerySet, acting_user, note: str = "") -> list[Order]:
+    """Move the allocated orders among ``order_ids`` (ids, or a queryset of them) to picking —
+    a wave took them — and return them first paid first; the others (not allocated, or gone)
+    are left as they are. Locks the orders. Four statements for any number: lock, check their
+    stock, one update and one insert of events."""
+    locked = lock_orders(order_ids)
+    picked = [order for order in locked.values() if order.status == S.ALLOCATED]
+    holding = _holding(order.pk for order in picked)
+    for order in picked:
+        if order.pk not in holding:
+            raise _stock_mismatch(order.external_no, S.PICKING)
+    move_locked(
+        moves=[(order.pk, order.status, S.PICKING, note) for order in picked],
+        acting_user=acting_user,
+    )
+    for order in picked:
+        order.status = S.PICKING
+    return sorted(picked, key=lambda order: (order.paid_at, order.pk))
+
+
+@dataclass(frozen=True)
+class PackItem:
+    """Units of one order line going into the box being packed."""
+
+    line_id: int
+    units: int
+
+
+@dataclass(frozen=True)
+class PackedItem:
+    """Kilograms of one lot, for one order line, that left the order's reservation for a box."""
+
+    line: OrderLine
+    lot_id: int
+    kg: Decimal
+
+
+@dataclass
+class Packing:
+    """What ``orders_pack`` did: the orders (locked, ``orders[0]`` the one scanned), the
+    items to put in the parcel, and which orders are now wholly packed."""
+
+    orders: list[Order]
+    items: list[PackedItem]
+    packed: set[int]
+
+    @property
+    def complete(self) -> bool:
+        return self.packed == {order.pk for order in self.orders}
+
+
+def _same_recipient(one: Order, other: Order) -> bool:
+    return (one.recipient_name, one.phone, one.full_address) == (
+        other.recipient_name,
+        other.phone,
+        other.full_address,
+    )
+
+
+def _take(
+    allocations: list[Allocation], items: Sequence[PackItem], orders: dict[int, Order]
+) -> tuple[list[PackedItem], list[int], list[Allocation]]:
+    """The allocations of the given lines' units, first allocated first (allocation chose the
+    lots first expiry first): whole allocations, or a part of the last one touched. Returns
+    the items, the ids of the allocations used up, and the allocations left smaller (their
+    ``kg`` already lowered)."""
+    if not items:
+        raise DomainError(_("Say what goes into this box."), field="items")
+    by_line: dict[int, list[Allocation]] = defaultdict(list)
+    for allocation in allocations:
+        by_line[allocation.line_id].append(allocation)
+    packed: list[PackedItem] = []
+    emptied: list[int] = []
+    shrunk: dict[int, Allocation] = {}
+    for index, item in enumerate(items):
+        held = by_line.get(item.line_id)
+        if not held:
+            raise DomainError(
+                _("That line is not one of this order's lines waiting to be packed."),
+                field="items",
+                row=index,
+            )
+        line = held[0].line
+        if item.units <= 0:
+            raise DomainError(_("Pack at least one unit."), field="units", row=index)
+        left_kg = sum((a.kg for a in held), Decimal("0"))
+        left = int(left_kg * line.quantity / line.kg)  # whole units still held
+        # The last units take whatever is left, so rounding never strands a gram.
+        needed = left_kg if item.units == left else (line.kg * item.units / line.quantity)
+        needed = needed.quantize(KG_STEP)
+        if item.units > left:
+            raise DomainError(
+                _("Only %(units)d of %(sku)s are left to pack in order %(order)s.")
+                % {"units": left, "sku": line.sku.name, "order": orders[line.order_id].external_no},
+                field="units",
+                row=index,
+            )
+        while needed > 0:
+            allocation = held[0]
+            kg = min(needed, allocation.kg)
+            packed.append(PackedItem(line, allocation.lot_id, kg))
+            allocation.kg -= kg
+            needed -= kg
+            if allocation.kg == 0:
+                held.pop(0)
+                emptied.append(allocation.pk)
+                shrunk.pop(allocation.pk, None)
+            else:
+                shrunk[allocation.pk] = allocation
+    return packed, emptied, list(shrunk.values())
+
+
+@transaction.atomic(savepoint=False)
+def orders_pack(
+    *,
+    order: Order,
+    merge: Sequence[Order] = (),
+    items: Sequence[PackItem] | None = None,
+    acting_user,
+    note: str = "",
+    related: Sequence[str] = (),
+) -> Packing:
+    """Consume what ``order`` (and the orders in ``merge``, which must go to the same recipient
+    and address) holds for a box: everything it holds (``items`` None), or only the given units
+    of its lines, so that one order can go into several boxes. Returns the consumed
+    ``(line, lot, kg)`` items for the parcel: the caller ships that stock out
+    (``inventory.services.stock_ship_out``) in the same transaction.
+
+    Locks the orders by primary key (``related``: relations to load with them). Every order
+    must be packable and hold stock. An order with nothing left to pack becomes packed; one
+    with units still to pack (a later box) goes to (or stays in) picking, still holding them.
+    Refuses with ``DomainError`` (code ``not_packable``) before anything is written."""
+    ids = sorted({order.pk, *(other.pk for other in merge)})
+    locked = lock_orders(ids, related=related)
+    primary = locked.get(order.pk)
+    if primary is None:
+        raise DomainError(_("This order no longer exists."), field="order", code="not_packable")
+    for each in locked.values():
+        if each.status not in PACKABLE:
+            raise DomainError(
+                _("Order %(order)s is %(status)s: only allocated orders can be packed.")
+                % {"order": each.external_no, "status": each.get_status_display()},
+                field="order",
+                code="not_packable",
+            )
+        if each.pk != primary.pk and not _same_recipient(each, primary):
+            raise DomainError(
+                _("Order %(order)s goes to another recipient or address.")
+                % {"order": each.external_no},
+                field="merge",
+            )
+    if len(locked) != len(ids):
+        raise DomainError(_("An order to merge no longer exists."), field="merge")
+    allocations = list(
+        Allocation.objects.filter(line__order_id__in=ids).select_related("line__sku").order_by("id")
+    )
+    holding = {allocation.line.order_id for allocation in allocations}
+    for each in locked.values():
+        if each.pk not in holding:
+            raise _stock_mismatch(each.external_no, S.PACKED)
+
+    if items is None:
+        packed_items = [PackedItem(a.line, a.lot_id, a.kg) for a in allocations]
+        emptied, shrunk = [a.pk for a in allocations], []
+    else:
+        packed_items, emptied, shrunk = _take(allocations, items, locked)
+    Allocation.objects.filter(pk__in=emptied).delete()
+    for allocation in shrunk:
+        Allocation.objects.filter(pk=allocation.pk).update(kg=allocation.kg)
+    gone = set(emptied)
+    still_holding = {a.line.order_id for a in allocations if a.pk not in gone}
+
+    moves, packed = [], set()
+    for order_id in ids:
+        each = locked[order_id]
+        to = S.PICKING if order_id in still_holding else S.PACKED
+        if order_id not in still_holding:
+            packed.add(order_id)
+        if each.status != to:
+            moves.append((order_id, each.status, to, note))
+            each.status = to
+    move_locked(moves=moves, acting_user=acting_user)
+    order.status = primary.status
+    others = [locked[pk] for pk in ids if pk != primary.pk]
+    return Packing(orders=[primary, *others], items=packed_items, packed=packed)
+
+
+def orders_lock(*, order_ids: Iterable[int]) -> dict[int, str]:
+    """Lock these orders for the rest of the caller's transaction and return their statuses:
+    for a caller that must decide something about them under their lock before it asks for a
+    move (shipping, whether every parcel of an order has left). Must run inside a transaction;
+    it is the first lock the caller takes (see the lock order above)."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("orders_lock needs a transaction: its lock lasts until it ends")
+    return {pk: order.status for pk, order in lock_orders(order_ids).items()}
+
+
+def _advance(order_ids: Iterable[int], *, frm: str, to: str, acting_user, note: str) -> list[int]:
+    locked = lock_orders(order_ids)
+    ready = [pk for pk, order in locked.items() if order.status == frm]
+    move_locked(moves=[(pk, frm, to, note) for pk in ready], acting_user=acting_user)
+    return ready
+
+
+@transaction.atomic(savepoint=False)
+def orders_mark_shipped(*, order_ids: Iterable[int], acting_user, note: str = "") -> list[int]:
+    """Packed orders among these whose every parcel has left become shipped (the caller, who
+    knows the parcels, decided that under ``orders_lock``). Others are left as they are.
+    Returns the ids moved."""
+    return _advance(order_ids, frm=S.PACKED, to=S.SHIPPED, acting_user=acting_user, note=note)
+
+
+@transaction.atomic(savepoint=False)
+def orders_mark_delivered(*, order_ids: Iterable[int], acting_user, note: str = "") -> list[int]:
+    """Shipped orders among these whose every parcel has arrived become delivered."""
+    return _advance(order_ids, frm=S.SHIPPED, to=S.DELIVERED, acting_user=acting_user, note=note)
+
+
+@transaction.atomic(savepoint=False)
+def orders_refund_returned(*, order_ids: Iterable[int], acting_user, note: str = "") -> list[int]:
+    """Orders whose parcel came back are refunded, where the table allows it (shipped or
+    delivered; one already refunded stays so). Returns the ids moved."""
+    locked = lock_orders(order_ids)
+    moves = [
+        (pk, order.status, S.REFUNDED, note)
+        for pk, order in locked.items()
+        if S.REFUNDED in ALLOWED_TRANSITIONS[order.status]
+    ]
+    move_locked(moves=moves, acting_user=acting_user)
+    return [pk for pk, *_rest in moves]
