@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.routers import APIRootView
 
 from core.api import ProtectedDeleteMixin
+from core.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotent
 from core.roles import STOCK_READERS, STOCK_WRITERS, Role, has_role
 from inventory import selectors, services
 from inventory.filters import (
@@ -270,6 +271,7 @@ class LotViewSet(viewsets.ReadOnlyModelViewSet):
         description="Creates one lot per row (usually one per grade), each with its intake "
         "ledger row. Nothing is saved if any row is invalid; row errors come back as "
         '`{"rows": [{}, {"gross_kg": ["…"]}]}`.',
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
         request=IntakeCreateSerializer,
         responses={201: DeliverySerializer},
     ),
@@ -294,7 +296,10 @@ class IntakeViewSet(
             return IntakeCreateSerializer
         return DeliverySerializer
 
+    @idempotent
     def create(self, request, *args, **kwargs):
+        """A scale's client that lost the answer sends the delivery again with the same
+        ``Idempotency-Key``: the first answer comes back and no second delivery is made."""
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data

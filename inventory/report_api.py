@@ -21,6 +21,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.errors import DomainError
+from core.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotent
 from core.roles import (
     FARMER_MONEY_READERS,
     FARMER_PAYMENT_WRITERS,
@@ -294,6 +295,7 @@ class FarmerPaymentFilter(filters.FilterSet):
         description="Paying more than the farmer is owed is allowed (an advance: a negative "
         "balance). Refused with 400: an amount ≤ 0 or with more than two decimal places, a "
         "date in the future, a reference already recorded for the farmer.",
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
         request=FarmerPaymentCreateSerializer,
         responses={201: FarmerPaymentSerializer, 400: OpenApiResponse(description="By field")},
     ),
@@ -316,6 +318,7 @@ class FarmerPaymentViewSet(
             return FarmerPaymentCreateSerializer
         return FarmerPaymentSerializer
 
+    @idempotent
     def create(self, request, *args, **kwargs):
         serializer = FarmerPaymentCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

@@ -7,7 +7,7 @@ with ``F()`` and writes its ledger row in the same transaction.
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
@@ -64,6 +64,17 @@ def _positive_kg(value: Decimal, *, field: str, row: int | None = None) -> None:
         raise DomainError(_("The weight must be more than 0 kg."), field=field, row=row)
 
 
+def _moment(at: datetime | None) -> datetime:
+    """When a service records what it does: now, or ``at`` for history entered afterwards
+    (the demo's past weeks, a paper ledger typed in later). Never in the future."""
+    now = timezone.now()
+    if at is None:
+        return now
+    if timezone.is_naive(at) or at > now:
+        raise DomainError(_("A time recorded afterwards cannot be in the future."), field="at")
+    return at
+
+
 def next_codes(prefix: str, count: int) -> list[str]:
     """``count`` new codes ``PREFIX-0001``…, unique across processes (the counter row is locked
     by the UPDATE until the caller's transaction ends)."""
@@ -94,8 +105,10 @@ def _record(
     acting_user,
     reference: str = "",
     note: str = "",
+    at: datetime | None = None,
 ) -> StockMovement:
-    """Apply ``kg_delta`` to a locked lot's on-hand and append the ledger row for it."""
+    """Apply ``kg_delta`` to a locked lot's on-hand and append the ledger row for it (stamped
+    ``at``, or now)."""
     on_hand_after = lot.on_hand_kg + kg_delta
     if kg_delta:
         Lot.objects.filter(pk=lot.pk).update(on_hand_kg=_kg(F("on_hand_kg") + kg_delta))
@@ -108,6 +121,7 @@ def _record(
         acting_user=acting_user,
         reference=reference,
         note=note,
+        created_at=at or timezone.now(),
     )
 
 
@@ -191,6 +205,7 @@ def intake_record(
     acting_user,
     location: Location | None = None,
     note: str = "",
+    at: datetime | None = None,
 ) -> Delivery:
     """Record one farmer's delivery: one lot per row (usually one per grade), each with an
     ``intake`` ledger row of its net kg. Expiry is harvest date + the product's shelf life.
@@ -202,7 +217,7 @@ def intake_record(
         raise DomainError(_("This product is no longer sold."), field="product")
     if location is not None and not location.is_active:
         raise DomainError(_("This location is not in use."), field="location")
-    now = timezone.now()
+    now = _moment(at)
     if harvest_date > timezone.localdate(now):
         raise DomainError(_("The harvest date cannot be in the future."), field="harvest_date")
     if not rows:
@@ -262,7 +277,15 @@ def intake_record(
 
 
 @transaction.atomic
-def lot_write_off(*, lot: Lot, kg: Decimal, reason: str, acting_user, reference: str = "") -> Lot:
+def lot_write_off(
+    *,
+    lot: Lot,
+    kg: Decimal,
+    reason: str,
+    acting_user,
+    reference: str = "",
+    at: datetime | None = None,
+) -> Lot:
     """Take spoiled or damaged kilograms out of stock. Only unreserved kilograms can go:
     what orders hold stays until they release it. Locks the lot."""
     _positive_kg(kg, field="kg")
@@ -290,12 +313,15 @@ def lot_write_off(*, lot: Lot, kg: Decimal, reason: str, acting_user, reference:
         acting_user=acting_user,
         reference=reference,
         note=reason,
+        at=_moment(at),
     )
     return locked
 
 
 @transaction.atomic
-def lot_adjust(*, lot: Lot, counted_kg: Decimal, reason: str, acting_user) -> Lot:
+def lot_adjust(
+    *, lot: Lot, counted_kg: Decimal, reason: str, acting_user, at: datetime | None = None
+) -> Lot:
     """Set a lot's on-hand to what a stock count found, recording the difference. The count
     cannot fall below what orders have reserved. A count that finds more announces it
     (``stock_available``). Locks the lot."""
@@ -326,6 +352,7 @@ def lot_adjust(*, lot: Lot, counted_kg: Decimal, reason: str, acting_user) -> Lo
         acting_user=acting_user,
         reference="count",
         note=reason,
+        at=_moment(at),
     )
     if delta > 0:
         announce_available([locked.pk])
@@ -333,7 +360,9 @@ def lot_adjust(*, lot: Lot, counted_kg: Decimal, reason: str, acting_user) -> Lo
 
 
 @transaction.atomic
-def lot_move(*, lot: Lot, location: Location, acting_user, note: str = "") -> Lot:
+def lot_move(
+    *, lot: Lot, location: Location, acting_user, note: str = "", at: datetime | None = None
+) -> Lot:
     """Move a lot to another warehouse location (a zero-kg ledger row records it)."""
     if not location.is_active:
         raise DomainError(_("This location is not in use."), field="location")
@@ -352,6 +381,7 @@ def lot_move(*, lot: Lot, location: Location, acting_user, note: str = "") -> Lo
         acting_user=acting_user,
         reference=f"location:{location.code}",
         note=(f"{previous.code} → {location.code} {note}").strip(),
+        at=_moment(at),
     )
     return locked
 
@@ -542,7 +572,9 @@ def _lots_update(totals: dict[int, Decimal], *, reserved: int = 0, on_hand: int 
 
 
 @transaction.atomic(savepoint=False)
-def stock_ship_out(*, items: Sequence[Reservation], reference: str, acting_user) -> None:
+def stock_ship_out(
+    *, items: Sequence[Reservation], reference: str, acting_user, at: datetime | None = None
+) -> None:
     """Reserved kilograms leave the warehouse in a parcel: reserved and on-hand both fall, in
     one ``UPDATE``, and a ``ship_out`` ledger row is written per lot (one insert). Locks the
     lots in id order. Runs inside the caller's transaction (no savepoint of its own): a
@@ -559,7 +591,7 @@ def stock_ship_out(*, items: Sequence[Reservation], reference: str, acting_user)
                 field="kg",
             )
     _lots_update(totals, reserved=-1, on_hand=-1)
-    now = timezone.now()
+    now = _moment(at)
     StockMovement.objects.bulk_create(
         [
             StockMovement(
@@ -632,6 +664,7 @@ def farmer_payment_record(
     reference: str = "",
     note: str = "",
     acting_user,
+    at: datetime | None = None,
 ):
     """Record money paid to a farmer for their produce. The amount is more than 0 with at most
     two decimal places; the day is not in the future. Paying more than the farmer is owed is
@@ -672,4 +705,5 @@ def farmer_payment_record(
         reference=reference,
         note=note,
         recorded_by=acting_user,
+        created_at=_moment(at),
     )

@@ -149,3 +149,15 @@ def test_a_set_of_order_statuses_is_written_only_in_orders_lifecycle():
                     if len(members) >= 2:
                         found.append(f"{path.relative_to(ROOT)}:{node.lineno}")
     assert found == []
+
+
+def test_production_code_never_patches_the_clock():
+    """History is recorded with the services' ``at=``; ``unittest.mock`` is for tests only."""
+    patched = [
+        f"{path.relative_to(ROOT)}:{line}"
+        for package in PROJECT
+        for path, tree in modules(package)
+        for line, module, _function in imported(tree)
+        if module.startswith("unittest")
+    ]
+    assert patched == []

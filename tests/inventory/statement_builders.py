@@ -1,5 +1,5 @@
 """A small studio whose March 2026 statements are known to the fen, built through the services
-at the times things happened (``studio.demo.clock_at``).
+at the times things happened (``tests.clock.clock_at``).
 
 朱大山  Feb 20  蜜桃 特级 100 kg × ¥6.00 = ¥600.00        (before March)
         Feb 25  paid ¥200.00 in cash                      → opening balance ¥400.00
@@ -33,7 +33,7 @@ from inventory.services import (
     stock_return,
     stock_ship_out,
 )
-from studio.demo import clock_at
+from tests.clock import clock_at
 from tests.factories import (
     FarmerFactory,
     GradeFactory,

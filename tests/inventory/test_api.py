@@ -5,7 +5,16 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from inventory.models import Delivery, Farmer, Location, Lot, MovementKind, Product, Sku
+from inventory.models import (
+    Delivery,
+    Farmer,
+    Location,
+    Lot,
+    MovementKind,
+    Product,
+    Sku,
+    StockMovement,
+)
 from inventory.selectors import stock_mismatches
 from inventory.services import lot_write_off
 from tests.factories import (
@@ -48,8 +57,6 @@ def _intake_body(farmer, product, grades, /, **overrides):
 
 
 def _row_counts():
-    from inventory.models import StockMovement
-
     return Lot.objects.count(), StockMovement.objects.count(), Delivery.objects.count()
 
 
@@ -605,3 +612,34 @@ def test_row_errors_have_one_shape_whether_the_type_or_the_rule_is_wrong(client_
     assert not_a_number[0] == {} and list(not_a_number[1]) == ["gross_kg"]
     assert not_positive[0] == {} and list(not_positive[1]) == ["gross_kg"]
     assert Delivery.objects.count() == 0
+
+
+def test_an_intake_sent_twice_with_the_same_idempotency_key_is_recorded_once(client_for):
+    # given a scale's client whose first answer was lost on a bad network
+    farmer, product = FarmerFactory(), ProductFactory()
+    grades = [GradeFactory(), GradeFactory(name="一级", rank=1)]
+    LocationFactory()
+    client = client_for("intake")
+    body = _intake_body(farmer, product, grades)
+
+    def send(key, payload=body):
+        return client.post(
+            "/api/intakes/",
+            payload,
+            content_type="application/json",
+            headers={"Idempotency-Key": key},
+        )
+
+    first, again = send("scale-7-0042"), send("scale-7-0042")
+
+    # then one delivery, the same answer twice, the repeat marked as replayed
+    assert first.status_code == again.status_code == 201
+    assert first.json() == again.json()
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert Delivery.objects.count() == 1
+    assert StockMovement.objects.count() == 2  # one intake row per lot, not four
+    # a new key is a new delivery; the old key with another body is a 409
+    assert send("scale-7-0043").status_code == 201
+    changed = _intake_body(farmer, product, grades, note="另一车")
+    assert send("scale-7-0042", changed).status_code == 409
+    assert Delivery.objects.count() == 2

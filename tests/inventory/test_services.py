@@ -497,3 +497,22 @@ def test_database_refuses_impossible_quantities_even_when_code_is_bypassed(chang
 
     lot.refresh_from_db()
     assert (lot.on_hand_kg, lot.reserved_kg) == (D("100.000"), D("0.000"))
+
+
+def test_history_entered_afterwards_carries_its_own_time_and_never_a_future_one(manager_user):
+    lot = receive(kg="20")
+    three_days_ago = timezone.now() - timedelta(days=3)
+
+    lot_write_off(lot=lot, kg=D("1.5"), reason="烂果", acting_user=manager_user, at=three_days_ago)
+
+    row = StockMovement.objects.filter(lot=lot, kind=MovementKind.WRITE_OFF).get()
+    assert row.created_at == three_days_ago
+    with pytest.raises(DomainError) as refused:
+        lot_write_off(
+            lot=lot,
+            kg=D("1"),
+            reason="烂果",
+            acting_user=manager_user,
+            at=timezone.now() + timedelta(minutes=5),
+        )
+    assert refused.value.field == "at"

@@ -33,7 +33,7 @@ from inventory.services import (
     stock_return,
     stock_ship_out,
 )
-from studio.demo import clock_at
+from tests.clock import clock_at
 from tests.factories import (
     FarmerFactory,
     GradeFactory,

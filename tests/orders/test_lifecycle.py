@@ -3,16 +3,26 @@
 from decimal import Decimal
 
 import pytest
+from django.db import transaction
 from django.utils import timezone, translation
 
 from core.errors import DomainError
 from orders.drafts import LineDraft, OrderDraft
-from orders.lifecycle import ALLOWED_TRANSITIONS, HOLDS_STOCK, TransitionError, order_transition
+from orders.lifecycle import (
+    ALLOWED_TRANSITIONS,
+    HOLDS_STOCK,
+    PackItem,
+    TransitionError,
+    order_transition,
+    orders_pack,
+)
 from orders.models import Allocation, Channel, Order, OrderEvent, OrderStatus
 from orders.services import orders_create
 from tests.factories import SkuFactory, receive
+from tests.shipping.builders import allocated_order, stocked_sku
 
 pytestmark = pytest.mark.django_db
+D = Decimal
 
 STATES = list(OrderStatus)
 ALLOWED = [(a, b) for a in STATES for b in STATES if b in ALLOWED_TRANSITIONS[a]]
@@ -125,3 +135,60 @@ def test_an_order_cannot_leave_a_stock_holding_state_while_it_holds_stock(make_u
 
     assert Order.objects.get(pk=order.pk).status == OrderStatus.ALLOCATED
     assert Allocation.objects.filter(line__order=order).count() == 1
+
+
+# --- packing through orders: all of an order, or some units of its lines ---------------------
+
+
+def _split_order():
+    """An order for 3 boxes of peaches (7.5 kg) served from two lots: 5 kg of the lot received
+    first, then 2.5 kg of the next one."""
+    sku = stocked_sku(kg="5")
+    later = receive(kg="10", product=sku.product, grade=sku.grade)  # same expiry, received later
+    order = allocated_order((sku, 3))
+    return order, sku, later
+
+
+def test_orders_pack_takes_some_units_first_expiry_first_and_keeps_the_rest_held(make_user):
+    order, _sku, later = _split_order()
+    line = order.lines.get()
+    first_lot = line.allocations.order_by("pk").first().lot_id
+
+    box1 = orders_pack(order=order, items=[PackItem(line.pk, 2)], acting_user=make_user("packer"))
+
+    assert [(item.lot_id, item.kg) for item in box1.items] == [(first_lot, D("5.000"))]
+    assert box1.packed == set() and not box1.complete
+    assert Order.objects.get(pk=order.pk).status == OrderStatus.PICKING
+    assert list(line.allocations.values_list("lot_id", "kg")) == [(later.pk, D("2.500"))]
+
+    box2 = orders_pack(order=order, items=[PackItem(line.pk, 1)], acting_user=make_user("packer"))
+
+    assert [(item.lot_id, item.kg) for item in box2.items] == [(later.pk, D("2.500"))]
+    assert box2.complete
+    assert Order.objects.get(pk=order.pk).status == OrderStatus.PACKED
+    assert not line.allocations.exists()
+
+
+def test_orders_pack_refuses_more_units_than_are_left_and_changes_nothing(make_user):
+    order, _sku, _later = _split_order()
+    line = order.lines.get()
+    before = list(line.allocations.values_list("lot_id", "kg"))
+
+    with pytest.raises(DomainError) as refused, transaction.atomic():
+        orders_pack(order=order, items=[PackItem(line.pk, 4)], acting_user=make_user("packer"))
+
+    assert "3" in refused.value.message and refused.value.field == "units"
+    assert list(line.allocations.values_list("lot_id", "kg")) == before
+    assert Order.objects.get(pk=order.pk).status == OrderStatus.ALLOCATED
+
+
+def test_orders_pack_refuses_a_line_of_another_order(make_user):
+    order, sku, _later = _split_order()
+    other = allocated_order((sku, 1))
+    with pytest.raises(DomainError) as refused, transaction.atomic():
+        orders_pack(
+            order=order,
+            items=[PackItem(other.lines.get().pk, 1)],
+            acting_user=make_user("packer"),
+        )
+    assert refused.value.field == "items"

@@ -13,6 +13,7 @@ from django_tasks_db.models import DBTaskResult
 from core.errors import DomainError
 from inventory.models import MovementKind, StockMovement
 from inventory.selectors import stock_mismatches
+from orders.lifecycle import PackItem
 from orders.models import Allocation, OrderEvent, OrderStatus
 from orders.services import order_allocate, order_cancel
 from orders.tasks import fill_backorders
@@ -803,3 +804,45 @@ def test_a_restocked_return_fills_a_waiting_back_order(django_capture_on_commit_
     assert reload(waiting).status == OrderStatus.ALLOCATED
     assert Allocation.objects.get(line__order=waiting).lot == item.lot
     _assert_stock_clean()
+
+
+def test_one_order_goes_into_two_boxes_each_with_its_own_waybill_and_stock():
+    # given a wave with a family order of 6 boxes of sweet potatoes (15 kg)
+    sf = carrier_with_pool()
+    sku = stocked_sku("HS-5J", kg="40")
+    order = allocated_order((sku, 6))
+    wave = wave_create(orders=[order], acting_user=staff(), carrier=sf)
+    line = order.lines.get()
+
+    # when the packer closes a box of 4, then a box of 2
+    first = parcel_pack(
+        order=order, carrier=sf, weight_kg=D("11.2"), acting_user=staff(),
+        items=[PackItem(line.pk, 4)],
+    )  # fmt: skip
+    assert not first.complete
+    assert reload(order).status == OrderStatus.PICKING
+    assert reload(wave).status == WaveStatus.PICKING  # the order is not packed yet
+    second = parcel_pack(
+        order=order, carrier=sf, weight_kg=D("5.6"), acting_user=staff(),
+        items=[PackItem(line.pk, 2)],
+    )  # fmt: skip
+
+    # then there are two parcels with different numbers, 10 kg and 5 kg of the line
+    assert second.complete
+    assert first.parcel.tracking_number != second.parcel.tracking_number
+    assert [sum(i.kg for i in p.parcel.items.all()) for p in (first, second)] == [D("10"), D("5")]
+    assert first.warnings == second.warnings == []
+    # the order is packed once both are closed, the wave done, the ledger right
+    assert reload(order).status == OrderStatus.PACKED
+    assert reload(wave).status == WaveStatus.DONE
+    shipped = StockMovement.objects.filter(kind=MovementKind.SHIP_OUT)
+    assert sorted(m.reference for m in shipped) == sorted(
+        f"parcel:{p.parcel.pk}" for p in (first, second)
+    )
+    assert stock_mismatches() == []
+
+    # when both are handed over, the order ships only after the second scan
+    handover_scan(tracking_number=first.parcel.tracking_number, acting_user=staff())
+    assert reload(order).status == OrderStatus.PACKED
+    handover_scan(tracking_number=second.parcel.tracking_number, acting_user=staff())
+    assert reload(order).status == OrderStatus.SHIPPED

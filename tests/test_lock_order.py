@@ -1,0 +1,173 @@
+"""One lock order everywhere: Order → Lot → Parcel → Wave, each kind by primary key.
+
+The test captures the SQL that packing, returning, cancelling, handing over and making a wave
+send to PostgreSQL and reads their ``SELECT … FOR UPDATE`` statements in turn: the first lock
+of each kind must come in that order, every lock must be taken in primary-key order, and a
+later lock of an earlier kind may only take rows the transaction already holds (a lock one
+already holds is never waited for). Waybill numbers are claimed with ``SKIP LOCKED``, which
+never waits, and take no place in the order (``orders.lifecycle``, ``docs/LOCKING.md``).
+"""
+
+import re
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from orders.services import order_cancel
+from shipping.models import ParcelStatus, ReturnDisposition, TrackingEvent
+from shipping.services import (
+    ReturnRow,
+    handover_scan,
+    parcel_pack,
+    parcel_return,
+    parcel_transition,
+    wave_create,
+)
+from tests.factories import ProductFactory
+from tests.shipping.builders import allocated_order, carrier_with_pool, staff, stocked_sku
+
+D = Decimal
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
+
+RANK = {"orders_order": 0, "inventory_lot": 1, "shipping_parcel": 2, "shipping_wave": 3}
+FROM = re.compile(r'FROM "(\w+)"')
+IDS = re.compile(r'"(\w+)"\."id" (?:IN \(([^)]*)\)|= (\d+))')
+
+
+def _locks(queries) -> list[tuple[str, tuple[int, ...]]]:
+    """(table, ids) of every FOR UPDATE that may wait, in the order they were sent."""
+    locks = []
+    for query in queries:
+        sql = query["sql"]
+        if "FOR UPDATE" not in sql or "SKIP LOCKED" in sql:
+            continue
+        table = FROM.search(sql).group(1)
+        ids: tuple[int, ...] = ()
+        for name, listed, single in IDS.findall(sql):
+            if name == table:
+                text = listed or single
+                ids = tuple(int(value) for value in re.findall(r"\d+", text))
+        assert "ORDER BY" in sql or len(ids) <= 1, f"locks {table} in no defined order: {sql}"
+        locks.append((table, ids))
+    return locks
+
+
+def assert_lock_order(queries) -> list[str]:
+    """Check the rule and return the kinds locked, in order of their first lock."""
+    locks = _locks(queries)
+    held: dict[str, set[int]] = {}
+    first: list[str] = []
+    for table, ids in locks:
+        assert table in RANK, f"a lock on {table}, which the lock order does not name"
+        if table not in held:
+            if first:
+                assert RANK[table] > RANK[first[-1]], f"{table} locked after {first}"
+            first.append(table)
+            held[table] = set(ids)
+        elif RANK[table] < RANK[first[-1]]:
+            assert set(ids) <= held[table], f"{table} {ids} locked late, after {first}"
+        else:
+            held[table] |= set(ids)
+    return first
+
+
+def _two_products():
+    """Two SKUs of different products, each with its own lot: packing them locks two lots."""
+    chestnut = ProductFactory(name="板栗", shelf_life_days=90)
+    return stocked_sku("MT-5J"), stocked_sku("BL-2J", net_kg="1.000", product=chestnut)
+
+
+def _sql(action) -> list[dict]:
+    with CaptureQueriesContext(connection) as queries:
+        action()
+    return queries.captured_queries
+
+
+def test_packing_the_last_order_of_a_wave_locks_order_then_lots_then_wave():
+    sf = carrier_with_pool()
+    peaches, chestnuts = _two_products()
+    order = allocated_order((peaches, 1), (chestnuts, 2))
+    wave_create(orders=[order], acting_user=staff(), carrier=sf)
+
+    queries = _sql(
+        lambda: parcel_pack(order=order, carrier=sf, weight_kg=D("5.2"), acting_user=staff())
+    )
+
+    assert assert_lock_order(queries) == ["orders_order", "inventory_lot", "shipping_wave"]
+    assert any("SKIP LOCKED" in q["sql"] for q in queries)  # the waybill number
+
+
+def test_packing_merged_orders_locks_both_orders_first_by_primary_key():
+    sf = carrier_with_pool()
+    sku = stocked_sku()
+    first, second = allocated_order((sku, 1)), allocated_order((sku, 1))
+
+    queries = _sql(
+        lambda: parcel_pack(
+            order=second, merge=[first], carrier=sf, weight_kg=D("5.6"), acting_user=staff()
+        )
+    )
+
+    assert assert_lock_order(queries) == ["orders_order", "inventory_lot"]
+    assert _locks(queries)[0] == ("orders_order", (first.pk, second.pk))
+
+
+def test_a_return_locks_its_orders_then_the_lots_then_the_parcel():
+    sf = carrier_with_pool()
+    peaches, chestnuts = _two_products()
+    order = allocated_order((peaches, 1), (chestnuts, 1))
+    parcel = parcel_pack(order=order, carrier=sf, weight_kg=D("4.1"), acting_user=staff()).parcel
+    for to in (ParcelStatus.SHIPPED, ParcelStatus.DELIVERED):
+        parcel_transition(parcel=parcel, to=to, source=TrackingEvent.Source.SCAN)
+    rows = [
+        ReturnRow(item=item, kg=item.kg, disposition=ReturnDisposition.RESTOCK)
+        for item in parcel.items.all()
+    ]
+
+    queries = _sql(lambda: parcel_return(parcel=parcel, rows=rows, acting_user=staff()))
+
+    assert assert_lock_order(queries) == ["orders_order", "inventory_lot", "shipping_parcel"]
+    lots = [ids for table, ids in _locks(queries) if table == "inventory_lot"]
+    assert sorted({lot for ids in lots for lot in ids}) == sorted(
+        {item.lot_id for item in parcel.items.all()}
+    )
+    assert len({item.lot_id for item in parcel.items.all()}) == 2
+
+
+def test_a_cancel_locks_the_order_then_its_lots():
+    peaches, chestnuts = _two_products()
+    order = allocated_order((peaches, 1), (chestnuts, 3))
+
+    queries = _sql(lambda: order_cancel(order=order, acting_user=staff("manager")))
+
+    assert assert_lock_order(queries) == ["orders_order", "inventory_lot"]
+    (lots,) = [ids for table, ids in _locks(queries) if table == "inventory_lot"]
+    assert len(lots) == 2 and list(lots) == sorted(lots)
+
+
+def test_a_handover_scan_locks_the_order_then_the_parcel():
+    sf = carrier_with_pool()
+    order = allocated_order()
+    parcel = parcel_pack(order=order, carrier=sf, weight_kg=D("2.8"), acting_user=staff()).parcel
+
+    queries = _sql(
+        lambda: handover_scan(tracking_number=parcel.tracking_number, acting_user=staff())
+    )
+
+    assert assert_lock_order(queries) == ["orders_order", "shipping_parcel"]
+
+
+def test_the_checker_catches_the_old_order_of_a_return():
+    """Parcel → Lot → Order, as returns used to lock, is refused by the check above."""
+    old = [
+        {"sql": 'SELECT 1 FROM "shipping_parcel" WHERE "shipping_parcel"."id" = 7 FOR UPDATE'},
+        {
+            "sql": 'SELECT 1 FROM "inventory_lot" WHERE "inventory_lot"."id" IN (3) ORDER BY 1 '
+            "FOR UPDATE"
+        },
+        {"sql": 'SELECT 1 FROM "orders_order" WHERE "orders_order"."id" = 5 FOR UPDATE'},
+    ]
+    with pytest.raises(AssertionError):
+        assert_lock_order(old)
