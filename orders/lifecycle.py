@@ -34,6 +34,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.errors import DomainError
+from inventory.models import Lot
 from orders.models import Allocation, Order, OrderEvent, OrderLine, OrderStatus
 
 S = OrderStatus
@@ -212,11 +213,16 @@ class PackItem:
 
 @dataclass(frozen=True)
 class PackedItem:
-    """Kilograms of one lot, for one order line, that left the order's reservation for a box."""
+    """Kilograms of one lot, for one order line, that left the order's reservation for a box.
+    ``line`` comes with its SKU, ``lot`` with its farmer (what a label and a slip print)."""
 
     line: OrderLine
-    lot_id: int
+    lot: Lot
     kg: Decimal
+
+    @property
+    def lot_id(self) -> int:
+        return self.lot.pk
 
 
 @dataclass
@@ -282,7 +288,7 @@ def _take(
         while needed > 0:
             allocation = held[0]
             kg = min(needed, allocation.kg)
-            packed.append(PackedItem(line, allocation.lot_id, kg))
+            packed.append(PackedItem(line, allocation.lot, kg))
             allocation.kg -= kg
             needed -= kg
             if allocation.kg == 0:
@@ -336,7 +342,9 @@ def orders_pack(
     if len(locked) != len(ids):
         raise DomainError(_("An order to merge no longer exists."), field="merge")
     allocations = list(
-        Allocation.objects.filter(line__order_id__in=ids).select_related("line__sku").order_by("id")
+        Allocation.objects.filter(line__order_id__in=ids)
+        .select_related("line__sku", "lot__farmer")
+        .order_by("id")
     )
     holding = {allocation.line.order_id for allocation in allocations}
     for each in locked.values():
@@ -344,7 +352,7 @@ def orders_pack(
             raise _stock_mismatch(each.external_no, S.PACKED)
 
     if items is None:
-        packed_items = [PackedItem(a.line, a.lot_id, a.kg) for a in allocations]
+        packed_items = [PackedItem(a.line, a.lot, a.kg) for a in allocations]
         emptied, shrunk = [a.pk for a in allocations], []
     else:
         packed_items, emptied, shrunk = _take(allocations, items, locked)

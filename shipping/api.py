@@ -6,7 +6,7 @@ import csv
 import io
 
 from django.db import IntegrityError
-from django.db.models import Count, Prefetch, Q, prefetch_related_objects
+from django.db.models import Count, Prefetch, Q
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
@@ -273,21 +273,10 @@ def parcel_detail_queryset():
 
 
 def pack_result(packed: services.PackResult) -> dict:
-    """The pack's answer, from the objects ``parcel_pack`` returns rather than the parcel read
-    again: its carrier, wave, order and packer are already there, a new parcel has no returns
-    (an empty queryset costs no query), and only the order's channel, the items with their
-    SKUs and lots, and the tracking events are read (3 queries instead of 4, and less work)."""
+    """The pack's answer, from the objects ``parcel_pack`` returns, with no query: the parcel
+    comes with its carrier, wave, order (and channel), packer, items (their SKUs, lots and
+    farmers) and its one tracking event."""
     parcel = packed.parcel
-    items = ParcelItem.objects.select_related("line__sku", "lot__farmer").prefetch_related(
-        Prefetch("returns", queryset=ReturnLine.objects.none())
-    )
-    events = TrackingEvent.objects.select_related("acting_user").order_by("occurred_at", "id")
-    prefetch_related_objects(
-        [parcel],
-        "order__channel",
-        Prefetch("items", queryset=items.order_by("id")),
-        Prefetch("events", queryset=events),
-    )
     return {
         "parcel": ParcelFullDetailSerializer(parcel).data,
         "warnings": packed.warnings,

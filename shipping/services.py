@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -105,22 +105,42 @@ def waybill_take(*, carrier: Carrier) -> str:
 
 
 def _take_waybill(carrier: Carrier) -> str:
-    """``waybill_take`` inside a transaction the caller already holds (no savepoint)."""
+    """``waybill_take`` inside a transaction the caller already holds (no savepoint). On
+    PostgreSQL one statement claims the first free number (``UPDATE … WHERE id = (SELECT …
+    FOR UPDATE SKIP LOCKED) RETURNING``); elsewhere a locked read, then the update."""
+    now = timezone.now()
+    if connection.vendor == "postgresql":
+        table = connection.ops.quote_name(WaybillNumber._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {table} SET taken_at = %s WHERE id = ("
+                f"SELECT id FROM {table} WHERE carrier_id = %s AND taken_at IS NULL "
+                "ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING number",
+                [now, carrier.pk],
+            )
+            row = cursor.fetchone()
+        if row is None:
+            raise _pool_empty(carrier)
+        return row[0]
     free = WaybillNumber.objects.filter(carrier=carrier, taken_at__isnull=True).order_by("id")
     waybill = free.select_for_update(skip_locked=True).first()
     if waybill is None:
-        raise DomainError(
-            _("No free waybill numbers for %(carrier)s: import a new pool.")
-            % {"carrier": carrier.name},
-            field="tracking_number",
-            code="pool_empty",
-        )
+        raise _pool_empty(carrier)
     updated = WaybillNumber.objects.filter(pk=waybill.pk, taken_at__isnull=True).update(
-        taken_at=timezone.now()
+        taken_at=now
     )
     if updated != 1:  # only possible where row locks are not real (never on PostgreSQL)
         raise DomainError(_("The waybill number was taken meanwhile; try again."))
     return waybill.number
+
+
+def _pool_empty(carrier: Carrier) -> DomainError:
+    return DomainError(
+        _("No free waybill numbers for %(carrier)s: import a new pool.")
+        % {"carrier": carrier.name},
+        field="tracking_number",
+        code="pool_empty",
+    )
 
 
 def _claim_scanned(carrier: Carrier, number: str) -> list[str]:
@@ -296,7 +316,7 @@ def parcel_pack(
         items=items,
         acting_user=acting_user,
         note=number,
-        related=("wave_order__wave",),
+        related=("wave_order__wave", "channel"),
     )
     primary = packing.orders[0]
     weight_warning = _items_weight_check(packing.items).warning(weight_kg)
@@ -314,9 +334,9 @@ def parcel_pack(
         packed_by=acting_user,
         weight_warning=weight_warning,
     )
-    ParcelItem.objects.bulk_create(
+    parcel_items = ParcelItem.objects.bulk_create(
         [
-            ParcelItem(parcel=parcel, line=item.line, lot_id=item.lot_id, kg=item.kg)
+            ParcelItem(parcel=parcel, line=item.line, lot=item.lot, kg=item.kg)
             for item in packing.items
         ]
     )
@@ -325,13 +345,18 @@ def parcel_pack(
         reference=f"parcel:{parcel.pk}",
         acting_user=acting_user,
     )
-    TrackingEvent.objects.create(
+    event = TrackingEvent.objects.create(
         parcel=parcel,
         status=ParcelStatus.PACKED,
         occurred_at=parcel.packed_at,
         source=TrackingEvent.Source.STATION,
         acting_user=acting_user,
     )
+    # What a new parcel holds is known: its answer and its label need not read it again.
+    _known_related(parcel, "items", parcel_items)
+    _known_related(parcel, "events", [event])
+    for item in parcel_items:
+        _known_related(item, "returns", [])
     waves = {
         wave.pk: wave
         for each in packing.orders
@@ -343,6 +368,15 @@ def parcel_pack(
     for other in merge:
         other.status = next(o.status for o in packing.orders if o.pk == other.pk)
     return PackResult(parcel, warnings, complete=packing.complete)
+
+
+def _known_related(instance, name: str, objects: list) -> None:
+    """Give ``instance`` its ``name`` relation as if ``prefetch_related`` had read it: iterating
+    it reads nothing; a further filter queries the database as usual."""
+    queryset = getattr(instance, name).all()
+    queryset._result_cache = list(objects)
+    queryset._prefetch_done = True
+    instance.__dict__.setdefault("_prefetched_objects_cache", {})[name] = queryset
 
 
 def _wave_of(order: Order) -> Wave | None:
