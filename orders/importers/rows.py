@@ -492,8 +492,37 @@ def _session_finder(channel, groups: list[OrderGroup]):
     return find
 
 
+def _draft(group: OrderGroup, values: OrderValues, lines: list[LineDraft], session) -> OrderDraft:
+    goods_total = None
+    if values.paid_total is not None:
+        goods_total = values.paid_total - values.shipping_fee
+    return OrderDraft(
+        external_no=group.external_no,
+        recipient_name=values.recipient_name,
+        phone=values.phone,
+        phone_masked_by_platform=values.phone_masked,
+        province=values.province,
+        city=values.city,
+        district=values.district,
+        address_detail=values.address_detail,
+        raw_address=values.raw_address,
+        buyer_note=values.buyer_note,
+        paid_at=values.paid_at,
+        platform_status=values.platform_status,
+        shipping_fee=values.shipping_fee,
+        goods_total=goods_total,
+        live_session=session,
+        lines=lines,
+    )
+
+
 def build_drafts(channel, groups: list[OrderGroup]) -> None:
-    """Set ``draft`` on every good, open order group; mark the mates of bad rows."""
+    """Set ``draft`` on every good, open order group, checked by ``orders.drafts``; put each
+    broken rule on the row it comes from; mark the mates of bad rows.
+
+    The order is made of its first row's values. A later row that gives other values of its
+    own (a different phone, an address) is checked against the same rules, so a bad value is
+    reported wherever it stands, as a person reading the file would expect."""
     find_session = _session_finder(channel, groups)
     for group in groups:
         if group.closed:
@@ -504,33 +533,23 @@ def build_drafts(channel, groups: list[OrderGroup]) -> None:
         if group.bad:
             mark_order_mates(group)
             continue
-        values = group.rows[0].values
-        goods_total = None
-        if values.paid_total is not None:
-            goods_total = values.paid_total - values.shipping_fee
-        group.draft = OrderDraft(
-            external_no=group.external_no,
-            recipient_name=values.recipient_name,
-            phone=values.phone,
-            phone_masked_by_platform=values.phone_masked,
-            province=values.province,
-            city=values.city,
-            district=values.district,
-            address_detail=values.address_detail,
-            raw_address=values.raw_address,
-            buyer_note=values.buyer_note,
-            paid_at=values.paid_at,
-            platform_status=values.platform_status,
-            shipping_fee=values.shipping_fee,
-            goods_total=goods_total,
-            live_session=find_session(values.paid_at, values.live_session_title),
-            lines=[row.line for row in group.rows if row.line is not None],
+        first = group.rows[0].values
+        lines = [row.line for row in group.rows if row.line is not None]
+        group.draft = _draft(
+            group, first, lines, find_session(first.paid_at, first.live_session_title)
         )
         problems = draft_errors(group.draft)
-        if problems:
-            _report(group, problems)
+        _report(group, problems)
+        for row in group.rows[1:]:
+            if row.values is not None and row.values is not first:
+                _report_order_values(row, draft_errors(_draft(group, row.values, lines, None)))
+        if group.bad:
             group.draft = None
             mark_order_mates(group)
+
+
+def _column(field_name: str) -> str:
+    return DRAFT_FIELD_COLUMNS.get(field_name, field_name)
 
 
 def _report(group: OrderGroup, problems) -> None:
@@ -539,4 +558,11 @@ def _report(group: OrderGroup, problems) -> None:
     line_rows = [row for row in group.rows if row.line is not None]
     for problem in problems:
         row = line_rows[problem.row] if problem.row is not None else group.rows[0]
-        row.errors.append((DRAFT_FIELD_COLUMNS.get(problem.field, problem.field), problem.message))
+        row.errors.append((_column(problem.field), problem.message))
+
+
+def _report_order_values(row: ParsedRow, problems) -> None:
+    """The order-level rule errors of a later row's own values, on that row."""
+    for problem in problems:
+        if problem.row is None and problem.field != "lines":
+            row.errors.append((_column(problem.field), problem.message))

@@ -117,3 +117,27 @@ def test_the_importer_and_the_api_refuse_a_bad_phone_with_the_same_words(client_
     assert response.json()["phone"] == [imported]
     assert "09165551234" in imported
     assert not Order.objects.exists()
+
+
+def test_a_bad_value_on_a_later_row_of_an_order_is_reported_on_that_row():
+    # given an order of two lines whose second row gives a phone cut short (as a spreadsheet
+    # edit leaves it), while the first row's is good
+    sku = SkuFactory(merchant_code="MT-5J")
+    channel, _ = Channel.objects.get_or_create(code="kuaishou", defaults={"name": "快手"})
+    first = (
+        "2611210009,王五,13712345678,四川省,成都市,武侯区,人民南路 4 段 9 号,MT-5J,1,39.90,"
+        "2026-11-21 20:05:09\r\n"
+    )
+    second = first.replace("13712345678", "1371234").replace(",1,39.90", ",2,39.90")
+    batch = import_upload(
+        channel=channel,
+        uploaded=SimpleUploadedFile("orders.csv", (HEADER + first + second).encode("utf-8-sig")),
+        acting_user=UserFactory(username="importer", roles=["manager"]),
+    )
+
+    # then row 3 is reported for its phone, row 2 as its mate, and nothing is created
+    reported = {(error.row_number, error.column) for error in batch.errors.all()}
+    assert (3, "手机号") in reported
+    assert {row for row, _column in reported} == {2, 3}
+    assert batch.invalid_count == 2 and not Order.objects.exists()
+    assert sku.is_active
