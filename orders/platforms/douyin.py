@@ -191,6 +191,7 @@ class DouyinConnector(PlatformConnector):
     api_class = DouyinApi
     window = timedelta(days=1)
     after_sale_window = window
+    page_size = PAGE_SIZE
     # order.logisticsCompanyList codes.
     carrier_codes = {
         "sf": "shunfeng",
@@ -221,7 +222,7 @@ class DouyinConnector(PlatformConnector):
                     "order_by": "update_time",
                     "order_asc": True,
                     "page": number,
-                    "size": PAGE_SIZE,
+                    "size": self.page_size,
                 },
             )
             or {}
@@ -236,7 +237,7 @@ class DouyinConnector(PlatformConnector):
         )
         orders = [self._order(row, skus) for row in rows]
         total = int(data.get("total") or 0)
-        more = rows and (number + 1) * PAGE_SIZE < total
+        more = rows and (number + 1) * self.page_size < total
         return OrderPage(orders=orders, next_page=str(number + 1) if more else None)
 
     def _order(self, row: dict, skus) -> PulledOrder:
@@ -358,7 +359,7 @@ class DouyinConnector(PlatformConnector):
                     "update_end_time": int(until.timestamp()),
                     "order_by": ["update_time asc"],
                     "page": number,
-                    "size": PAGE_SIZE,
+                    "size": self.page_size,
                 },
             )
             or {}

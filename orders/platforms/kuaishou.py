@@ -175,6 +175,7 @@ class KuaishouConnector(PlatformConnector):
     api_class = KuaishouApi
     window = timedelta(days=7)
     after_sale_window = timedelta(days=1)
+    page_size = ORDER_PAGE
     # 物流公司编号 (expressCode).
     carrier_codes = {
         "sf": "4",
@@ -200,7 +201,7 @@ class KuaishouConnector(PlatformConnector):
                 "open.order.cursor.list",
                 {
                     "orderViewStatus": 1,
-                    "pageSize": ORDER_PAGE,
+                    "pageSize": self.page_size,
                     "sort": 2,
                     "queryType": 2,
                     "beginTime": int(since.timestamp() * 1000),
