@@ -5,6 +5,7 @@ shipping app."""
 
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -92,7 +93,7 @@ class IssuedWaybill(models.Model):
         help_text=_("The service prints the recipient masked; the label masks it too."),
     )
     virtual_number = models.CharField(_("virtual phone number"), max_length=30, blank=True)
-    taken_at = models.DateTimeField(_("taken at"), auto_now_add=True)
+    taken_at = models.DateTimeField(_("taken at"), default=timezone.now)
     cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
 
     class Meta:

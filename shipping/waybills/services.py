@@ -44,18 +44,36 @@ def waybill_issue(
             source.close()
     if not waybill.number:
         raise DomainError(_("The waybill source returned no number."), field="tracking_number")
-    return IssuedWaybill.objects.create(
-        carrier=carrier,
-        number=waybill.number,
-        kind=source.kind,
-        order=order,
-        pack_index=pack_index,
-        sorting_code=waybill.sorting_code[:60],
-        short_address=waybill.short_address[:60],
-        package_center=waybill.package_center[:60],
-        privacy=waybill.privacy,
-        virtual_number=waybill.virtual_number[:30],
-    )
+    values = {
+        "kind": source.kind,
+        "order": order,
+        "pack_index": pack_index,
+        "sorting_code": waybill.sorting_code[:60],
+        "short_address": waybill.short_address[:60],
+        "package_center": waybill.package_center[:60],
+        "privacy": waybill.privacy,
+        "virtual_number": waybill.virtual_number[:30],
+        "taken_at": timezone.now(),
+        "cancelled_at": None,
+    }
+    with transaction.atomic():
+        earlier = (
+            IssuedWaybill.objects.select_for_update()
+            .filter(carrier=carrier, number=waybill.number)
+            .first()
+        )
+        if earlier is None:
+            return IssuedWaybill.objects.create(carrier=carrier, number=waybill.number, **values)
+        if earlier.cancelled_at is None:
+            raise DomainError(
+                _("Waybill %(number)s was issued twice.") % {"number": waybill.number},
+                field="tracking_number",
+            )
+        # A cancelled pool number went back to its pool and was taken again.
+        for name, value in values.items():
+            setattr(earlier, name, value)
+        earlier.save()
+        return earlier
 
 
 def waybill_cancel(
