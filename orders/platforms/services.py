@@ -11,6 +11,8 @@ from core.errors import DomainError
 from orders.models import Channel
 from orders.platforms.models import (
     SECRET_FIELDS,
+    AddressChangeStatus,
+    OrderAddressChange,
     Platform,
     PlatformAccount,
     SignMethod,
@@ -144,3 +146,17 @@ def sync_state_failure(
     )
     state.save()
     return state
+
+
+@transaction.atomic
+def address_change_resolve(*, change: OrderAddressChange, acting_user) -> OrderAddressChange:
+    """A person dealt with an address change that arrived after packing (re-labelled the
+    parcel, called the carrier, or decided nothing was needed)."""
+    from_db = OrderAddressChange.objects.select_for_update().get(pk=change.pk)
+    if from_db.status != AddressChangeStatus.NEEDS_ATTENTION:
+        raise DomainError(_("This address change needs nothing more."), field="status")
+    from_db.status = AddressChangeStatus.RESOLVED
+    from_db.resolved_at = timezone.now()
+    from_db.resolved_by = acting_user
+    from_db.save(update_fields=["status", "resolved_at", "resolved_by"])
+    return from_db
