@@ -6,6 +6,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.utils import translation
 
 from orders.models import AddressChangeStatus, Order, OrderAddressChange, OrderStatus
 from orders.services import OrderDraft, order_address_change, order_allocate, orders_create
@@ -39,7 +40,8 @@ def _moved(order: Order) -> OrderDraft:
 def test_an_order_not_packed_takes_the_new_address():
     order = allocated_order()
 
-    change = order_address_change(order=order, draft=_moved(order))
+    with translation.override("en"):
+        change = order_address_change(order=order, draft=_moved(order))
 
     order.refresh_from_db()
     assert change.status == AddressChangeStatus.APPLIED
