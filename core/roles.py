@@ -47,6 +47,8 @@ FARMER_MONEY_READERS = frozenset({Role.MANAGER})
 FARMER_PAYMENT_WRITERS = frozenset({Role.MANAGER})
 # Stock health (age, expiry risk, spoilage, days of cover) is the manager's.
 STOCK_HEALTH_READERS = frozenset({Role.MANAGER})
+# Platform accounts, their credentials, sync states and the call log are the manager's.
+PLATFORM_MANAGERS = frozenset({Role.MANAGER})
 
 
 def user_roles(user) -> frozenset[str]:

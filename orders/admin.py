@@ -165,3 +165,7 @@ class ImportBatchAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+# The platform connectors' admin lives beside their code.
+from orders.platforms import admin as platforms_admin  # noqa: E402, F401

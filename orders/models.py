@@ -326,3 +326,15 @@ class ImportRowError(models.Model):
 
     def __str__(self) -> str:
         return f"{self.row_number} {self.column}: {self.reason}"
+
+
+# The platform connectors' models live beside their code; importing them here registers them
+# with the orders app.
+from orders.platforms.models import (  # noqa: E402, F401
+    AddressChangeStatus,
+    CircuitBreaker,
+    OrderAddressChange,
+    PlatformAccount,
+    PlatformCall,
+    SyncState,
+)

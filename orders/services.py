@@ -39,9 +39,11 @@ from orders.lifecycle import (
     move_locked,
 )
 from orders.models import (
+    AddressChangeStatus,
     Allocation,
     Channel,
     Order,
+    OrderAddressChange,
     OrderEvent,
     OrderLine,
     OrderStatus,
@@ -335,3 +337,75 @@ def order_cancel(
     move_locked(moves=[(locked.pk, locked.status, to, note)], acting_user=acting_user)
     locked.status = order.status = to
     return locked
+
+
+# --- address changes -------------------------------------------------------------------------
+
+_ADDRESS_FIELDS = ("recipient_name", "phone", "province", "city", "district", "address_detail")
+
+
+@transaction.atomic
+def order_address_change(
+    *, order: Order, draft: OrderDraft, acting_user=None
+) -> OrderAddressChange | None:
+    """Take the recipient and address a platform now reports for ``order`` (from a pulled
+    ``draft``). Before packing the order is changed; once packed (or later) it is left as
+    it is and the change waits for a person (status "needs attention", shown on the order).
+    Either way an event says so. Returns None when nothing changed, or when the same change
+    already waits. Locks the order."""
+    locked = lock_orders([order.pk]).get(order.pk)
+    if locked is None:
+        raise DomainError(_("This order no longer exists."), field="order")
+    new = tuple(getattr(draft, name).strip() for name in _ADDRESS_FIELDS)
+    if new == tuple(getattr(locked, name) for name in _ADDRESS_FIELDS):
+        return None
+    change = OrderAddressChange(
+        order=locked,
+        recipient_name=draft.recipient_name.strip(),
+        phone=draft.phone.strip(),
+        phone_masked_by_platform=draft.phone_masked_by_platform,
+        province=draft.province.strip(),
+        city=draft.city.strip(),
+        district=draft.district.strip(),
+        address_detail=draft.address_detail.strip(),
+        previous_address=locked.full_address[:400],
+        order_status=locked.status,
+    )
+    if locked.status in CANCELLABLE:  # nothing labelled yet: the address may still change
+        change.status = AddressChangeStatus.APPLIED
+        for name, value in zip(_ADDRESS_FIELDS, new, strict=True):
+            setattr(locked, name, value)
+        locked.phone_masked_by_platform = draft.phone_masked_by_platform
+        locked.raw_address = (draft.raw_address or change.full_address)[:400]
+        locked.save(
+            update_fields=[
+                *_ADDRESS_FIELDS,
+                "phone_masked_by_platform",
+                "raw_address",
+                "updated_at",
+            ]
+        )
+        note = _("The platform changed the address; the order was updated.")
+    else:
+        waiting = (
+            OrderAddressChange.objects.filter(
+                order=locked, status=AddressChangeStatus.NEEDS_ATTENTION
+            )
+            .order_by("-id")
+            .first()
+        )
+        if waiting and tuple(getattr(waiting, name) for name in _ADDRESS_FIELDS) == new:
+            return None
+        change.status = AddressChangeStatus.NEEDS_ATTENTION
+        note = _("The platform changed the address after packing: check the parcel.")
+    change.save()
+    OrderEvent.objects.create(
+        order=locked,
+        from_status=locked.status,
+        to_status=locked.status,
+        acting_user=acting_user,
+        note=note[:200],
+    )
+    for name in (*_ADDRESS_FIELDS, "phone_masked_by_platform", "raw_address"):
+        setattr(order, name, getattr(locked, name))
+    return change

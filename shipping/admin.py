@@ -124,3 +124,7 @@ class ParcelAdmin(ReadOnlyAdmin):
     # Only the sorting code may be corrected here; everything else is the services' to change.
     readonly_fields = [name for name in fields if name != "sorting_code"]
     inlines = [ParcelItemInline, TrackingEventInline]
+
+
+# The waybill sources' admin lives beside their code.
+from shipping.waybills import admin as waybills_admin  # noqa: E402, F401

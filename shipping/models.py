@@ -306,3 +306,8 @@ class ReturnLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.item} ← {self.kg} kg ({self.disposition})"
+
+
+# Waybill sources live beside their code; importing them here registers them with the
+# shipping app.
+from shipping.waybills.models import IssuedWaybill, SourceKind, WaybillSource  # noqa: E402, F401

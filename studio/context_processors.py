@@ -1,6 +1,7 @@
 from core.roles import (
     ORDER_READERS,
     ORDER_WRITERS,
+    PLATFORM_MANAGERS,
     RETURN_WORKERS,
     SALES_READERS,
     SHIPPING_READERS,
@@ -23,6 +24,7 @@ MENU = {
     "dashboard": SALES_READERS,
     "statements": STATEMENT_READERS,
     "stock_health": STOCK_HEALTH_READERS,
+    "platforms": PLATFORM_MANAGERS,
 }
 
 

@@ -271,6 +271,26 @@ SHIPPING_LABEL_MASK_RECIPIENT = env_bool("SHIPPING_LABEL_MASK_RECIPIENT", True)
 # The largest order export accepted for import, in bytes.
 ORDER_IMPORT_MAX_BYTES = int(os.environ.get("ORDER_IMPORT_MAX_BYTES", str(20 * 1024 * 1024)))
 
+# --- Platforms and waybill services (all optional: files and pools work without them) ------
+# Fernet keys that encrypt platform credentials in the database, comma-separated; the first
+# encrypts, all decrypt (put a new key first to rotate). Required to store credentials when
+# DEBUG is off. Credentials may instead come from the environment:
+# SHANHUO_PLATFORM_<CHANNEL CODE>_<APP_SECRET|SIGN_SECRET|ACCESS_TOKEN|REFRESH_TOKEN>.
+SHANHUO_CREDENTIALS_KEYS = env_list("SHANHUO_CREDENTIALS_KEY", [])
+# Seconds to wait for a platform to accept the connection, and for its answer.
+PLATFORM_CONNECT_TIMEOUT = float(os.environ.get("PLATFORM_CONNECT_TIMEOUT", "3"))
+PLATFORM_READ_TIMEOUT = float(os.environ.get("PLATFORM_READ_TIMEOUT", "10"))
+# Tries of one call (a timeout, a dropped connection or a 5xx is tried again, with backoff).
+PLATFORM_MAX_ATTEMPTS = env_int("PLATFORM_MAX_ATTEMPTS", 3)
+# The circuit breaker opens after this many failed calls in a row and stays open this long.
+PLATFORM_BREAKER_THRESHOLD = env_int("PLATFORM_BREAKER_THRESHOLD", 5)
+PLATFORM_BREAKER_COOLDOWN_SECONDS = env_int("PLATFORM_BREAKER_COOLDOWN_SECONDS", 120)
+# A rate-limit answer asking to wait at most this long is waited out within the call; a
+# longer one ends the call and the next attempt is scheduled after it.
+PLATFORM_RATE_LIMIT_INLINE_SECONDS = float(
+    os.environ.get("PLATFORM_RATE_LIMIT_INLINE_SECONDS", "2")
+)
+
 # --- Production hardening (on whenever DEBUG is off) ----------------------------------------
 # The defaults pass `manage.py check --deploy`; each switch can be turned off by the
 # environment, e.g. SECURE_SSL_REDIRECT=false SECURE_COOKIES=false for a local benchmark over

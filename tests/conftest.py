@@ -85,3 +85,13 @@ def reference_data(request):
     request.getfixturevalue("transactional_db" if transactional else "db")
     for module, function in REFERENCE_DATA:
         getattr(import_module(module), function)(apps, None)
+
+
+# A fixed Fernet key for the tests' stored platform credentials (production sets its own in
+# SHANHUO_CREDENTIALS_KEY; see docs/PLATFORMS.md).
+TEST_CREDENTIALS_KEY = "8J1r8hGc3T4oHkRz3m0cJt3b8sS3c2T3o0Lx8v1KJ0s="
+
+
+@pytest.fixture(autouse=True)
+def _credentials_key(settings):
+    settings.SHANHUO_CREDENTIALS_KEYS = [TEST_CREDENTIALS_KEY]

@@ -26,7 +26,20 @@ from django.utils import timezone
 from inventory.models import Lot
 from inventory.services import IntakeRow, farmer_payment_record, intake_record, lot_write_off
 from orders.importers import service as import_service
-from orders.models import Channel, ImportMode, ImportRowError, LiveSession
+from orders.models import (
+    Channel,
+    CircuitBreaker,
+    ImportMode,
+    ImportRowError,
+    LiveSession,
+    OrderAddressChange,
+    PlatformCall,
+)
+from orders.platforms.services import (
+    platform_account_save,
+    sync_state_failure,
+    sync_state_for,
+)
 from orders.services import order_allocate
 from shipping.models import Carrier, ParcelStatus, ReturnDisposition, TrackingEvent
 from shipping.services import (
@@ -435,6 +448,57 @@ def _waybill_pools(scene: Scene, rows: int) -> dict:
     return {}
 
 
+# --- builders: platforms ---------------------------------------------------------------------
+
+
+def _platform_channels(scene: Scene, rows: int) -> dict:
+    """Channels with a platform account, an order sync state that failed, and a breaker; one
+    address change waiting per channel."""
+    for _ in range(rows):
+        n = _n()
+        channel = Channel.objects.create(code=f"dy{n}", name=f"抖店{n}")
+        platform_account_save(
+            channel=channel,
+            platform="douyin",
+            app_key=f"71{n:017d}",
+            secrets={"app_secret": "s", "access_token": "t"},
+            acting_user=_manager(),
+        )
+        state = sync_state_for(channel, "orders")
+        sync_state_failure(state=state, error=Exception("HTTP 503"))
+        CircuitBreaker.objects.create(key=f"platform:{channel.code}", state="open")
+    order = scene.kept.setdefault("address_order", allocated_order())
+    OrderAddressChange.objects.create(
+        order=order,
+        status="attention",
+        recipient_name="李四",
+        phone="13912345678",
+        province="陕西省",
+        address_detail="x",
+        previous_address="y",
+        order_status="packed",
+    )
+    return {}
+
+
+def _platform_calls(scene: Scene, rows: int) -> dict:
+    channel, _created = Channel.objects.get_or_create(code="douyin", defaults={"name": "抖音"})
+    PlatformCall.objects.bulk_create(
+        [
+            PlatformCall(
+                platform="douyin",
+                channel=channel,
+                method="order.searchList",
+                http_status=200,
+                outcome="ok",
+                request_id=f"r{_n()}",
+            )
+            for _ in range(rows)
+        ]
+    )
+    return {}
+
+
 # --- the table -------------------------------------------------------------------------------
 
 PAGES = [
@@ -452,6 +516,8 @@ PAGES = [
     Case("shipping:wave_detail", "packer", _wave_of, 8, context_rows("orders")),
     Case("shipping:handover", "packer", _handover, 6, context_rows("parcels")),
     Case("shipping:return_parcel", "intake", _returned_parcel, 7, context_rows("rows")),
+    Case("platforms:list", "manager", _platform_channels, 8, context_rows("rows")),
+    Case("platforms:calls", "manager", _platform_calls, 6, page_rows),
 ]
 
 ENDPOINTS = [
@@ -477,6 +543,9 @@ ENDPOINTS = [
     Case("api:waves-detail", "creator", _wave_by_id, 5, api_nested("orders")),
     Case("api:parcels-list", "creator", _parcels, 5, api_rows),
     Case("api:parcels-detail", "packer", _returned_parcel, 7, api_nested("items")),
+    Case("api:platform-calls-list", "manager", _platform_calls, 5, api_rows),
+    Case("api:sync-states-list", "manager", _platform_channels, 5, api_rows),
+    Case("api:platform-accounts-list", "manager", _platform_channels, 5, api_rows),
 ]
 
 # List endpoints whose query budget is tested in another file: URL name -> that test.
