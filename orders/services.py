@@ -27,6 +27,7 @@ from inventory.services import (
     stock_release,
     stock_reserve_many,
 )
+from orders.addresses import address_normalise_draft
 from orders.models import (
     ALLOCATABLE,
     ALLOWED_TRANSITIONS,
@@ -127,6 +128,9 @@ class OrderDraft:
     shipping_fee: Decimal = Decimal("0")
     platform_status: str = ""
     live_session: LiveSession | None = None
+    # Set by ``orders.addresses.address_normalise_draft`` (canonical names, code, how read).
+    adcode: str = ""
+    address_status: str = ""
 
 
 def live_session_for(channel: Channel, paid_at: datetime) -> LiveSession | None:
@@ -163,6 +167,7 @@ def build_orders(
     """Unsaved Order and OrderLine objects for drafts (lines point at their orders)."""
     orders, lines = [], []
     for draft in drafts:
+        address_normalise_draft(draft)
         _check_draft(draft)
         total = draft.goods_total
         if total is None:
@@ -181,6 +186,8 @@ def build_orders(
             district=draft.district,
             address_detail=draft.address_detail,
             raw_address=draft.raw_address,
+            adcode=draft.adcode,
+            address_status=draft.address_status,
             buyer_note=draft.buyer_note,
             paid_at=draft.paid_at,
             goods_total=total,

@@ -15,6 +15,7 @@ from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from orders.addresses import address_normalise_draft
 from orders.models import Order, OrderEvent, OrderLine, OrderStatus
 from orders.services import OrderDraft
 
@@ -33,6 +34,8 @@ ORDER_COLUMNS = (
     "district",
     "address_detail",
     "raw_address",
+    "adcode",
+    "address_status",
     "buyer_note",
     "paid_at",
     "goods_total",
@@ -106,6 +109,8 @@ def _order_row(order_id, draft: OrderDraft, channel_id, batch_id, now) -> tuple:
         draft.district,
         draft.address_detail,
         draft.raw_address,
+        draft.adcode,
+        draft.address_status,
         draft.buyer_note,
         draft.paid_at,
         goods_total(draft),
@@ -121,6 +126,8 @@ def write_orders(*, channel, drafts: list[OrderDraft], import_batch, acting_user
     drafts were checked by the row reader; the database's constraints check them again."""
     if not drafts:
         return Written(0, 0)
+    for draft in drafts:
+        address_normalise_draft(draft)  # the row reader has done it: a no-op then
     if uses_copy():
         return _copy(channel, drafts, import_batch, acting_user)
     return _bulk_create(channel, drafts, import_batch, acting_user)

@@ -20,7 +20,7 @@ D = Decimal
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 PHONE = "13912345678"
 MASKED = "139****5678"
-STREET = "雁塔区小寨东路 1 号 3 单元"
+STREET = "小寨东路 1 号 3 单元"
 pytestmark = pytest.mark.django_db
 
 
