@@ -189,6 +189,12 @@ class Order(models.Model):
         return self.address_status in NEEDS_REVIEW
 
     @property
+    def region(self) -> str:
+        """浙江省杭州市西湖区; a municipality once (北京市朝阳区)."""
+        city = "" if self.city == self.province else self.city
+        return f"{self.province}{city}{self.district}"
+
+    @property
     def full_address(self) -> str:
         return f"{self.province}{self.city}{self.district}{self.address_detail}"
 
