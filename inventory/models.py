@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from core.regions import region, region_name, validate_adcode
+from core.regions import region_name, validate_adcode
 
 KG = {"max_digits": 12, "decimal_places": 3}
 MONEY = {"max_digits": 12, "decimal_places": 2}
@@ -77,12 +77,6 @@ class Farmer(models.Model):
     def area_name(self) -> str:
         """山东省临沂市沂南县 for 371321; "" without a known code."""
         return region_name(self.adcode)
-
-    def clean(self):
-        # A county left empty is filled from the area code's own name.
-        found = region(self.adcode) if self.adcode else None
-        if found is not None and not self.county and found.level == 3:
-            self.county = found.name
 
 
 class Product(models.Model):

@@ -424,7 +424,7 @@ def _line(**overrides) -> dict:
         ({"phone": "1391234567"}, "phone"),
         ({"phone": "139-1234-567x"}, "phone"),
         ({"phone": "13*****5678"}, "phone"),
-        ({"province": ""}, "province"),
+        ({"province": "浙" * 21}, "province"),
         ({"address_detail": ""}, "address_detail"),
         ({"address_detail": None}, "address_detail"),
         ({"paid_at": "昨天晚上"}, "paid_at"),
