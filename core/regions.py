@@ -48,7 +48,6 @@ FILLER = re.compile(
 # Common names of prefectures that their table short name does not give: 博州 for 博尔塔拉蒙古
 # 自治州 …, and 雄安新区, whose three counties the ministry still lists under 保定.
 CITY_ALIASES = {"博州": "652700", "巴州": "652800", "克州": "653000", "雄安新区": "130600"}
-LONGEST_NAME = 16
 
 
 class AddressMatch(models.TextChoices):
@@ -127,6 +126,8 @@ class Divisions:
             else:
                 province = self.province_of(region).code
                 self.in_province[province][region.name].append((FULL, region))
+                if region.short:
+                    self.in_province[province][region.short].append((SHORT, region))
                 self.top[region.name].append((FULL, region))
                 for kind, name in ((FULL, region.name), (SHORT, region.short)):
                     if name:
@@ -244,11 +245,23 @@ def _skip(text: str, pos: int) -> int:
     return pos
 
 
+# The lengths of the names of each table (the tables never change once loaded).
+_LENGTHS: dict[int, list[int]] = {}
+
+
 def _matches(text: str, pos: int, names: dict) -> list[tuple[int, str, list[Region]]]:
     """Every name of ``names`` that ``text`` has at ``pos``: (end, kind, divisions), longest
     first. A name written one way for several divisions lists them all."""
     found = []
-    for end in range(min(len(text), pos + LONGEST_NAME), pos + 1, -1):
+    if not names:
+        return found
+    lengths = _LENGTHS.get(id(names))
+    if lengths is None:
+        lengths = _LENGTHS[id(names)] = sorted({len(name) for name in names}, reverse=True)
+    for length in lengths:
+        end = pos + length
+        if end > len(text):
+            continue
         entries = names.get(text[pos:end])
         if not entries:
             continue
@@ -273,6 +286,15 @@ class _Reader:
         self.province: Region | None = None
         self.city: Region | None = None
         self.county: Region | None = None
+        self._seen: dict[tuple[int, int], list] = {}
+
+    def _at(self, at: int, names: dict) -> list[tuple[int, str, list[Region]]]:
+        """``_matches`` at ``at``, each position and table looked up once per text."""
+        key = (at, id(names))
+        found = self._seen.get(key)
+        if found is None:
+            found = self._seen[key] = _matches(self.text, at, names)
+        return found
 
     # --- what counts as a name here
 
@@ -292,24 +314,40 @@ class _Reader:
             return True
         if division.code in MUNICIPALITIES and self.text.startswith(division.short, end):
             return True
-        below = _matches(self.text, end, self._names_below(division))
         if division.level == PROVINCE and division.code not in MUNICIPALITIES:
-            return bool(below)  # 浙江杭州…: a city's short name is evidence enough
+            # 浙江杭州…: a city's short name is evidence enough.
+            return bool(self._at(end, self._names_below(division)))
+        return self._names_follow(division, end)
+
+    def _names_follow(self, division: Region, at: int) -> bool:
+        """Whether a name of a division inside ``division`` is written at ``at``."""
         return any(
             kind != SHORT or any(self._confirmed(each, after) for each in found)
-            for after, kind, found in below
+            for after, kind, found in self._at(at, self._names_below(division))
         )
 
+    def _leads_on(self, division: Region, end: int) -> bool:
+        """Whether a division with parts is followed by one of them, or has none to follow."""
+        if division.level == COUNTY or not self.d.has_children(division):
+            return True
+        at = _skip(self.text, end)
+        return bool(FILLER.match(self.text, at)) or self._names_follow(division, at)
+
     def _choose(self, names: dict) -> tuple[int, Region] | None | bool:
-        """The longest name at ``pos`` (ties go to the higher level): (end, division); None
-        when there is none; False when the longest fits several divisions of one level."""
+        """The name at ``pos`` to read: of those the next level can read on from (山东济南市中区
+        is 济南 + 市中区, not 济南市 + 中区), the longest; ties go to the higher level. (end,
+        division); None when there is none; False when the chosen name fits several divisions
+        of one level."""
         candidates = []
-        for end, kind, found in _matches(self.text, self.pos, names):
+        for end, kind, found in self._at(self.pos, names):
             if kind == SHORT:
                 found = [division for division in found if self._confirmed(division, end)]
             candidates += [(end, division) for division in found]
         if not candidates:
             return None
+        candidates = [
+            (end, division) for end, division in candidates if self._leads_on(division, end)
+        ] or candidates
         best = max(end for end, _division in candidates)
         longest = {division for end, division in candidates if end == best}
         level = min(division.level for division in longest)
@@ -336,6 +374,8 @@ class _Reader:
         moved = True
         while moved:
             moved = False
+            if self._names_follow(division, self.pos):
+                return  # 吉林 吉林 昌邑: the second 吉林 is the city, not a repeat
             for name in sorted({division.name, division.short} - {""}, key=len, reverse=True):
                 end = self.pos + len(name)
                 if self.text.startswith(name, self.pos) and (
@@ -350,8 +390,8 @@ class _Reader:
             filler = FILLER.match(self.text, self.pos)
             if filler is None and self.province.code in MUNICIPALITIES:
                 # 重庆市县巫山县: the ministry's 县 between 重庆 and its counties.
-                if self.text.startswith("县", self.pos) and _matches(
-                    self.text, self.pos + 1, self.d.in_city.get(self.province.code, {})
+                if self.text.startswith("县", self.pos) and self._at(
+                    self.pos + 1, self.d.in_city.get(self.province.code, {})
                 ):
                     self.pos = _skip(self.text, self.pos + 1)
                     continue
