@@ -245,8 +245,9 @@ def _skip(text: str, pos: int) -> int:
     return pos
 
 
-# The lengths of the names of each table (the tables never change once loaded).
-_LENGTHS: dict[int, list[int]] = {}
+# The lengths of the names of each table by their first character (the tables never change
+# once loaded): most positions of a text start no name at all.
+_LENGTHS: dict[int, dict[str, list[int]]] = {}
 
 
 def _matches(text: str, pos: int, names: dict) -> list[tuple[int, str, list[Region]]]:
@@ -255,10 +256,16 @@ def _matches(text: str, pos: int, names: dict) -> list[tuple[int, str, list[Regi
     found = []
     if not names:
         return found
-    lengths = _LENGTHS.get(id(names))
-    if lengths is None:
-        lengths = _LENGTHS[id(names)] = sorted({len(name) for name in names}, reverse=True)
-    for length in lengths:
+    if pos >= len(text):
+        return found
+    by_first = _LENGTHS.get(id(names))
+    if by_first is None:
+        by_first = _LENGTHS[id(names)] = defaultdict(set)
+        for name in names:
+            by_first[name[0]].add(len(name))
+        for first, lengths in by_first.items():
+            by_first[first] = sorted(lengths, reverse=True)
+    for length in by_first.get(text[pos], ()):
         end = pos + length
         if end > len(text):
             continue
