@@ -25,7 +25,7 @@ import csv
 import re
 from collections import defaultdict
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 from django.core.exceptions import ValidationError
@@ -492,6 +492,15 @@ def parse_address(text: str) -> Place:
     return normalise(detail=text)
 
 
+@lru_cache(maxsize=4096)
+def _read_columns(columns: str) -> tuple[Region | None, Region | None, Region | None, str]:
+    """The platform's region columns, read once per distinct value: an export repeats a few
+    hundred of them over thousands of orders."""
+    reader = _Reader(columns)
+    reader.read()
+    return reader.province, reader.city, reader.county, reader.rest()
+
+
 def normalise(*, province: str = "", city: str = "", district: str = "", detail: str = "") -> Place:
     """An address given as the platform's columns (any of them may be empty, and the detail
     may hold the whole address), read onto the divisions. Names come out canonical; what
@@ -499,15 +508,19 @@ def normalise(*, province: str = "", city: str = "", district: str = "", detail:
     stays in front of the detail."""
     columns = " ".join(part.strip() for part in (province, city, district) if part and part.strip())
     detail = (detail or "").strip()
-    reader = _Reader(columns)
+    follow = _Reader(detail)
     if columns:
-        reader.read()
-        unread = reader.rest()
+        follow.province, follow.city, follow.county, unread = _read_columns(columns)
         if unread:
-            return reader.place(f"{unread} {detail}".strip())
+            return follow.place(f"{unread} {detail}".strip())
+        known = [each for each in (follow.province, follow.city, follow.county) if each]
+        firsts = {name[0] for each in known for name in (each.name, each.short) if name}
+        done = follow.county is not None or (
+            follow.city is not None and not follow.d.has_children(follow.city)
+        )
+        if done and detail[:1] not in firsts:
+            return follow.place(detail)  # the usual case: a street that repeats nothing
     # The detail is read on from where the columns stopped (it may repeat them, or hold the
     # whole address when there are no columns).
-    follow = _Reader(detail)
-    follow.province, follow.city, follow.county = reader.province, reader.city, reader.county
     follow.read()
     return follow.place(follow.rest())
