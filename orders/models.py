@@ -127,6 +127,8 @@ class Order(models.Model):
         _("area code"),
         max_length=6,
         blank=True,
+        default="",
+        db_default="",  # writers that COPY rows without it leave it empty
         validators=[validate_adcode],
         help_text=_("The national code of the district, or of the finest division read."),
     )
@@ -135,6 +137,7 @@ class Order(models.Model):
         max_length=10,
         choices=AddressMatch.choices,
         default=AddressMatch.UNMATCHED,
+        db_default=AddressMatch.UNMATCHED,
     )
     buyer_note = models.CharField(_("buyer note"), max_length=500, blank=True)
     paid_at = models.DateTimeField(_("paid at"))

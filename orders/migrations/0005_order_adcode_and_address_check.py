@@ -14,12 +14,12 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='order',
             name='adcode',
-            field=models.CharField(blank=True, help_text='The national code of the district, or of the finest division read.', max_length=6, validators=[core.regions.validate_adcode], verbose_name='area code'),
+            field=models.CharField(blank=True, db_default='', default='', help_text='The national code of the district, or of the finest division read.', max_length=6, validators=[core.regions.validate_adcode], verbose_name='area code'),
         ),
         migrations.AddField(
             model_name='order',
             name='address_status',
-            field=models.CharField(choices=[('matched', 'Matched'), ('partial', 'Partly matched'), ('unmatched', 'Not matched'), ('confirmed', 'Confirmed by hand')], default='unmatched', max_length=10, verbose_name='address check'),
+            field=models.CharField(choices=[('matched', 'Matched'), ('partial', 'Partly matched'), ('unmatched', 'Not matched'), ('confirmed', 'Confirmed by hand')], db_default='unmatched', default='unmatched', max_length=10, verbose_name='address check'),
         ),
         migrations.AlterField(
             model_name='order',
