@@ -21,6 +21,7 @@ stock exact: ``stock_mismatches()`` and the reservation check are asserted at th
 
 import argparse
 import cProfile
+import importlib
 import os
 import pstats
 import random
@@ -74,9 +75,10 @@ def _studio(orders: int, wave_size: int):
     from orders.services import orders_allocate, orders_create
 
     try:
-        from orders.drafts import LineDraft, OrderDraft
+        drafts = importlib.import_module("orders.drafts")
     except ImportError:  # before drafts had a module of their own
-        from orders.services import LineDraft, OrderDraft
+        drafts = importlib.import_module("orders.services")
+    LineDraft, OrderDraft = drafts.LineDraft, drafts.OrderDraft
     from shipping.models import Carrier
     from shipping.services import wave_create, waybill_pool_import
 
