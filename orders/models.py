@@ -130,6 +130,15 @@ class Order(models.Model):
         related_name="orders",
         verbose_name=_("import"),
     )
+    shipment_reported_at = models.DateTimeField(
+        _("shipment reported"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "When the platform was told the order's parcels and waybill numbers "
+            "(a bulk-shipping file or the platform's API)."
+        ),
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 

@@ -167,6 +167,7 @@ class OrderSerializer(serializers.ModelSerializer):
             "units",
             "total_kg",
             "lines",
+            "shipment_reported_at",
             "created_at",
         ]
         read_only_fields = fields

@@ -411,3 +411,14 @@ def order_address_change(
     for name in (*_ADDRESS_FIELDS, "phone_masked_by_platform", "raw_address"):
         setattr(order, name, getattr(locked, name))
     return change
+
+
+# --- ship-back --------------------------------------------------------------------------------
+
+
+def orders_shipment_reported(*, order_ids: Iterable[int], at) -> int:
+    """The platform now knows these orders' waybill numbers (a ship-back file was made, or
+    its API took them): stamp the time on each, keeping the first. Not a move of status."""
+    return Order.objects.filter(pk__in=list(order_ids), shipment_reported_at__isnull=True).update(
+        shipment_reported_at=at
+    )

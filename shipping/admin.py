@@ -6,7 +6,16 @@ from django.contrib import admin
 from django.db.models import Count, Q
 from django.utils.translation import gettext_lazy as _
 
-from shipping.models import Carrier, Parcel, ParcelItem, TrackingEvent, Wave, WaveOrder, WaybillPool
+from shipping.models import (
+    Carrier,
+    Parcel,
+    ParcelItem,
+    ShipmentReport,
+    TrackingEvent,
+    Wave,
+    WaveOrder,
+    WaybillPool,
+)
 
 
 @admin.register(Carrier)
@@ -128,3 +137,17 @@ class ParcelAdmin(ReadOnlyAdmin):
 
 # The waybill sources' admin lives beside their code.
 from shipping.waybills import admin as waybills_admin  # noqa: E402, F401
+
+
+@admin.register(ShipmentReport)
+class ShipmentReportAdmin(ReadOnlyAdmin):
+    list_display = [
+        "created_at",
+        "channel",
+        "method",
+        "orders_count",
+        "parcels_count",
+        "created_by",
+    ]
+    list_filter = ["channel", "method"]
+    list_select_related = ["channel", "created_by"]

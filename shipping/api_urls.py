@@ -1,6 +1,6 @@
 from rest_framework.routers import SimpleRouter
 
-from shipping import api
+from shipping import api, shipment_api
 
 router = SimpleRouter()
 router.register("carriers", api.CarrierViewSet, basename="carriers")
@@ -8,5 +8,6 @@ router.register("waybill-pools", api.WaybillPoolViewSet, basename="waybill-pools
 router.register("waves", api.WaveViewSet, basename="waves")
 router.register("parcels", api.ParcelViewSet, basename="parcels")
 router.register("tracking", api.TrackingViewSet, basename="tracking")
+router.register("shipment-reports", shipment_api.ShipmentReportViewSet, basename="shipment-reports")
 
 urlpatterns = router.urls

@@ -9,7 +9,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from inventory.models import KG, Lot
-from orders.models import Order, OrderLine
+from orders.models import Channel, Order, OrderLine
 
 
 class LabelSize(models.TextChoices):
@@ -199,6 +199,20 @@ class Parcel(models.Model):
     label_printed_at = models.DateTimeField(_("label printed at"), null=True, blank=True)
     trace_token = models.CharField(max_length=32, unique=True, default=new_trace_token)
     weight_warning = models.CharField(_("weight warning"), max_length=200, blank=True)
+    reported_at = models.DateTimeField(
+        _("reported to the platform"),
+        null=True,
+        blank=True,
+        help_text=_("When its waybill number went to the order's platform (file or API)."),
+    )
+    report = models.ForeignKey(
+        "ShipmentReport",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="parcels",
+        verbose_name=_("ship-back report"),
+    )
 
     class Meta:
         ordering = ["-packed_at", "-id"]
@@ -216,6 +230,12 @@ class Parcel(models.Model):
                 fields=["label_printed_at"],
                 condition=Q(label_printed_at__isnull=True),
                 name="parcel_unprinted_idx",
+            ),
+            # Handed over, not yet reported to the platform: what a ship-back file takes.
+            models.Index(
+                fields=["order"],
+                condition=Q(reported_at__isnull=True) & ~Q(status="packed"),
+                name="parcel_unreported_idx",
             ),
         ]
 
@@ -311,3 +331,47 @@ class ReturnLine(models.Model):
 # Waybill sources live beside their code; importing them here registers them with the
 # shipping app.
 from shipping.waybills.models import IssuedWaybill, SourceKind, WaybillSource  # noqa: E402, F401
+
+
+class ShipmentReport(models.Model):
+    """One ship-back (回传) of a channel's handed-over parcels to its platform: a bulk-shipping
+    file exported for upload, or a push through the platform's API."""
+
+    class Method(models.TextChoices):
+        FILE = "file", _("Upload file")
+        API = "api", _("Platform API")
+
+    channel = models.ForeignKey(
+        Channel,
+        on_delete=models.PROTECT,
+        related_name="shipment_reports",
+        verbose_name=_("channel"),
+    )
+    method = models.CharField(_("method"), max_length=4, choices=Method.choices)
+    layout = models.CharField(_("layout"), max_length=20, blank=True)
+    file = models.FileField(_("file"), upload_to="shipments/%Y/%m/", blank=True)
+    since = models.DateTimeField(_("handed over since"), null=True, blank=True)
+    again = models.BooleanField(
+        _("already reported included"),
+        default=False,
+        help_text=_("A re-export: parcels reported before are in it too."),
+    )
+    orders_count = models.PositiveIntegerField(_("orders"), default=0)
+    parcels_count = models.PositiveIntegerField(_("parcels"), default=0)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("by"),
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("ship-back report")
+        verbose_name_plural = _("ship-back reports")
+
+    def __str__(self) -> str:
+        return f"{self.channel} {self.created_at:%Y-%m-%d %H:%M} ({self.parcels_count})"

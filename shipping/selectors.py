@@ -10,6 +10,7 @@ from django.db.models import (
     Exists,
     F,
     IntegerField,
+    Min,
     OuterRef,
     Prefetch,
     Q,
@@ -21,10 +22,10 @@ from django.utils import timezone
 
 from core.regions import canonical_province
 from inventory.models import ZERO_KG
-from orders.lifecycle import CLOSED, PACKABLE, PACKED_OR_LATER
+from orders.lifecycle import CLOSED, PACKABLE, PACKED_OR_LATER, SHIPPED_OR_LATER
 from orders.models import Order, OrderLine, OrderStatus
 from orders.selectors import held_stock_by_lot
-from shipping.models import Carrier, Parcel, ParcelStatus, Wave, WaveOrder
+from shipping.models import Carrier, Parcel, ParcelStatus, ShipmentReport, Wave, WaveOrder
 
 # Orders of a wave that have left the picking floor in a box.
 DEFAULT_WAVE_SIZE = 200
@@ -238,3 +239,42 @@ def packing_backlog() -> dict[str, int]:
         ).count(),
         "parcels_to_hand_over": Parcel.objects.filter(status=ParcelStatus.PACKED).count(),
     }
+
+
+# --- ship-back -------------------------------------------------------------------------------
+
+
+def shipments_waiting() -> list[dict]:
+    """Per channel: the handed-over parcels and orders not yet reported to its platform, and
+    the payment of the oldest of them (the platform's late-shipment clock starts there). One
+    grouped query."""
+    rows = (
+        Parcel.objects.filter(reported_at__isnull=True, order__status__in=SHIPPED_OR_LATER)
+        .exclude(status=ParcelStatus.PACKED)
+        .values("order__channel__code", "order__channel__name")
+        .annotate(
+            parcels=Count("pk"),
+            orders=Count("order", distinct=True),
+            oldest_paid=Min("order__paid_at"),
+        )
+        .order_by("order__channel__code")
+    )
+    now = timezone.now()
+    return [
+        {
+            "code": row["order__channel__code"],
+            "name": row["order__channel__name"],
+            "parcels": row["parcels"],
+            "orders": row["orders"],
+            "oldest_paid": row["oldest_paid"],
+            "hours": int((now - row["oldest_paid"]).total_seconds() // 3600),
+        }
+        for row in rows
+    ]
+
+
+def shipment_reports() -> QuerySet[ShipmentReport]:
+    """Ship-back reports, newest first, with their channel and who made them."""
+    return ShipmentReport.objects.select_related("channel", "created_by").order_by(
+        "-created_at", "-id"
+    )

@@ -20,6 +20,7 @@ from shipping.models import (
     Parcel,
     ParcelItem,
     ParcelStatus,
+    ShipmentReport,
     TrackingEvent,
     Wave,
     WaveOrder,
@@ -425,3 +426,80 @@ class TrackingUpdateItemSerializer(serializers.Serializer):
 
 class TrackingUpdatesSerializer(serializers.Serializer):
     updates = TrackingUpdateItemSerializer(many=True, allow_empty=False, max_length=MAX_BATCH)
+
+
+# --- ship-back -------------------------------------------------------------------------------
+
+
+class ShipmentRowSerializer(serializers.Serializer):
+    order_no = serializers.CharField()
+    carrier_code = serializers.CharField()
+    carrier_name = serializers.CharField()
+    tracking_number = serializers.CharField()
+    parcel = serializers.IntegerField()
+    parcels = serializers.IntegerField()
+
+
+class ShipmentReportSerializer(serializers.ModelSerializer):
+    channel = serializers.CharField(source="channel.code", read_only=True)
+    created_by = serializers.CharField(
+        source="created_by.username", read_only=True, allow_null=True, default=None
+    )
+    file_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ShipmentReport
+        fields = [
+            "id",
+            "channel",
+            "method",
+            "layout",
+            "since",
+            "again",
+            "orders_count",
+            "parcels_count",
+            "created_by",
+            "created_at",
+            "file_url",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_file_url(self, report: ShipmentReport) -> str | None:
+        """The file's path on this server (relative), or null for a push through the API."""
+        return reverse("api:shipment-reports-file", args=[report.pk]) if report.file else None
+
+
+class ShipmentExportSerializer(serializers.Serializer):
+    channel = serializers.SlugRelatedField(
+        slug_field="code",
+        queryset=Channel.objects.filter(is_active=True),
+        help_text=_("The channel's code, e.g. kuaishou."),
+    )
+    since = serializers.DateField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text=_("Only parcels handed over on or after this day (Asia/Shanghai)."),
+    )
+    again = serializers.BooleanField(
+        required=False, default=False, help_text=_("Include parcels reported before.")
+    )
+    format = serializers.ChoiceField(
+        choices=["xlsx", "csv"],
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text=_("Empty: the file type the platform takes (Excel for 快手 and 抖店)."),
+    )
+
+
+class ShipmentExportResultSerializer(serializers.Serializer):
+    report = ShipmentReportSerializer()
+    left_out = ShipmentRowSerializer(
+        many=True,
+        help_text=_(
+            "Parcels not in the file: the platform's file takes one number per order, the "
+            "others go through its API or by hand."
+        ),
+    )

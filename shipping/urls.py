@@ -1,6 +1,6 @@
 """Shipping pages. Each area keeps its own views module with its own ``urlpatterns``."""
 
-from shipping import handover_views, return_views, station_views, wave_views
+from shipping import handover_views, return_views, shipment_views, station_views, wave_views
 
 app_name = "shipping"
 
@@ -9,4 +9,5 @@ urlpatterns = [
     *station_views.urlpatterns,
     *handover_views.urlpatterns,
     *return_views.urlpatterns,
+    *shipment_views.urlpatterns,
 ]

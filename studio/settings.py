@@ -255,6 +255,8 @@ SPECTACULAR_SETTINGS = {
         "ParcelStatusEnum": "shipping.models.ParcelStatus",
         "WaveStatusEnum": "shipping.models.WaveStatus",
         "TrackingStatusEnum": "shipping.serializers.TRACKING_STATUS_CHOICES",
+        "ShipmentReportMethodEnum": "shipping.models.ShipmentReport.Method",
+        "PaymentMethodEnum": "inventory.models.PaymentMethod",
     },
 }
 

@@ -40,6 +40,7 @@ ORDER_COLUMNS = (
     "goods_total",
     "shipping_fee",
     "import_batch_id",
+    "shipment_reported_at",
     "created_at",
     "updated_at",
 )
@@ -108,6 +109,7 @@ def _order_row(order_id, draft: OrderDraft, channel_id, batch_id, now) -> tuple:
         goods_total(draft),
         draft.shipping_fee,
         batch_id,
+        None,
         now,
         now,
     )

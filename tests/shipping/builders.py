@@ -93,22 +93,32 @@ def stocked_sku(
     return sku
 
 
-def _channel() -> Channel:
-    found, _created = Channel.objects.get_or_create(code="kuaishou", defaults={"name": "快手"})
+CHANNEL_NAMES = {"kuaishou": "快手", "douyin": "抖音", "wechat": "微信/电话"}
+
+
+def _channel(code: str = "kuaishou") -> Channel:
+    found, _created = Channel.objects.get_or_create(
+        code=code, defaults={"name": CHANNEL_NAMES.get(code, code)}
+    )
     return found
 
 
 def new_order(
-    *lines: tuple[Sku, int], number: str | None = None, paid_at: datetime | None = None, **address
+    *lines: tuple[Sku, int],
+    number: str | None = None,
+    paid_at: datetime | None = None,
+    channel: str = "kuaishou",
+    **address,
 ) -> Order:
-    """An order as an import makes it (status new), to ``ADDRESS`` unless overridden."""
+    """An order as an import makes it (status new), to ``ADDRESS`` unless overridden, on the
+    快手 channel unless another channel code is given."""
     draft = OrderDraft(
         external_no=number or f"24{next(_order_numbers):017d}",
         paid_at=paid_at or timezone.now() - timedelta(hours=1),
         lines=[LineDraft(sku=sku, quantity=qty, unit_price=sku.price) for sku, qty in lines],
         **{**ADDRESS, **address},
     )
-    (order,) = orders_create(channel=_channel(), drafts=[draft])
+    (order,) = orders_create(channel=_channel(channel), drafts=[draft])
     return order
 
 

@@ -44,12 +44,14 @@ from orders.services import order_allocate
 from shipping.models import Carrier, ParcelStatus, ReturnDisposition, TrackingEvent
 from shipping.services import (
     ReturnRow,
+    handover_scan,
     parcel_pack,
     parcel_return,
     parcel_transition,
     wave_create,
     waybill_pool_import,
 )
+from shipping.shipments import shipments_export
 from tests.data.make_fixtures import HERE as DATA_DIR
 from tests.factories import (
     FarmerFactory,
@@ -499,6 +501,17 @@ def _platform_calls(scene: Scene, rows: int) -> dict:
     return {}
 
 
+def _shipment_reports(scene: Scene, rows: int) -> dict:
+    """``rows`` more ship-back files, each of one handed-over parcel of its own order."""
+    first, _second = _two_skus(scene)
+    channel = Channel.objects.get(code="kuaishou")
+    for _ in range(rows):
+        parcel = _pack(allocated_order((first, 1)))
+        handover_scan(tracking_number=parcel.tracking_number, acting_user=_manager())
+        shipments_export(channel=channel, acting_user=_manager())
+    return {}
+
+
 # --- the table -------------------------------------------------------------------------------
 
 PAGES = [
@@ -518,6 +531,7 @@ PAGES = [
     Case("shipping:return_parcel", "intake", _returned_parcel, 7, context_rows("rows")),
     Case("platforms:list", "manager", _platform_channels, 8, context_rows("rows")),
     Case("platforms:calls", "manager", _platform_calls, 6, page_rows),
+    Case("shipping:shipments", "packer", _shipment_reports, 7, page_rows),
 ]
 
 ENDPOINTS = [
@@ -546,6 +560,7 @@ ENDPOINTS = [
     Case("api:platform-calls-list", "manager", _platform_calls, 5, api_rows),
     Case("api:sync-states-list", "manager", _platform_channels, 5, api_rows),
     Case("api:platform-accounts-list", "manager", _platform_channels, 5, api_rows),
+    Case("api:shipment-reports-list", "packer", _shipment_reports, 5, api_rows),
 ]
 
 # List endpoints whose query budget is tested in another file: URL name -> that test.
