@@ -189,14 +189,9 @@ def draw_code128(
 
 
 def draw_qr_dots(canvas: Canvas, data: str, x: float, y: float, size: float) -> None:
-    """``core.pdf.draw_qr`` in a coordinate system of printer dots, so the modules' corners
-    are whole numbers: the same symbol, and half the bytes in the page stream."""
-    canvas.saveState()
-    canvas.translate(snap(x), snap(y))
-    canvas.scale(DOT, DOT)
-    # At "72 dpi" one unit is one point, and here one unit is one printer dot.
-    draw_qr(canvas, data, 0, 0, round(size / DOT), dpi=72)
-    canvas.restoreState()
+    """``core.pdf.draw_qr`` on the printer's grid: modules of whole printer dots, their
+    corners on dot boundaries."""
+    draw_qr(canvas, data, snap(x), snap(y), size, dpi=THERMAL_DPI)
 
 
 # --- drawing helpers -------------------------------------------------------------------------
