@@ -1,6 +1,7 @@
 """Shipping pages. Each area keeps its own views module with its own ``urlpatterns``."""
 
 from shipping import handover_views, return_views, station_views, wave_views
+from shipping.printing import views as printing_views
 
 app_name = "shipping"
 
@@ -9,4 +10,5 @@ urlpatterns = [
     *station_views.urlpatterns,
     *handover_views.urlpatterns,
     *return_views.urlpatterns,
+    *printing_views.urlpatterns,
 ]
