@@ -1,6 +1,7 @@
 from rest_framework.routers import SimpleRouter
 
 from shipping import api
+from shipping.printing import api as printing_api
 
 router = SimpleRouter()
 router.register("carriers", api.CarrierViewSet, basename="carriers")
@@ -8,5 +9,7 @@ router.register("waybill-pools", api.WaybillPoolViewSet, basename="waybill-pools
 router.register("waves", api.WaveViewSet, basename="waves")
 router.register("parcels", api.ParcelViewSet, basename="parcels")
 router.register("tracking", api.TrackingViewSet, basename="tracking")
+router.register("printers", printing_api.PrinterViewSet, basename="printers")
+router.register("print-jobs", printing_api.PrintJobViewSet, basename="print-jobs")
 
 urlpatterns = router.urls

@@ -479,7 +479,13 @@ class PrintJob(models.Model):
     error = models.CharField(_("error"), max_length=300, blank=True)
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("by")
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("by"),
+        help_text=_("Empty: sent from the shell (manage.py print_labels --printer)."),
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
@@ -512,3 +518,6 @@ class PrintJobParcel(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["job", "position"], name="print_job_position_unique"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.job_id}#{self.position}"

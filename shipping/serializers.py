@@ -53,6 +53,7 @@ class CarrierSerializer(CleanModelSerializer):
             "sender_name",
             "sender_phone",
             "sender_address",
+            "privacy_service",
             "is_active",
         ]
 

@@ -150,9 +150,7 @@ def _items(parcel_items: Iterable[ParcelItem]) -> tuple[tuple[LabelItem, ...], t
     return tuple(rows), (COLD_MARKS if cold else ())
 
 
-def _label(
-    parcel: Parcel, parcel_items: Iterable[ParcelItem], *, mask: bool | None
-) -> LabelData:
+def _label(parcel: Parcel, parcel_items: Iterable[ParcelItem], *, mask: bool | None) -> LabelData:
     order, carrier = parcel.order, parcel.carrier
     items, marks = _items(parcel_items)
     if mask is None:

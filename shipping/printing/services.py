@@ -72,11 +72,13 @@ def labels_print(
     printer: Printer,
     acting_user,
     wave: Wave | None = None,
+    wait: bool = False,
 ) -> PrintJob:
     """Queue the labels of ``parcels``, in the order given, for ``printer`` and send them as
-    soon as the job is committed: in this request up to ``IN_REQUEST_LIMIT`` labels (the
-    returned job then says ``sent`` or ``failed`` with the reason), else in the task worker
-    (the job says ``queued`` until it is done). A parcel given twice prints twice."""
+    soon as the job is committed: in this request up to ``IN_REQUEST_LIMIT`` labels, or any
+    number with ``wait`` (the returned job then says ``sent`` or ``failed`` with the reason),
+    else in the task worker (the job says ``queued`` until it is done). ``acting_user`` is
+    None from the shell. A parcel given twice prints twice."""
     _check_printer(printer)
     if not parcels:
         raise DomainError(_("No parcel to print."), field="parcels")
@@ -96,25 +98,28 @@ def labels_print(
             ],
             batch_size=1000,
         )
-    _dispatch(job)
+    _dispatch(job, wait=wait)
     return job
 
 
-def _dispatch(job: PrintJob) -> None:
-    """Send the job now (small) or through the worker (large), once it is committed."""
-    if job.label_count - job.labels_sent <= IN_REQUEST_LIMIT:
+def _dispatch(job: PrintJob, *, wait: bool = False) -> None:
+    """Send the job now (small, or ``wait``) or through the worker (large), once it is
+    committed. The attempt it is sent for goes with it: only one sender takes it."""
+    if wait or job.label_count - job.labels_sent <= IN_REQUEST_LIMIT:
         transaction.on_commit(lambda: print_job_send(job=job))
     else:
-        transaction.on_commit(lambda: print_job_send_task.enqueue(job.pk))
+        attempt = job.attempts
+        transaction.on_commit(lambda: print_job_send_task.enqueue(job.pk, attempt))
 
 
-def _claim(job: PrintJob) -> bool:
-    """Take the queued job for this sender: one attempt more, if nobody took it meanwhile."""
+def _claim(job: PrintJob, attempt: int) -> bool:
+    """Take the queued job for this sender: the attempt after ``attempt``, if nobody took
+    that attempt meanwhile (a compare-and-set on the row)."""
     claimed = PrintJob.objects.filter(
-        pk=job.pk, state=PrintJobState.QUEUED, attempts=job.attempts
+        pk=job.pk, state=PrintJobState.QUEUED, attempts=attempt
     ).update(attempts=F("attempts") + 1)
     if claimed:
-        job.attempts += 1
+        job.attempts = attempt + 1
     return bool(claimed)
 
 
@@ -132,8 +137,9 @@ def print_job_send(*, job: PrintJob) -> PrintJob:
     """Send a queued job's labels not sent yet, in order, over one connection. Afterwards the
     job is ``sent`` (its parcels stamped printed) or ``failed`` with the printer's trouble in
     words and how many labels went through. Never raises for a printer's failure."""
+    attempt = job.attempts  # the attempt this sender was dispatched for
     job.refresh_from_db()
-    if job.state != PrintJobState.QUEUED or not _claim(job):
+    if job.state != PrintJobState.QUEUED or not _claim(job, attempt):
         return job
     printer = job.printer
     ids = list(
@@ -160,11 +166,13 @@ def print_job_send(*, job: PrintJob) -> PrintJob:
 
 
 @task()
-def print_job_send_task(job_id: int) -> dict:
+def print_job_send_task(job_id: int, attempt: int) -> dict:
     """``print_job_send`` in the task worker (``manage.py db_worker``), for large jobs: the
     page that asked returns at once, the print queue shows progress and outcome. The job
     row, not the task's result, is the record."""
-    job = print_job_send(job=PrintJob.objects.select_related("printer").get(pk=job_id))
+    job = PrintJob.objects.select_related("printer").get(pk=job_id)
+    job.attempts = attempt
+    job = print_job_send(job=job)
     return {"job": job.pk, "state": job.state, "labels_sent": job.labels_sent}
 
 

@@ -18,7 +18,12 @@ from core.roles import SHIPPING_WORKERS, role_required
 from shipping.labels import label_data, render_labels
 from shipping.labels.render import PAGE_SIZES
 from shipping.models import LabelSize, Parcel, PrintJob, PrintJobState
-from shipping.printing.forms import RetryForm, StationChoiceForm, WaveToPrinterForm
+from shipping.printing.forms import (
+    RetryForm,
+    StationChoiceForm,
+    WaveToPrinterForm,
+    active_printers,
+)
 from shipping.printing.raster import rasterise
 from shipping.printing.selectors import print_job_list
 from shipping.printing.services import labels_print, print_job_retry
@@ -80,7 +85,8 @@ def print_jobs(request):
         {
             "page": page,
             "form": form,
-            "retry_form": RetryForm(),
+            # read once for every failed job's "send again to" choice
+            "printers": list(active_printers()),
             # a job on its way: the page looks again by itself
             "refresh": any(job.state == PrintJobState.QUEUED for job in page.object_list),
         },

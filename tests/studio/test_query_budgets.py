@@ -28,7 +28,15 @@ from inventory.services import IntakeRow, farmer_payment_record, intake_record, 
 from orders.importers import service as import_service
 from orders.models import Channel, ImportMode, ImportRowError, LiveSession
 from orders.services import order_allocate
-from shipping.models import Carrier, ParcelStatus, ReturnDisposition, TrackingEvent
+from shipping.models import (
+    Carrier,
+    ParcelStatus,
+    Printer,
+    PrintJob,
+    PrintJobParcel,
+    ReturnDisposition,
+    TrackingEvent,
+)
 from shipping.services import (
     ReturnRow,
     parcel_pack,
@@ -435,6 +443,37 @@ def _waybill_pools(scene: Scene, rows: int) -> dict:
     return {}
 
 
+def _printers(scene: Scene, rows: int) -> dict:
+    for _ in range(rows):
+        n = _n()
+        Printer.objects.create(name=f"打包台 {n}", host=f"192.168.1.{n % 250 + 1}")
+    return {}
+
+
+def _print_jobs(scene: Scene, rows: int) -> dict:
+    """Print jobs of two labels each, on printers of their own, half of them of a wave and
+    failed (as the queue shows them: printer, wave, who)."""
+    first, _second = _two_skus(scene)
+    for index in range(rows):
+        n = _n()
+        printer = Printer.objects.create(name=f"队列 {n}", cups_queue=f"q{n}")
+        orders = [allocated_order((first, 1)) for _ in range(2)]
+        wave = wave_create(orders=orders, acting_user=staff()) if index % 2 else None
+        parcels = [_pack(order) for order in orders]
+        job = PrintJob.objects.create(
+            printer=printer,
+            wave=wave,
+            label_count=2,
+            state="failed" if wave else "sent",
+            error="打印机没有响应" if wave else "",
+            created_by=staff("packer"),
+        )
+        PrintJobParcel.objects.bulk_create(
+            PrintJobParcel(job=job, parcel=parcel, position=i) for i, parcel in enumerate(parcels)
+        )
+    return {}
+
+
 # --- the table -------------------------------------------------------------------------------
 
 PAGES = [
@@ -452,6 +491,7 @@ PAGES = [
     Case("shipping:wave_detail", "packer", _wave_of, 8, context_rows("orders")),
     Case("shipping:handover", "packer", _handover, 6, context_rows("parcels")),
     Case("shipping:return_parcel", "intake", _returned_parcel, 7, context_rows("rows")),
+    Case("shipping:print_jobs", "packer", _print_jobs, 8, page_rows),
 ]
 
 ENDPOINTS = [
@@ -477,6 +517,8 @@ ENDPOINTS = [
     Case("api:waves-detail", "creator", _wave_by_id, 5, api_nested("orders")),
     Case("api:parcels-list", "creator", _parcels, 5, api_rows),
     Case("api:parcels-detail", "packer", _returned_parcel, 7, api_nested("items")),
+    Case("api:printers-list", "packer", _printers, 5, api_rows),
+    Case("api:print-jobs-list", "packer", _print_jobs, 5, api_rows),
 ]
 
 # List endpoints whose query budget is tested in another file: URL name -> that test.
