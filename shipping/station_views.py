@@ -242,8 +242,10 @@ def _print_label(request, parcel: Parcel) -> None:
             _("Label not printed: %(error)s Send it again from the print queue.")
             % {"error": job.error},
         )
-    else:
+    elif job.state == PrintJobState.SENT:
         messages.info(request, _("Label sent to %(printer)s.") % {"printer": printer.name})
+    else:  # the request's transaction is still open: it goes when that commits
+        messages.info(request, _("Label queued for %(printer)s.") % {"printer": printer.name})
 
 
 # --- printouts -------------------------------------------------------------------------------

@@ -50,9 +50,13 @@ def zpl(bitmap: Bitmap, *, graphics: str = ZplGraphics.Z64) -> bytes:
     ).encode("ascii")
 
 
-def tspl(bitmap: Bitmap) -> bytes:
-    """One TSPL label holding ``bitmap`` at the label's upper left corner."""
-    width, height = _mm(bitmap.width, bitmap.dpi), _mm(bitmap.height, bitmap.dpi)
+def tspl(bitmap: Bitmap, *, size: str | None = None) -> bytes:
+    """One TSPL label holding ``bitmap`` at the label's upper left corner. ``SIZE`` is the
+    label stock (``size``, a ``LabelSize`` value such as "100x150"), else the bitmap's own."""
+    if size:
+        width, height = size.split("x")
+    else:
+        width, height = _mm(bitmap.width, bitmap.dpi), _mm(bitmap.height, bitmap.dpi)
     head = (
         f"SIZE {width} mm,{height} mm\r\n"
         f"GAP {TSPL_GAP_MM} mm,0 mm\r\n"
@@ -63,9 +67,16 @@ def tspl(bitmap: Bitmap) -> bytes:
     return head + bitmap.packed(black=0) + b"\r\nPRINT 1,1\r\n"
 
 
-def label_bytes(bitmap: Bitmap, *, language: str, zpl_graphics: str = ZplGraphics.Z64) -> bytes:
+def label_bytes(
+    bitmap: Bitmap,
+    *,
+    language: str,
+    zpl_graphics: str = ZplGraphics.Z64,
+    size: str | None = None,
+) -> bytes:
+    """One label in ``language``; ``size`` is the label stock (TSPL's ``SIZE``)."""
     if language == PrinterLanguage.ZPL:
         return zpl(bitmap, graphics=zpl_graphics)
     if language == PrinterLanguage.TSPL:
-        return tspl(bitmap)
+        return tspl(bitmap, size=size)
     raise ValueError(f"unknown printer language {language!r}")

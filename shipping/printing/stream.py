@@ -32,4 +32,6 @@ def printer_labels(
     for start in range(0, len(labels), chunk):
         pdf = render_labels(labels[start : start + chunk], size=fmt.size)
         for bitmap in rasterise(pdf, dpi=fmt.dpi):
-            yield label_bytes(bitmap, language=fmt.language, zpl_graphics=fmt.zpl_graphics)
+            yield label_bytes(
+                bitmap, language=fmt.language, zpl_graphics=fmt.zpl_graphics, size=fmt.size
+            )

@@ -12,7 +12,7 @@ import zlib
 import numpy
 from PIL import Image
 
-__all__ = ["FakePrinter", "decode_tspl", "decode_zpl", "to_image"]
+__all__ = ["FakePrinter", "closed_port", "decode_tspl", "decode_zpl", "to_image"]
 
 _GFA = re.compile(rb"\^GFA,(\d+),(\d+),(\d+),([^\^]*)\^FS")
 _TSPL_BITMAP = re.compile(rb"BITMAP (\d+),(\d+),(\d+),(\d+),(\d+),")
@@ -110,7 +110,13 @@ class FakePrinter:
         return self
 
     def __exit__(self, *exc) -> None:
+        try:
+            self._server.shutdown(socket.SHUT_RDWR)  # wakes the thread blocked in accept()
+        except OSError:
+            pass
         self._server.close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
         for held in self._held:
             held.close()
 
@@ -132,3 +138,10 @@ class FakePrinter:
         with self._done:
             assert self._done.wait_for(lambda: len(self.jobs) >= count, timeout), self.jobs
         return self.jobs
+
+
+def closed_port() -> int:
+    """A port on 127.0.0.1 where nothing listens: connecting is refused at once."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

@@ -132,9 +132,7 @@ def test_a_carrier_with_a_privacy_service_masks_the_label_and_prints_the_virtual
     ("carrier_privacy", "pool_privacy", "masked"),
     [(False, True, True), (True, False, False), (True, None, True), (False, None, False)],
 )
-def test_the_pool_a_waybill_came_from_overrides_its_carrier(
-    carrier_privacy, pool_privacy, masked
-):
+def test_the_pool_a_waybill_came_from_overrides_its_carrier(carrier_privacy, pool_privacy, masked):
     sf = carrier("sf", privacy_service=carrier_privacy)
     pool = WaybillPool.objects.create(
         carrier=sf, imported_by=UserFactory(), privacy_service=pool_privacy

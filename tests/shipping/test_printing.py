@@ -31,7 +31,13 @@ from shipping.printing.services import labels_print, print_job_retry
 from shipping.services import parcel_pack, wave_create
 from tests.pdf_tools import decode_barcodes, page_texts
 from tests.shipping.builders import allocated_order, carrier, carrier_with_pool, staff, stocked_sku
-from tests.shipping.printers import FakePrinter, decode_tspl, decode_zpl, to_image
+from tests.shipping.printers import (
+    FakePrinter,
+    closed_port,
+    decode_tspl,
+    decode_zpl,
+    to_image,
+)
 
 D = Decimal
 TRACE = "http://127.0.0.1:8000/t/Zq3xV9kLm2Pa7RtY8uWc1A"
@@ -176,9 +182,8 @@ def test_nothing_listening_fails_the_job_with_a_clear_reason_and_a_reprint_then_
 ):
     settings.LANGUAGE_CODE = "en"
     (parcel,) = packed()
-    with FakePrinter() as fake:
-        port = fake.port
-    printer = tcp_printer(port)  # the fake has gone: nothing listens there now
+    port = closed_port()
+    printer = tcp_printer(port)  # nothing listens there
 
     job = committed(labels_print, parcels=[parcel], printer=printer, acting_user=staff())
 
