@@ -10,6 +10,7 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 from django.utils.translation import gettext as _
+from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from PIL import Image
 
@@ -163,6 +164,7 @@ def label_png(request, pk: int):
 
 
 @require_GET
+@xframe_options_sameorigin  # framed by the station's own page, and by no other site
 @role_required(*SHIPPING_WORKERS)
 def label_print_page(request, pk: int):
     """A page holding only the label, its ``@page`` the label's exact size and no margin: the

@@ -185,6 +185,7 @@ def test_the_label_page_is_the_label_alone_at_its_size_and_its_image_scans(packe
     assert "@page { size: 100mm 150mm; margin: 0; }" in html
     assert reverse("shipping:label_png", args=[parcel.pk]) in html
     assert page["Cache-Control"] == image["Cache-Control"] == "private, no-store"
+    assert page["X-Frame-Options"] == "SAMEORIGIN"  # the station frames it; no other site
     assert image["Content-Type"] == "image/png"
     label = Image.open(BytesIO(image.content))
     assert label.mode == "1" and label.size == (800, 1199)
