@@ -7,7 +7,9 @@ worker). Sending happens after the job's transaction commits, never inside it: a
 rolled back sends nothing, and no row lock is held while a printer is slow.
 """
 
+import logging
 from collections.abc import Iterator, Sequence
+from datetime import timedelta
 
 from django.db import transaction
 from django.db.models import F
@@ -41,6 +43,11 @@ __all__ = [
 
 IN_REQUEST_LIMIT = 20  # labels sent while the request waits; a larger job goes to the worker
 MAX_LABELS = 5000  # one job; a larger batch is several
+# A job still queued after this long lost its sender (a worker that died): it may be sent
+# again. A sender that was only slow then finds its attempt taken and sends nothing.
+STUCK_AFTER = timedelta(minutes=15)
+
+logger = logging.getLogger(__name__)
 
 
 def printer_address(printer: Printer) -> PrinterAddress:
@@ -160,6 +167,11 @@ def print_job_send(*, job: PrintJob) -> PrintJob:
         _finish(job, PrintJobState.FAILED, labels_sent=done, error=message[:300])
         parcel_labels_printed(parcel_ids=ids[: error.sent])
         return job
+    except Exception as error:  # a label that cannot be drawn must not leave the job queued
+        logger.exception("print job %s failed", job.pk)
+        message = _("The labels could not be drawn (%(error)s).") % {"error": error}
+        _finish(job, PrintJobState.FAILED, labels_sent=job.labels_sent, error=message[:300])
+        return job
     _finish(job, PrintJobState.SENT, labels_sent=job.labels_sent + sent, error="")
     parcel_labels_printed(parcel_ids=ids)
     return job
@@ -188,9 +200,15 @@ def _finish(job: PrintJob, state: str, *, labels_sent: int, error: str) -> None:
 @transaction.atomic
 def _requeue(*, job: PrintJob, printer: Printer | None) -> PrintJob:
     locked = PrintJob.objects.select_for_update().get(pk=job.pk)
-    if locked.state != PrintJobState.FAILED:
+    stuck = (
+        locked.state == PrintJobState.QUEUED and locked.created_at < timezone.now() - STUCK_AFTER
+    )
+    if locked.state != PrintJobState.FAILED and not stuck:
         raise DomainError(
-            _("Print job %(job)d is %(state)s: only a failed job is sent again.")
+            _(
+                "Print job %(job)d is %(state)s: only a failed job, or one queued for over "
+                "15 minutes, is sent again."
+            )
             % {"job": locked.pk, "state": PrintJobState(locked.state).label},
             field="state",
             code="not_failed",
@@ -207,8 +225,9 @@ def _requeue(*, job: PrintJob, printer: Printer | None) -> PrintJob:
 
 def print_job_retry(*, job: PrintJob, acting_user, printer: Printer | None = None) -> PrintJob:
     """Print a job's labels again. A failed job is sent again (from the label where the
-    printer stopped; all of them on another ``printer``); a sent job is a reprint: a new job
-    of the same parcels, by ``acting_user``. A queued job is refused: it is on its way.
+    printer stopped; all of them on another ``printer``), and so is one queued for longer than
+    ``STUCK_AFTER`` (its worker died); a sent job is a reprint: a new job of the same parcels,
+    by ``acting_user``. A job queued more recently is refused: it is on its way.
     Returns the job that was sent (or queued for the worker)."""
     _check_printer(printer or job.printer)
     if job.state == PrintJobState.SENT:

@@ -5,12 +5,14 @@ and large jobs run in the task worker in wave order."""
 
 import os
 import stat
+from datetime import timedelta
 from decimal import Decimal
 from io import StringIO
 
 import numpy
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 
 from core.errors import DomainError
 from shipping.labels import LabelData, LabelItem, label_data, render_labels
@@ -27,7 +29,7 @@ from shipping.models import (
 from shipping.printing import transport
 from shipping.printing.languages import label_bytes
 from shipping.printing.raster import Bitmap, rasterise
-from shipping.printing.services import labels_print, print_job_retry
+from shipping.printing.services import labels_print, print_job_retry, print_job_send
 from shipping.services import parcel_pack, wave_create
 from tests.pdf_tools import decode_barcodes, page_texts
 from tests.shipping.builders import allocated_order, carrier, carrier_with_pool, staff, stocked_sku
@@ -359,3 +361,23 @@ def test_the_printed_bitmap_is_the_masked_label_under_a_privacy_service(committe
     (full,) = rasterise(full_pdf, dpi=203)
     assert numpy.array_equal(printed, masked.dots)
     assert not numpy.array_equal(printed, full.dots)
+
+
+@pytest.mark.django_db
+def test_a_job_whose_sender_died_can_be_sent_again_after_a_while(committed):
+    """A worker that died left the job queued: after 15 minutes it may be sent again, and a
+    sender that was only slow then finds its attempt taken and sends nothing."""
+    (parcel,) = packed()
+    with FakePrinter() as fake:
+        printer = tcp_printer(fake.port)
+        job = PrintJob.objects.create(printer=printer, label_count=1, created_by=staff())
+        job.job_parcels.create(parcel=parcel, position=1)
+        PrintJob.objects.filter(pk=job.pk).update(created_at=timezone.now() - timedelta(minutes=16))
+        late = PrintJob.objects.get(pk=job.pk)  # the slow sender's view: attempt 0
+
+        again = committed(print_job_retry, job=PrintJob.objects.get(pk=job.pk), acting_user=staff())
+        print_job_send(job=late)
+
+        fake.wait_for(1)
+    assert (again.state, again.attempts) == (PrintJobState.SENT, 1)
+    assert len(fake.jobs) == 1
