@@ -11,6 +11,7 @@ import math
 import threading
 import unicodedata
 from decimal import Decimal
+from functools import lru_cache
 from pathlib import Path
 
 import numpy
@@ -158,6 +159,12 @@ def text_width(text: str, font: str, size: float) -> float:
     return pdfmetrics.stringWidth(text, font, size)
 
 
+# The text helpers are pure and a batch of labels asks them the same questions again and
+# again (the sender's block, the carrier's name, the captions): answered once each.
+_TEXT_CACHE = 4096
+
+
+@lru_cache(maxsize=_TEXT_CACHE)
 def fit_text(text: str, font: str, size: float, max_width: float) -> str:
     """``text`` on one line, cut with "…" where it would pass ``max_width``."""
     text = _one_line(text)
@@ -179,6 +186,7 @@ def _fits(text: str, font: str, size: float, max_width: float) -> bool:
     return text_width(text, font, size) <= max_width
 
 
+@lru_cache(maxsize=_TEXT_CACHE)
 def fit_size(text: str, font: str, size: float, max_width: float, min_size: float) -> float:
     """The largest font size from ``size`` down to ``min_size`` (in half points) at which
     ``text`` fits on one line; ``min_size`` if none does (then cut it with ``fit_text``)."""
@@ -202,28 +210,42 @@ def wrap_text(text: str, font: str, size: float, max_width: float, max_lines: in
     """``text`` broken into at most ``max_lines`` lines no wider than ``max_width``. Chinese breaks
     between any two characters; a Latin word moves whole to the next line when a space allows.
     The last line ends with "…" when text had to be cut."""
+    return list(_wrap(text, font, size, max_width, max_lines))
+
+
+def _longest_fitting(text: str, font: str, size: float, max_width: float) -> int:
+    """How many characters of ``text`` fit on one line: a bisection over prefixes (widths only
+    grow as characters are added), so a few measurements a line instead of one a character."""
+    low, high = 0, len(text)
+    while low < high:
+        middle = (low + high + 1) // 2
+        if _fits(text[:middle], font, size, max_width):
+            low = middle
+        else:
+            high = middle - 1
+    return low
+
+
+@lru_cache(maxsize=_TEXT_CACHE)
+def _wrap(text: str, font: str, size: float, max_width: float, max_lines: int) -> tuple[str, ...]:
     text = _one_line(text)
     lines: list[str] = []
     rest = text
     while rest and len(lines) < max_lines - 1:
-        line = ""
-        for index, ch in enumerate(rest):
-            if _fits(line + ch, font, size, max_width):
-                line += ch
-                continue
-            if _breaks_inside_word(line, ch) and " " in line.strip():
-                line = line[: line.rstrip().rindex(" ")]
-            if not line:  # not even one character fits
-                line = rest[: index + 1]
-            break
-        else:
-            lines.append(line)
-            return lines
+        fitting = _longest_fitting(rest, font, size, max_width)
+        if fitting == len(rest):
+            lines.append(rest)
+            return tuple(lines)
+        line = rest[:fitting]
+        if _breaks_inside_word(line, rest[fitting]) and " " in line.strip():
+            line = line[: line.rstrip().rindex(" ")]
+        if not line:  # not even one character fits
+            line = rest[:1]
         lines.append(line.rstrip())
         rest = rest[len(line) :].lstrip()
     if rest:
         lines.append(fit_text(rest, font, size, max_width))
-    return lines
+    return tuple(lines)
 
 
 # --- codes -----------------------------------------------------------------------------------

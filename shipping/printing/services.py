@@ -152,6 +152,9 @@ def print_job_send(*, job: PrintJob) -> PrintJob:
     ids = list(
         job.job_parcels.order_by("position").values_list("parcel_id", flat=True)[job.labels_sent :]
     )
+    if not ids:  # the printer took every label before it failed: nothing is left to send
+        _finish(job, PrintJobState.SENT, labels_sent=job.label_count, error="")
+        return job
     labels = labels_data([Parcel(pk=pk) for pk in ids])
     chunks = printer_labels(labels, printer_format(printer), chunk=min(CHUNK, len(labels)))
     try:
@@ -170,7 +173,8 @@ def print_job_send(*, job: PrintJob) -> PrintJob:
     except Exception as error:  # a label that cannot be drawn must not leave the job queued
         logger.exception("print job %s failed", job.pk)
         message = _("The labels could not be drawn (%(error)s).") % {"error": error}
-        _finish(job, PrintJobState.FAILED, labels_sent=job.labels_sent, error=message[:300])
+        done = PrintJob.objects.values_list("labels_sent", flat=True).get(pk=job.pk)
+        _finish(job, PrintJobState.FAILED, labels_sent=done, error=message[:300])
         return job
     _finish(job, PrintJobState.SENT, labels_sent=job.labels_sent + sent, error="")
     parcel_labels_printed(parcel_ids=ids)
