@@ -222,6 +222,17 @@ def test_a_wave_goes_to_a_printer_in_wave_order_from_the_queue_page(packer, comm
     assert (job.wave_id, job.state, job.label_count) == (parcels[0].wave_id, "sent", 3)
 
 
+def test_the_wave_page_leads_to_the_queue_with_the_wave_filled_in(packer):
+    parcels = _packed_parcels(1, wave=True)
+    code = parcels[0].wave.code
+
+    wave_page = packer.get(reverse("shipping:wave_detail", args=[code])).content.decode()
+    queue = packer.get(QUEUE, {"wave": code})
+
+    assert f"{QUEUE}?wave={code}" in wave_page
+    assert queue.context["form"]["wave"].value() == code
+
+
 def test_an_unknown_wave_is_named_in_the_form(packer):
     printer = _printer(9)
 
