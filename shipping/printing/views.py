@@ -28,7 +28,7 @@ from shipping.printing.forms import (
 from shipping.printing.raster import rasterise
 from shipping.printing.selectors import print_job_list
 from shipping.printing.services import labels_print, print_job_retry
-from shipping.printing.stations import remember_station
+from shipping.printing.stations import remember_station, station_for
 from shipping.selectors import ParcelFilters, parcels_filtered
 from shipping.services import parcel_labels_printed
 
@@ -140,6 +140,24 @@ def station_choose(request):
     return response
 
 
+@require_POST
+@role_required(*SHIPPING_WORKERS)
+def label_to_station_printer(request, pk: int):
+    """The parcel's label again, to this laptop's station printer (a torn or smudged label)."""
+    parcel = get_object_or_404(Parcel, pk=pk)
+    station = station_for(request)
+    if station is None or station.printer is None:
+        messages.error(request, _("This laptop's station has no printer."))
+        return redirect("shipping:station")
+    try:
+        job = labels_print(parcels=[parcel], printer=station.printer, acting_user=request.user)
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        _job_message(request, job)
+    return redirect("shipping:station")
+
+
 # --- a label printed by the browser ----------------------------------------------------------
 
 
@@ -189,6 +207,11 @@ urlpatterns = [
     path("print-jobs/", print_jobs, name="print_jobs"),
     path("print-jobs/<int:pk>/again/", print_job_again, name="print_job_again"),
     path("station/desk/", station_choose, name="station_choose"),
+    path(
+        "parcels/<int:pk>/label/to-printer/",
+        label_to_station_printer,
+        name="label_to_printer",
+    ),
     path("parcels/<int:pk>/label/print/", label_print_page, name="label_print"),
     path("parcels/<int:pk>/label.png", label_png, name="label_png"),
 ]

@@ -107,6 +107,16 @@ def test_packing_at_a_station_with_a_printer_prints_the_label_at_once(packer, co
     assert PrintJob.objects.get().state == "sent"
     page = packer.get(STATION).content.decode()
     assert "data-autoprint" not in page  # the printer has it: the browser prints nothing
+    again_url = reverse("shipping:label_to_printer", args=[parcel.pk])
+    assert f'action="{again_url}"' in page
+
+    with FakePrinter() as fake:  # the label tore: print it again, on the same desk
+        Printer.objects.update(port=fake.port)
+        with committing():
+            again = packer.post(again_url, HTTP_ACCEPT_LANGUAGE="en")
+        fake.wait_for(1)
+    assert again.status_code == 302
+    assert PrintJob.objects.filter(state="sent").count() == 2
 
 
 @pytest.mark.django_db(transaction=True)

@@ -173,6 +173,7 @@ def printing_urls():
             reverse("shipping:print_jobs"),
             reverse("shipping:print_job_again", args=[job.pk]),
             reverse("shipping:station_choose"),
+            reverse("shipping:label_to_printer", args=[parcel.pk]),
         ],
         "job": job,
     }
