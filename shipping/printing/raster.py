@@ -56,10 +56,17 @@ class Bitmap:
         return cls(rows=numpy.packbits(dots, axis=1), dpi=dpi)
 
 
+def _scale(width_points: float, dpi: int) -> float:
+    """PDFium maps the page onto a bitmap of ``ceil(width × scale)`` dots, stretching it to
+    fit: a hair under ``dpi / 72`` so that a page of whole dots (``render.page_size``) maps
+    onto exactly that many, and every drawn dot lands on a printer dot."""
+    dots = round(width_points * dpi / POINTS_PER_INCH)
+    return (dots - 0.001) / width_points
+
+
 def rasterise(pdf: bytes, *, dpi: int) -> Iterator[Bitmap]:
     """Each page of ``pdf`` as a bitmap at ``dpi``, in page order. Packed to a bit a dot as
     soon as it is drawn: a page at 203 dpi holds 120 KB, not a megabyte."""
-    scale = dpi / POINTS_PER_INCH
     with _pdfium:
         document = pypdfium2.PdfDocument(pdf)
         try:
@@ -67,7 +74,7 @@ def rasterise(pdf: bytes, *, dpi: int) -> Iterator[Bitmap]:
             for index in range(len(document)):
                 page = document[index]
                 rendered = page.render(
-                    scale=scale,
+                    scale=_scale(page.get_width(), dpi),
                     grayscale=True,
                     may_draw_forms=False,
                     no_smoothtext=True,

@@ -1,6 +1,7 @@
 """Labels as a printer's bytes, one label at a time: drawn in chunks into one PDF each (the
-fonts are embedded once a chunk), rasterised, encoded. A generator, so a wave of a thousand
-labels streams to the printer while the next labels are being drawn.
+fonts are embedded once a chunk) on the printer's own grid of dots, rasterised, encoded. A
+generator, so a wave of a thousand labels streams to the printer while the next labels are
+being drawn.
 
 Drawing is Python (ReportLab) and holds the interpreter; rasterising (PDFium), compressing
 (zlib) and sending (the socket) run in C and release it. So with more than one chunk, a
@@ -49,12 +50,12 @@ def printer_labels(
     parts = [labels[start : start + chunk] for start in range(0, len(labels), chunk)]
     if len(parts) <= 1:  # the packing station's one label: no thread to start
         for part in parts:
-            yield from encode_pdf(render_labels(part, size=fmt.size), fmt)
+            yield from encode_pdf(render_labels(part, size=fmt.size, dpi=fmt.dpi), fmt)
         return
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="label-raster") as worker:
         in_flight: deque[Future] = deque()
         for part in parts:
-            pdf = render_labels(part, size=fmt.size)
+            pdf = render_labels(part, size=fmt.size, dpi=fmt.dpi)
             in_flight.append(worker.submit(encode_pdf, pdf, fmt))
             if len(in_flight) > 1:
                 yield from in_flight.popleft().result()

@@ -16,7 +16,7 @@ from django.utils import timezone, translation
 
 from core.errors import DomainError
 from shipping.labels import LabelData, LabelItem, label_data, render_labels
-from shipping.labels.render import PAGE_SIZES
+from shipping.labels.render import PAGE_SIZES, code128_pattern
 from shipping.models import (
     LabelSize,
     Parcel,
@@ -85,14 +85,14 @@ ENCODINGS = [
 @pytest.mark.parametrize("size", list(LabelSize))
 @pytest.mark.parametrize(("language", "graphics"), ENCODINGS, ids=["zpl-z64", "zpl-hex", "tspl"])
 def test_an_encoder_carries_exactly_the_bitmap_it_was_given(dpi, size, language, graphics):
-    pdf = render_labels([sample_label()], size=size)
+    pdf = render_labels([sample_label()], size=size, dpi=dpi)
     (bitmap,) = rasterise(pdf, dpi=dpi)
 
     (decoded,) = decode(label_bytes(bitmap, language=language, zpl_graphics=graphics), language)
 
     width_mm, height_mm = (points / 72 * 25.4 for points in PAGE_SIZES[size])
     assert bitmap.width == -(-round(width_mm * dpi / 25.4) // 8) * 8  # whole bytes a row
-    assert abs(bitmap.height - height_mm * dpi / 25.4) <= 1
+    assert bitmap.height == round(height_mm * dpi / 25.4)  # the label's dots, none stretched
     assert decoded.shape == bitmap.dots.shape
     assert numpy.array_equal(decoded, bitmap.dots)
     assert 0.03 < decoded.mean() < 0.4  # a label, not a blank or a black page
@@ -109,10 +109,32 @@ def test_an_encoder_keeps_odd_dots_at_the_right_edge_and_the_last_row():
         assert numpy.array_equal(decoded[:, :13], dots) and not decoded[:, 13:].any()
 
 
+@pytest.mark.parametrize("dpi", [203, 300])
+def test_drawn_for_a_printer_every_bar_is_whole_dots_of_that_printer(dpi):
+    """A label drawn for a 300-dpi printer puts its bars on 300-dpi dots: every bar of the
+    Code 128 is a whole number of modules, each module the same whole number of dots."""
+    number = "SF100200300400"
+    pdf = render_labels([sample_label(tracking_number=number)], dpi=dpi)
+    (bitmap,) = rasterise(pdf, dpi=dpi)
+    dots = bitmap.dots
+    pattern = code128_pattern(number)
+    bars = [ord(ch) - 64 for ch in pattern if ch.isupper()]
+    for y in range(dots.shape[0] // 10, dots.shape[0] // 3):  # the barcode's band
+        row = numpy.concatenate(([False], dots[y], [False])).astype(numpy.int8)
+        steps = numpy.diff(row)
+        runs = (numpy.nonzero(steps == -1)[0] - numpy.nonzero(steps == 1)[0]).tolist()
+        if len(runs) == len(bars) and min(runs) > 1:
+            break
+    else:
+        pytest.fail("no row crosses the bars alone")
+    module = runs[bars.index(1)]
+    assert module == round(4 * dpi / 203) or module >= 2
+    assert runs == [bar * module for bar in bars]
+
+
 def test_a_label_at_the_printers_resolution_scans_after_the_round_trip():
-    pdf = render_labels([sample_label()])
     for dpi in (203, 300):
-        (bitmap,) = rasterise(pdf, dpi=dpi)
+        (bitmap,) = rasterise(render_labels([sample_label()], dpi=dpi), dpi=dpi)
         for language in PrinterLanguage:
             (decoded,) = decode(label_bytes(bitmap, language=language), language)
             codes = decode_barcodes(to_image(decoded))
