@@ -1,9 +1,13 @@
 """How many shipping labels a second, and how much memory: ``labels_data`` + ``render_labels``
 for 1, 100, 1,000 and 5,000 labels in one PDF, beside a bare ReportLab loop drawing the same
 label without the database and WeasyPrint rendering the same label from HTML (as InvenTree
-does: codes as base64 PNG images).
+does: codes as base64 PNG images). Then labels for a thermal printer: PDFium against poppler
+rasterising the same label PDFs at 203 dpi, one label to the printer (draw, rasterise, encode
+as ZPL), and 1,000 labels streamed to a printer (a TCP listener on 127.0.0.1 in this process
+that reads and drops what it gets).
 
     .venv/bin/python bench/labels.py [--counts 1,100,1000,5000] [--bare 1000] [--weasyprint 50]
+                                     [--stream 1000]
 
 A temporary SQLite database is created, migrated and filled with 5,000 packed parcels (1–3
 SKUs each, cold and ambient products, several carriers, some sorting codes) in one child
@@ -74,6 +78,8 @@ def run_child(role: str, database_url: str, args: argparse.Namespace) -> int:
         str(args.bare),
         "--weasyprint",
         str(args.weasyprint),
+        "--stream",
+        str(args.stream),
     ]
     return subprocess.run(command, env=env, cwd=ROOT, check=False).returncode
 
@@ -207,10 +213,12 @@ def fill(count: int) -> None:
 
 def bare_loop(labels, count: int) -> None:
     """The same label drawn with ReportLab and nothing else: fixed positions, no fitting or
-    wrapping, the Code 128 and the QR drawn as one path each in printer dots."""
+    wrapping, the Code 128 and the QR (zxing-cpp's matrix, runs of modules written straight
+    into the page stream) drawn as one path each in printer dots."""
     from io import BytesIO
 
-    import segno
+    import numpy
+    import zxingcpp
     from reportlab.graphics.barcode.code128 import Code128
     from reportlab.lib.units import mm
     from reportlab.pdfgen.canvas import Canvas
@@ -274,21 +282,24 @@ def bare_loop(labels, count: int) -> None:
         canvas.drawString(6, 20, f"重量 {label.weight_kg} kg  净重 {label.net_kg} kg")
         canvas.setFont(mono, 9)
         canvas.drawString(6, 8, f"订单 {label.order_number}")
-        qr = segno.make_qr(label.trace_url, error="m", mask=0)
+        symbol = zxingcpp.create_barcode(
+            label.trace_url, zxingcpp.BarcodeFormat.QRCode, ec_level="M"
+        ).to_image(scale=1, add_quiet_zones=False)
+        modules = numpy.asarray(symbol) < 128
+        edges = numpy.zeros((modules.shape[0], modules.shape[1] + 2), dtype=numpy.int8)
+        edges[:, 1:-1] = modules
+        steps = numpy.diff(edges, axis=1)
+        rows, starts = numpy.nonzero(steps == 1)
+        _rows, ends = numpy.nonzero(steps == -1)
+        top = modules.shape[0] - 1
+        runs = " ".join(
+            f"{x} {top - y} {end - x} 1 re"
+            for y, x, end in zip(rows.tolist(), starts.tolist(), ends.tolist(), strict=True)
+        )
         canvas.saveState()
-        canvas.translate(width - 30 * mm, 14)
-        canvas.scale(dot, dot)
-        path = canvas.beginPath()
-        for row_index, row in enumerate(qr.matrix):
-            row_y = 200 - (row_index + 1) * 5
-            start = None
-            for column, dark in enumerate((*row, 0)):
-                if dark and start is None:
-                    start = column
-                elif not dark and start is not None:
-                    path.rect(20 + start * 5, row_y, (column - start) * 5, 5)
-                    start = None
-        canvas.drawPath(path, stroke=0, fill=1)
+        canvas.translate(width - 30 * mm + 20 * dot, 14 + 20 * dot)
+        canvas.scale(5 * dot, 5 * dot)
+        canvas.addLiteral(f"{runs} f")
         canvas.restoreState()
         canvas.setFont(font, 8)
         canvas.drawString(width - 25 * mm, 6, "扫码溯源")
@@ -415,6 +426,86 @@ def render_in_two_processes(labels) -> bytes:
     return buffer.getvalue()
 
 
+def rasterisers(labels) -> dict[str, float]:
+    """Milliseconds to rasterise at 203 dpi, one bit a dot: one label alone (the packing
+    station's case) and a page of a 100-label PDF, with PDFium (in this process) and with
+    poppler (``pdftoppm -mono``, a process per PDF). Best of three."""
+    import shutil
+
+    from shipping.labels import render_labels
+    from shipping.printing.raster import rasterise
+
+    one, hundred = render_labels(labels[:1]), render_labels(labels[:100])
+
+    def poppler(pdf: bytes) -> None:
+        with tempfile.TemporaryDirectory() as directory:
+            source = Path(directory) / "labels.pdf"
+            source.write_bytes(pdf)
+            subprocess.run(
+                ["pdftoppm", "-r", "203", "-mono", str(source), str(Path(directory) / "p")],
+                check=True,
+                capture_output=True,
+            )
+
+    def best(work, pages: int) -> float:
+        return min(timed(work)[0] for _ in range(3)) / pages * 1000
+
+    figures = {
+        "pdfium_1": best(lambda: list(rasterise(one, dpi=203)), 1),
+        "pdfium_page_of_100": best(lambda: list(rasterise(hundred, dpi=203)), 100),
+    }
+    if shutil.which("pdftoppm"):
+        figures["poppler_1"] = best(lambda: poppler(one), 1)
+        figures["poppler_page_of_100"] = best(lambda: poppler(hundred), 100)
+    return figures
+
+
+def to_printer(ids: list[int], count: int) -> tuple[tuple[float, float], tuple[float, float], int]:
+    """One label to the printer — ``labels_data``, draw, rasterise at 203 dpi, encode as ZPL
+    (Z64) — best of 20, and ``count`` labels streamed over TCP to a listener on 127.0.0.1,
+    best of two: (wall, CPU) seconds of each, and the bytes of one label."""
+    import socket
+    import threading
+
+    from shipping.labels import labels_data
+    from shipping.models import Parcel
+    from shipping.printing.stream import PrinterFormat, printer_labels
+    from shipping.printing.transport import PrinterAddress, send
+
+    fmt = PrinterFormat(language="zpl", dpi=203, size="100x150")
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+
+    def drain() -> None:
+        while True:
+            try:
+                connection, _address = listener.accept()
+            except OSError:
+                return
+            with connection:
+                while connection.recv(1 << 20):
+                    pass
+
+    threading.Thread(target=drain, daemon=True).start()
+    one_label: list[bytes] = []
+
+    def one() -> None:
+        one_label[:] = list(printer_labels(labels_data([Parcel(pk=ids[0])]), fmt))
+
+    single = min((timed(one) for _ in range(20)), key=lambda t: t[0])
+    address = PrinterAddress(name="bench", host="127.0.0.1", port=port)
+
+    def stream() -> None:
+        sent = send(
+            address, printer_labels(labels_data([Parcel(pk=pk) for pk in ids[:count]]), fmt)
+        )
+        assert sent == count, sent
+
+    streamed = min((timed(stream) for _ in range(2)), key=lambda t: t[0])
+    listener.close()
+    return single, streamed, len(one_label[0])
+
+
 def timed(work) -> tuple[float, float]:
     """Wall and CPU seconds of ``work()``. The CPU time of this process is what the work
     costs whatever else the machine is doing; the wall time is what a person waits."""
@@ -428,7 +519,7 @@ def rate(count: int, seconds: tuple[float, float]) -> str:
     return f"{count / wall:.0f}/s(cpu {count / cpu:.0f})"
 
 
-def measure(counts: list[int], bare: int, weasy: int) -> None:
+def measure(counts: list[int], bare: int, weasy: int, stream: int) -> None:
     from shipping.labels import labels_data, render_labels
     from shipping.models import Parcel
 
@@ -490,6 +581,15 @@ def measure(counts: list[int], bare: int, weasy: int) -> None:
         )
     else:
         line += f" ({notes[0] if notes else 'weasyprint skipped'})"
+    raster = rasterisers(labels)
+    line += " | raster 203dpi ms: " + " ".join(f"{name}={ms:.1f}" for name, ms in raster.items())
+    if stream:
+        single, streamed, size = to_printer(ids, stream)
+        line += (
+            f" | to_printer zpl 203dpi: one label {single[0] * 1000:.1f}ms(cpu"
+            f" {single[1] * 1000:.1f}) {size / 1024:.0f}KB, stream n={stream} tcp:"
+            f"{rate(stream, streamed)}"
+        )
     print(line, flush=True)
 
 
@@ -499,7 +599,7 @@ def child(role: str, args: argparse.Namespace) -> int:
     if role == "fill":
         fill(max(counts))
     else:
-        measure(counts, args.bare, args.weasyprint)
+        measure(counts, args.bare, args.weasyprint, args.stream)
     return 0
 
 
@@ -508,6 +608,9 @@ def main() -> int:
     parser.add_argument("--counts", default="1,100,1000,5000", help="labels per PDF")
     parser.add_argument("--bare", type=int, default=1000, help="labels in the bare loop")
     parser.add_argument("--weasyprint", type=int, default=50, help="labels through WeasyPrint")
+    parser.add_argument(
+        "--stream", type=int, default=1000, help="labels streamed to a printer (0: skip)"
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:

@@ -1,6 +1,8 @@
-"""Admin for shipping's master data. Carriers are kept here; waybill pools, waves and parcels
-are looked at, not changed: their numbers, status and contents move only through
-``shipping.services`` (the pages and the API)."""
+"""Admin for shipping's master data. Carriers, printers and packing stations are kept here;
+waybill pools, waves, parcels and print jobs are looked at, not changed: their numbers, status
+and contents move only through the services (the pages and the API). A pool's privacy service
+and a parcel's sorting code and virtual number are the exceptions: they are what the carrier
+said, typed in."""
 
 from django.contrib import admin
 from django.db.models import Count, Q
@@ -8,8 +10,12 @@ from django.utils.translation import gettext_lazy as _
 
 from shipping.models import (
     Carrier,
+    PackingStation,
     Parcel,
     ParcelItem,
+    Printer,
+    PrintJob,
+    PrintJobParcel,
     ShipmentReport,
     TrackingEvent,
     Wave,
@@ -20,8 +26,15 @@ from shipping.models import (
 
 @admin.register(Carrier)
 class CarrierAdmin(admin.ModelAdmin):
-    list_display = ["code", "name", "label_size", "tracking_pattern", "is_active"]
-    list_editable = ["is_active"]
+    list_display = [
+        "code",
+        "name",
+        "label_size",
+        "privacy_service",
+        "tracking_pattern",
+        "is_active",
+    ]
+    list_editable = ["privacy_service", "is_active"]
     search_fields = ["code", "name"]
 
 
@@ -46,9 +59,18 @@ class ReadOnlyInline(admin.TabularInline):
 
 @admin.register(WaybillPool)
 class WaybillPoolAdmin(ReadOnlyAdmin):
-    list_display = ["carrier", "file_name", "imported_by", "imported_at", "numbers", "free"]
+    list_display = [
+        "carrier",
+        "file_name",
+        "imported_by",
+        "imported_at",
+        "numbers",
+        "free",
+        "privacy_service",
+    ]
     list_filter = ["carrier"]
     list_select_related = ["carrier", "imported_by"]
+    fields = ["carrier", "file_name", "imported_by", "imported_at", "privacy_service"]
     readonly_fields = ["carrier", "file_name", "imported_by", "imported_at"]
 
     def get_queryset(self, request):
@@ -123,6 +145,7 @@ class ParcelAdmin(ReadOnlyAdmin):
         "sorting_code",
         "weight_kg",
         "weight_warning",
+        "virtual_number",
         "status",
         "sequence",
         "parcel_count",
@@ -130,8 +153,9 @@ class ParcelAdmin(ReadOnlyAdmin):
         "packed_at",
         "label_printed_at",
     ]
-    # Only the sorting code may be corrected here; everything else is the services' to change.
-    readonly_fields = [name for name in fields if name != "sorting_code"]
+    # Only what the carrier said (sorting code, a privacy service's virtual number) may be
+    # typed here; everything else is the services' to change.
+    readonly_fields = [name for name in fields if name not in {"sorting_code", "virtual_number"}]
     inlines = [ParcelItemInline, TrackingEventInline]
 
 
@@ -151,3 +175,65 @@ class ShipmentReportAdmin(ReadOnlyAdmin):
     ]
     list_filter = ["channel", "method"]
     list_select_related = ["channel", "created_by"]
+
+
+@admin.register(Printer)
+class PrinterAdmin(admin.ModelAdmin):
+    list_display = ["name", "address", "language", "dpi", "label_size", "is_active"]
+    list_filter = ["language", "is_active"]
+    search_fields = ["name", "host", "cups_queue"]
+    fieldsets = [
+        (None, {"fields": ["name", "is_active"]}),
+        (_("Connection"), {"fields": ["host", "port", "cups_queue"]}),
+        (_("Labels"), {"fields": ["language", "dpi", "label_size", "zpl_graphics"]}),
+    ]
+
+    @admin.display(description=_("address"))
+    def address(self, printer) -> str:
+        return printer.address
+
+
+@admin.register(PackingStation)
+class PackingStationAdmin(admin.ModelAdmin):
+    list_display = ["name", "printer", "carrier", "is_active"]
+    list_select_related = ["printer", "carrier"]
+    list_editable = ["printer", "carrier", "is_active"]
+
+
+class PrintJobParcelInline(ReadOnlyInline):
+    model = PrintJobParcel
+    fields = ["position", "parcel"]
+    readonly_fields = fields
+
+
+@admin.register(PrintJob)
+class PrintJobAdmin(ReadOnlyAdmin):
+    list_display = [
+        "id",
+        "state",
+        "printer",
+        "label_count",
+        "labels_sent",
+        "attempts",
+        "wave",
+        "created_by",
+        "created_at",
+        "sent_at",
+    ]
+    list_filter = ["state", "printer"]
+    list_select_related = ["printer", "wave", "created_by"]
+    date_hierarchy = "created_at"
+    fields = [
+        "printer",
+        "wave",
+        "state",
+        "error",
+        "label_count",
+        "labels_sent",
+        "attempts",
+        "created_by",
+        "created_at",
+        "sent_at",
+    ]
+    readonly_fields = fields
+    inlines = [PrintJobParcelInline]

@@ -1,6 +1,7 @@
 from rest_framework.routers import SimpleRouter
 
 from shipping import api, shipment_api
+from shipping.printing import api as printing_api
 
 router = SimpleRouter()
 router.register("carriers", api.CarrierViewSet, basename="carriers")
@@ -9,5 +10,7 @@ router.register("waves", api.WaveViewSet, basename="waves")
 router.register("parcels", api.ParcelViewSet, basename="parcels")
 router.register("tracking", api.TrackingViewSet, basename="tracking")
 router.register("shipment-reports", shipment_api.ShipmentReportViewSet, basename="shipment-reports")
+router.register("printers", printing_api.PrinterViewSet, basename="printers")
+router.register("print-jobs", printing_api.PrintJobViewSet, basename="print-jobs")
 
 urlpatterns = router.urls

@@ -33,6 +33,15 @@ class Carrier(models.Model):
     sender_name = models.CharField(_("sender"), max_length=50, blank=True)
     sender_phone = models.CharField(_("sender phone"), max_length=20, blank=True)
     sender_address = models.CharField(_("sender address"), max_length=200, blank=True)
+    privacy_service = models.BooleanField(
+        _("privacy waybills"),
+        default=False,
+        help_text=_(
+            "Its waybills come with a privacy service (隐私面单): the carrier keeps the "
+            "recipient's details and labels print them masked. Off: labels print the "
+            "recipient's full name, phone and address so the courier can deliver."
+        ),
+    )
     is_active = models.BooleanField(_("active"), default=True)
 
     class Meta:
@@ -55,6 +64,12 @@ class WaybillPool(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     imported_at = models.DateTimeField(_("imported at"), auto_now_add=True)
+    privacy_service = models.BooleanField(
+        _("privacy waybills"),
+        null=True,
+        blank=True,
+        help_text=_("Whether these numbers come with a privacy service; empty: as the carrier."),
+    )
 
     class Meta:
         ordering = ["-imported_at"]
@@ -199,6 +214,15 @@ class Parcel(models.Model):
     label_printed_at = models.DateTimeField(_("label printed at"), null=True, blank=True)
     trace_token = models.CharField(max_length=32, unique=True, default=new_trace_token)
     weight_warning = models.CharField(_("weight warning"), max_length=200, blank=True)
+    virtual_number = models.CharField(
+        _("virtual number"),
+        max_length=30,
+        blank=True,
+        help_text=_(
+            "The number (with its extension) a privacy service gives the courier to call "
+            "instead of the recipient's, e.g. 17012345678-1234."
+        ),
+    )
     reported_at = models.DateTimeField(
         _("reported to the platform"),
         null=True,
@@ -326,6 +350,197 @@ class ReturnLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.item} ← {self.kg} kg ({self.disposition})"
+
+
+# --- printers --------------------------------------------------------------------------------
+
+
+class PrinterLanguage(models.TextChoices):
+    ZPL = "zpl", _("ZPL (Zebra and compatibles)")
+    TSPL = "tspl", _("TSPL (TSC, Xprinter, Gprinter, Deli…)")
+
+
+class PrinterDpi(models.IntegerChoices):
+    DPI_203 = 203, _("203 dpi (8 dots/mm)")
+    DPI_300 = 300, _("300 dpi (12 dots/mm)")
+
+
+class ZplGraphics(models.TextChoices):
+    Z64 = "z64", _("Z64 (compressed; Zebra firmware)")
+    HEX = "hex", _("Plain hexadecimal (any ZPL printer, 20× more bytes)")
+
+
+DEFAULT_PRINTER_PORT = 9100
+
+
+class Printer(models.Model):
+    """A thermal label printer, reached over the network (raw TCP, usually port 9100) or
+    through a CUPS queue on this server. Labels reach it as one bitmap per label in its
+    language, drawn at its resolution."""
+
+    name = models.CharField(_("name"), max_length=50, unique=True)
+    host = models.CharField(
+        _("network address"),
+        max_length=100,
+        blank=True,
+        help_text=_("The printer's IP address or host name, e.g. 192.168.1.50."),
+    )
+    port = models.PositiveIntegerField(_("port"), default=DEFAULT_PRINTER_PORT)
+    cups_queue = models.CharField(
+        _("CUPS queue"),
+        max_length=100,
+        blank=True,
+        help_text=_("Instead of a network address: the queue's name on this server (lpstat -p)."),
+    )
+    language = models.CharField(
+        _("language"), max_length=5, choices=PrinterLanguage.choices, default=PrinterLanguage.TSPL
+    )
+    dpi = models.PositiveSmallIntegerField(
+        _("resolution"), choices=PrinterDpi.choices, default=PrinterDpi.DPI_203
+    )
+    label_size = models.CharField(
+        _("label size"), max_length=10, choices=LabelSize.choices, default=LabelSize.MM_100x150
+    )
+    zpl_graphics = models.CharField(
+        _("ZPL graphics"),
+        max_length=3,
+        choices=ZplGraphics.choices,
+        default=ZplGraphics.Z64,
+        help_text=_("Only for ZPL. Choose plain hexadecimal if Z64 labels come out blank."),
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("printer")
+        verbose_name_plural = _("printers")
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(host="") & ~Q(cups_queue="")) | (~Q(host="") & Q(cups_queue="")),
+                name="printer_one_connection",
+            ),
+            models.CheckConstraint(
+                condition=Q(port__gte=1, port__lte=65535), name="printer_port_range"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def address(self) -> str:
+        """Where the printer is, as staff read it: ``192.168.1.50:9100`` or ``cups:Zebra``."""
+        return f"cups:{self.cups_queue}" if self.cups_queue else f"{self.host}:{self.port}"
+
+
+class PackingStation(models.Model):
+    """A packing desk: its printer and the carrier its parcels usually go with. A laptop
+    remembers which desk it stands at (a cookie), whoever logs in on it."""
+
+    name = models.CharField(_("name"), max_length=50, unique=True)
+    printer = models.ForeignKey(
+        Printer,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="stations",
+        verbose_name=_("printer"),
+        help_text=_("Empty: labels print through the browser's print dialog."),
+    )
+    carrier = models.ForeignKey(
+        Carrier,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("default carrier"),
+        help_text=_("Preselected for orders whose wave names no carrier."),
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("packing station")
+        verbose_name_plural = _("packing stations")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PrintJobState(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
+
+
+class PrintJob(models.Model):
+    """Labels of some parcels sent to a printer, in order: one from the packing station, or a
+    wave's in wave order. A failed job keeps its reason and can be sent again."""
+
+    printer = models.ForeignKey(
+        Printer, on_delete=models.PROTECT, related_name="jobs", verbose_name=_("printer")
+    )
+    parcels = models.ManyToManyField(
+        Parcel, through="PrintJobParcel", related_name="print_jobs", verbose_name=_("parcels")
+    )
+    wave = models.ForeignKey(
+        Wave,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="print_jobs",
+        verbose_name=_("wave"),
+    )
+    label_count = models.PositiveIntegerField(_("labels"))
+    labels_sent = models.PositiveIntegerField(_("labels sent"), default=0)
+    state = models.CharField(
+        _("state"), max_length=10, choices=PrintJobState.choices, default=PrintJobState.QUEUED
+    )
+    error = models.CharField(_("error"), max_length=300, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("by"),
+        help_text=_("Empty: sent from the shell (manage.py print_labels --printer)."),
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("print job")
+        verbose_name_plural = _("print jobs")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(labels_sent__lte=models.F("label_count")),
+                name="print_job_sent_within_count",
+            ),
+        ]
+        indexes = [models.Index(fields=["state", "created_at"], name="print_job_state_idx")]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.printer} ({self.label_count})"
+
+
+class PrintJobParcel(models.Model):
+    """A parcel's place in a print job."""
+
+    job = models.ForeignKey(PrintJob, on_delete=models.CASCADE, related_name="job_parcels")
+    parcel = models.ForeignKey(Parcel, on_delete=models.CASCADE, related_name="+")
+    position = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["job", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["job", "position"], name="print_job_position_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.job_id}#{self.position}"
 
 
 # Waybill sources live beside their code; importing them here registers them with the

@@ -54,6 +54,7 @@ class CarrierSerializer(CleanModelSerializer):
             "sender_name",
             "sender_phone",
             "sender_address",
+            "privacy_service",
             "is_active",
         ]
 

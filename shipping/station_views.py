@@ -18,7 +18,10 @@ from orders.lifecycle import CLOSED, PACKABLE, PACKED_OR_LATER
 from orders.models import Order
 from orders.selectors import orders_to_pack
 from shipping.labels import label_data, render_labels
-from shipping.models import Carrier, Parcel, Wave, WaveOrder, WaybillNumber
+from shipping.models import Carrier, Parcel, PrintJobState, Wave, WaveOrder, WaybillNumber
+from shipping.printing.forms import StationChoiceForm
+from shipping.printing.services import labels_print
+from shipping.printing.stations import station_for
 from shipping.services import expected_weight, parcel_labels_printed, parcel_pack
 from shipping.slips import render_slips, slip_data
 from shipping.station_forms import PackForm, ScanOrderForm
@@ -73,12 +76,16 @@ def _merge_candidates(order: Order) -> list[Order]:
 
 
 def _default_carrier(request, order: Order) -> int | None:
-    """The wave's carrier, else the one this packer used last, else the first active one
-    that still has free waybill numbers (so an empty Enter gets a number), else any."""
+    """The wave's carrier, else the station's, else the one this packer used last, else the
+    first active one that still has free waybill numbers (so an empty Enter gets a number),
+    else any."""
     active = Carrier.objects.filter(is_active=True)
     wave = _wave(order)
     if wave is not None and wave.carrier_id and wave.carrier.is_active:
         return wave.carrier_id
+    station = station_for(request)
+    if station is not None and station.carrier_id and station.carrier.is_active:
+        return station.carrier_id
     last = request.session.get(SESSION_CARRIER)
     if last and active.filter(pk=last).exists():
         return last
@@ -95,11 +102,14 @@ def _scan_page(request, *, scan_form=None, choices=(), status: int = 200) -> Htt
     autoprint = request.session.pop(SESSION_AUTOPRINT, None)
     last = request.session.get(SESSION_LAST_PARCEL)
     last_parcel = Parcel.objects.select_related("carrier").filter(pk=last).first() if last else None
+    station = station_for(request)
     context = {
         "scan_form": scan_form or ScanOrderForm(),
         "choices": choices,
         "last_parcel": last_parcel,
         "autoprint": last_parcel is not None and autoprint == last_parcel.pk,
+        "station": station,
+        "station_form": StationChoiceForm(initial={"station": station}),
     }
     return render(request, "shipping/station.html", context, status=status)
 
@@ -193,7 +203,7 @@ def _pack(request) -> HttpResponse:
             parcel = result.parcel
             request.session[SESSION_CARRIER] = parcel.carrier_id
             request.session[SESSION_LAST_PARCEL] = parcel.pk
-            request.session[SESSION_AUTOPRINT] = parcel.pk
+            _print_label(request, parcel)
             messages.success(
                 request,
                 _("Order %(order)s packed: %(carrier)s %(number)s.")
@@ -207,6 +217,27 @@ def _pack(request) -> HttpResponse:
                 messages.warning(request, warning)
             return redirect("shipping:station")
     return _order_page(request, order, form)
+
+
+def _print_label(request, parcel: Parcel) -> None:
+    """The label, at once: to the station's printer (the packer hears it print, or reads why
+    not), else through the browser — the next page prints it from a hidden frame."""
+    station = station_for(request)
+    printer = station.printer if station is not None else None
+    if printer is None or not printer.is_active:
+        request.session[SESSION_AUTOPRINT] = parcel.pk
+        return
+    job = labels_print(parcels=[parcel], printer=printer, acting_user=request.user)
+    if job.state == PrintJobState.FAILED:
+        messages.error(
+            request,
+            _("Label not printed: %(error)s Send it again from the print queue.")
+            % {"error": job.error},
+        )
+    elif job.state == PrintJobState.SENT:
+        messages.info(request, _("Label sent to %(printer)s.") % {"printer": printer.name})
+    else:  # the request's transaction is still open: it goes when that commits
+        messages.info(request, _("Label queued for %(printer)s.") % {"printer": printer.name})
 
 
 # --- printouts -------------------------------------------------------------------------------

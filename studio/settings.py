@@ -268,8 +268,6 @@ STUDIO_ADDRESS = os.environ.get("STUDIO_ADDRESS", "陕西省汉中市留坝县�
 SHANHUO_CJK_FONT = os.environ.get("SHANHUO_CJK_FONT", "")
 # Where buyers reach the trace page: printed in the QR code on every shipping label.
 SHANHUO_PUBLIC_URL = os.environ.get("SHANHUO_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
-# Labels show 王*明 / 138****1234 / no house number unless this is turned off.
-SHIPPING_LABEL_MASK_RECIPIENT = env_bool("SHIPPING_LABEL_MASK_RECIPIENT", True)
 # The largest order export accepted for import, in bytes.
 ORDER_IMPORT_MAX_BYTES = int(os.environ.get("ORDER_IMPORT_MAX_BYTES", str(20 * 1024 * 1024)))
 # An order that names a live session belongs to it only if paid inside the session's window

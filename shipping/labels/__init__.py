@@ -9,6 +9,7 @@ from shipping.labels.data import (
     labels_data,
     mask_address,
     mask_name,
+    privacy_service,
     trace_url,
 )
 from shipping.labels.render import PAGE_SIZES, render_labels
@@ -22,6 +23,7 @@ __all__ = [
     "labels_data",
     "mask_address",
     "mask_name",
+    "privacy_service",
     "render_labels",
     "trace_url",
 ]

@@ -1,7 +1,11 @@
 """What a shipping label says, built from a parcel: pure reads, no drawing.
 
-Recipient data is masked by default (王*明, 138****1234, house numbers hidden): the label
-travels through many hands. ``SHIPPING_LABEL_MASK_RECIPIENT = False`` prints it in full.
+The courier must be able to deliver and call. A waybill from a pool the studio imported
+carries no electronic copy of the address at the carrier, so its label prints the recipient's
+full name, phone and address. Only when the waybill comes with a privacy service (隐私面单:
+the carrier's or its pool's ``privacy_service``) is the label masked — 王*明, house numbers
+hidden — and the phone printed is the virtual number the service gave (``virtual_number``),
+else the masked phone. Pages, the API and exports mask recipients whatever the label says.
 """
 
 import re
@@ -10,10 +14,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Prefetch, QuerySet
+from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
 
 from inventory.models import ZERO_KG, Storage
-from shipping.models import LabelSize, Parcel, ParcelItem
+from shipping.models import LabelSize, Parcel, ParcelItem, WaybillNumber
 
 __all__ = [
     "COLD_MARKS",
@@ -23,6 +27,7 @@ __all__ = [
     "labels_data",
     "mask_address",
     "mask_name",
+    "privacy_service",
     "trace_url",
 ]
 
@@ -79,7 +84,7 @@ class LabelData:
     recipient_name: str
     recipient_phone: str
     recipient_region: str  # province, city, district: never masked (the carrier sorts by it)
-    recipient_detail: str  # street and house number, masked unless the setting says not to
+    recipient_detail: str  # street and house number, masked only under a privacy service
     sender_name: str
     sender_phone: str
     sender_address: str
@@ -91,6 +96,7 @@ class LabelData:
     trace_url: str
     order_number: str
     size: str = LabelSize.MM_100x150  # the carrier's label size
+    masked: bool = False  # the waybill's privacy service keeps the recipient: printed masked
 
     @property
     def net_kg(self) -> Decimal:
@@ -101,8 +107,29 @@ class LabelData:
         return " ".join(part for part in (self.recipient_region, self.recipient_detail) if part)
 
 
-def _mask_default() -> bool:
-    return bool(getattr(settings, "SHIPPING_LABEL_MASK_RECIPIENT", True))
+def _pool_privacy() -> Subquery:
+    """Whether the pool the parcel's waybill number came from has a privacy service (``None``
+    when the number was scanned, or its pool says "as the carrier")."""
+    number = WaybillNumber.objects.filter(
+        carrier=OuterRef("carrier"), number=OuterRef("tracking_number")
+    )
+    return Subquery(number.values("pool__privacy_service")[:1])
+
+
+def privacy_service(parcel: Parcel) -> bool:
+    """Whether the parcel's waybill comes with a privacy service: its pool says so, or (a
+    scanned number, or a pool that follows its carrier) its carrier does."""
+    if hasattr(parcel, "pool_privacy"):
+        pool = parcel.pool_privacy
+    else:
+        pool = (
+            WaybillNumber.objects.filter(
+                carrier_id=parcel.carrier_id, number=parcel.tracking_number
+            )
+            .values_list("pool__privacy_service", flat=True)
+            .first()
+        )
+    return parcel.carrier.privacy_service if pool is None else pool
 
 
 def _items(parcel_items: Iterable[ParcelItem]) -> tuple[tuple[LabelItem, ...], tuple[str, ...]]:
@@ -123,16 +150,19 @@ def _items(parcel_items: Iterable[ParcelItem]) -> tuple[tuple[LabelItem, ...], t
     return tuple(rows), (COLD_MARKS if cold else ())
 
 
-def _label(parcel: Parcel, parcel_items: Iterable[ParcelItem], *, mask: bool) -> LabelData:
+def _label(parcel: Parcel, parcel_items: Iterable[ParcelItem], *, mask: bool | None) -> LabelData:
     order, carrier = parcel.order, parcel.carrier
     items, marks = _items(parcel_items)
+    if mask is None:
+        mask = privacy_service(parcel)
     if mask:
         name, phone, detail = (
             mask_name(order.recipient_name),
-            order.masked_phone,
+            parcel.virtual_number or order.masked_phone,
             mask_address(order.address_detail),
         )
     else:
+        # A phone the platform masked is already the number (and extension) to call.
         name, phone, detail = order.recipient_name, order.phone, order.address_detail
     return LabelData(
         carrier_name=carrier.name,
@@ -155,6 +185,7 @@ def _label(parcel: Parcel, parcel_items: Iterable[ParcelItem], *, mask: bool) ->
         trace_url=trace_url(parcel.trace_token),
         order_number=order.external_no,
         size=carrier.label_size or LabelSize.MM_100x150,
+        masked=mask,
     )
 
 
@@ -162,11 +193,10 @@ _ITEM_RELATED = ("line__sku__product",)
 
 
 def label_data(parcel: Parcel, *, mask: bool | None = None) -> LabelData:
-    """The label of one parcel. ``mask=None`` follows ``SHIPPING_LABEL_MASK_RECIPIENT``
-    (default on). One query for the items; ``parcel.order`` and ``parcel.carrier`` are read
-    as they are (``select_related`` them to save two)."""
-    if mask is None:
-        mask = _mask_default()
+    """The label of one parcel. ``mask=None`` masks the recipient when the waybill comes
+    with a privacy service (``privacy_service``); ``True``/``False`` force it. Two queries
+    (the items, the waybill's pool); ``parcel.order`` and ``parcel.carrier`` are read as they
+    are (``select_related`` them to save two)."""
     items = parcel.items.select_related(*_ITEM_RELATED).order_by("pk")
     return _label(parcel, items, mask=mask)
 
@@ -175,16 +205,19 @@ def labels_data(
     parcels: QuerySet[Parcel] | Sequence[Parcel], *, mask: bool | None = None
 ) -> list[LabelData]:
     """The labels of many parcels, in the order given (a queryset's own order, or the
-    sequence's). Two queries per thousand parcels, however many items they hold."""
-    if mask is None:
-        mask = _mask_default()
+    sequence's). Two queries per thousand parcels, however many items they hold (the
+    waybill's pool is a subquery of the first)."""
     items = Prefetch(
         "items",
         queryset=ParcelItem.objects.select_related(*_ITEM_RELATED).order_by("pk"),
         to_attr="label_items",
     )
     if isinstance(parcels, QuerySet):
-        fetched = parcels.select_related("order", "carrier").prefetch_related(items)
+        fetched = (
+            parcels.select_related("order", "carrier")
+            .annotate(pool_privacy=_pool_privacy())
+            .prefetch_related(items)
+        )
         return [
             _label(parcel, parcel.label_items, mask=mask)
             for parcel in fetched.iterator(chunk_size=_CHUNK)
@@ -195,6 +228,7 @@ def labels_data(
         chunk = (
             Parcel.objects.filter(pk__in=ids[start : start + _CHUNK])
             .select_related("order", "carrier")
+            .annotate(pool_privacy=_pool_privacy())
             .prefetch_related(items)
         )
         by_id.update((parcel.pk, parcel) for parcel in chunk)

@@ -39,6 +39,7 @@ __all__ = [
     "code128_pattern",
     "draw_code128",
     "draw_qr_dots",
+    "page_size",
     "render_labels",
 ]
 
@@ -49,6 +50,17 @@ PAGE_SIZES: dict[str, tuple[float, float]] = {
     LabelSize.MM_76x130: (76 * mm, 130 * mm),
     LabelSize.MM_100x180: (100 * mm, 180 * mm),
 }
+
+
+@cache
+def page_size(size: str, dpi: int = THERMAL_DPI) -> tuple[float, float]:
+    """The label's page, to the nearest whole dots of a ``dpi`` printer (100 mm at 203 dpi is
+    799.2 dots: 799): rasterised at ``dpi``, every dot of the drawing is a dot of the bitmap,
+    none stretched."""
+    dot = 72 / dpi
+    width, height = PAGE_SIZES[size]
+    return round(width / dot) * dot, round(height / dot) * dot
+
 
 QUIET_MODULES = 10  # Code 128's quiet zone on each side, in modules
 MAX_MODULE_DOTS = 4  # 0.5 mm bars: wider only makes the code longer, not easier to scan
@@ -157,46 +169,48 @@ def draw_code128(
     height: float,
     max_width: float,
     *,
-    max_module_dots: int = MAX_MODULE_DOTS,
+    max_module_dots: int | None = None,
+    dpi: int = THERMAL_DPI,
 ) -> float:
     """The bars of ``value`` centred on ``center_x`` from ``y`` up to ``y + height``, as one
-    path. Modules are whole printer dots, as wide as ``max_width`` allows with the quiet zones
-    (at most ``max_module_dots``); the quiet zones are left white, not drawn. Returns the width
-    of the bars, 0 when ``value`` cannot be encoded."""
+    path. Modules are whole dots of a ``dpi`` printer, as wide as ``max_width`` allows with
+    the quiet zones (at most ``max_module_dots``); the quiet zones are left white, not drawn.
+    Returns the width of the bars, 0 when ``value`` cannot be encoded."""
     pattern = code128_pattern(value)
     if not pattern:
         return 0.0
+    dot = 72 / dpi
+    if max_module_dots is None:  # as wide as MAX_MODULE_DOTS at 203 dpi, on this printer
+        max_module_dots = round(MAX_MODULE_DOTS * dpi / THERMAL_DPI)
     modules = _pattern_modules(pattern)
-    module = max(1, min(int((max_width / DOT) // (modules + 2 * QUIET_MODULES)), max_module_dots))
-    width = modules * module * DOT
+    module = max(1, min(int((max_width / dot) // (modules + 2 * QUIET_MODULES)), max_module_dots))
+    width = modules * module * dot
     canvas.saveState()
     # Drawn in printer dots: every edge is a whole number, and the page stream stays short.
-    canvas.translate(snap(center_x - width / 2), snap(y))
-    canvas.scale(DOT, DOT)
-    dots_high = round(height / DOT)
-    path = canvas.beginPath()
-    x = 0
+    canvas.translate(snap(center_x - width / 2, dpi), snap(y, dpi))
+    canvas.scale(dot, dot)
+    dots_high = round(height / dot)
+    bars, x = [], 0
     for ch in pattern:
         if ch.isupper():
             span = (ord(ch) - 64) * module
-            path.rect(x, 0, span, dots_high)
+            bars.append(f"{x} 0 {span} {dots_high} re")
         else:
             span = (ord(ch) - 96) * module
         x += span
-    canvas.drawPath(path, stroke=0, fill=1)
+    # One filled path of whole-dot rectangles, written straight into the page stream.
+    canvas.setFillGray(0)
+    canvas.addLiteral(" ".join(bars) + " f")
     canvas.restoreState()
     return width
 
 
-def draw_qr_dots(canvas: Canvas, data: str, x: float, y: float, size: float) -> None:
-    """``core.pdf.draw_qr`` in a coordinate system of printer dots, so the modules' corners
-    are whole numbers: the same symbol, and half the bytes in the page stream."""
-    canvas.saveState()
-    canvas.translate(snap(x), snap(y))
-    canvas.scale(DOT, DOT)
-    # At "72 dpi" one unit is one point, and here one unit is one printer dot.
-    draw_qr(canvas, data, 0, 0, round(size / DOT), dpi=72)
-    canvas.restoreState()
+def draw_qr_dots(
+    canvas: Canvas, data: str, x: float, y: float, size: float, *, dpi: int = THERMAL_DPI
+) -> None:
+    """``core.pdf.draw_qr`` on the printer's grid: modules of whole printer dots, their
+    corners on dot boundaries."""
+    draw_qr(canvas, data, snap(x, dpi), snap(y, dpi), size, dpi=dpi)
 
 
 # --- drawing helpers -------------------------------------------------------------------------
@@ -204,7 +218,8 @@ def draw_qr_dots(canvas: Canvas, data: str, x: float, y: float, size: float) -> 
 
 def _bold(canvas: Canvas, x: float, y: float, text: str, font: str, size: float) -> None:
     """Text filled and outlined: the CJK font has no bold face, and carrier names, sorting
-    codes and recipients must read from arm's length."""
+    codes and recipients must read from arm's length. Only those: outlined glyphs are the
+    dearest thing on the label to rasterise."""
     label = canvas.beginText(x, y)
     label.setTextRenderMode(2)
     label.setFont(font, size)
@@ -215,21 +230,31 @@ def _bold(canvas: Canvas, x: float, y: float, text: str, font: str, size: float)
 
 
 @cache
-def _badge_box(text: str, font: str, size: float, max_width: float) -> tuple[str, float, float]:
+def _badge_box(
+    text: str, font: str, size: float, max_width: float, dpi: int
+) -> tuple[str, float, float]:
     """The text that fits, and the box's width and height (the same few captions and marks
     are on every label: measured once)."""
     text = fit_text(text, font, size, max_width - 2 * 1.2 * mm)
-    width = snap(text_width(text, font, size) + 2 * snap(1.2 * mm) + DOT)
-    height = snap(size * 1.08 + 2 * snap(0.7 * mm))
+    width = snap(text_width(text, font, size) + 2 * snap(1.2 * mm, dpi) + 72 / dpi, dpi)
+    height = snap(size * 1.08 + 2 * snap(0.7 * mm, dpi), dpi)
     return text, width, height
 
 
 def _badge(
-    canvas: Canvas, text: str, x: float, top: float, font: str, size: float, *, max_width: float
+    canvas: Canvas,
+    text: str,
+    x: float,
+    top: float,
+    font: str,
+    size: float,
+    *,
+    max_width: float,
+    dpi: int = THERMAL_DPI,
 ) -> float:
     """White text on a black box whose upper left corner is (x, top); returns its width."""
-    text, width, height = _badge_box(text, font, size, max_width)
-    pad_x, pad_y = snap(1.2 * mm), snap(0.7 * mm)
+    text, width, height = _badge_box(text, font, size, max_width, dpi)
+    pad_x, pad_y = snap(1.2 * mm, dpi), snap(0.7 * mm, dpi)
     canvas.setFillGray(0)
     canvas.rect(x, top - height, width, height, stroke=0, fill=1)
     canvas.setFillGray(1)
@@ -274,18 +299,23 @@ class _Texts:
 
 
 class _Painter:
-    """Draws labels of one size; measures what does not depend on the label once."""
+    """Draws labels of one size for a printer of ``dpi``; measures what does not depend on
+    the label once. Every edge, bar and module lands on that printer's dots."""
 
-    def __init__(self, size: str, texts: _Texts) -> None:
+    def __init__(self, size: str, texts: _Texts, dpi: int = THERMAL_DPI) -> None:
+        self.dpi, self.dot = dpi, 72 / dpi
         self.size = size
         self.spec = SPECS[size]
         self.texts = texts
         self.font, self.mono = cjk_font_name(), cjk_mono_font_name()
-        self.width, self.height = PAGE_SIZES[size]
-        margin = snap(2 * mm)
-        self.left, self.right = margin, snap(self.width - margin)
-        self.top, self.bottom = snap(self.height - margin), margin
-        self.rule_weight = 3 * DOT
+        self.width, self.height = page_size(size, dpi)
+        margin = self.snap(2 * mm)
+        self.left, self.right = margin, self.snap(self.width - margin)
+        self.top, self.bottom = self.snap(self.height - margin), margin
+        self.rule_weight = 3 * self.dot
+
+    def snap(self, points: float) -> float:
+        return snap(points, self.dpi)
 
     def rule(self, canvas: Canvas, y: float, weight: float | None = None) -> None:
         canvas.setLineWidth(weight or self.rule_weight)
@@ -304,14 +334,14 @@ class _Painter:
 
     def header(self, canvas: Canvas, label: LabelData, top: float) -> float:
         spec, font = self.spec, self.font
-        height = snap(spec.header_mm * mm)
+        height = self.snap(spec.header_mm * mm)
         count = f"{label.sequence}/{label.parcel_count}"
         count_size = spec.count_pt
-        box_width = snap(text_width(count, font, count_size) + 3 * mm)
-        box_height = snap(count_size * 1.35)
+        box_width = self.snap(text_width(count, font, count_size) + 3 * mm)
+        box_height = self.snap(count_size * 1.35)
         box_left = self.right - box_width
-        box_bottom = snap(top - (height + box_height) / 2)
-        canvas.setLineWidth(2 * DOT)
+        box_bottom = self.snap(top - (height + box_height) / 2)
+        canvas.setLineWidth(2 * self.dot)
         canvas.rect(box_left, box_bottom, box_width, box_height, stroke=1, fill=0)
         canvas.setFont(font, count_size)
         canvas.drawCentredString(
@@ -327,7 +357,7 @@ class _Painter:
 
     def sorting_code(self, canvas: Canvas, code: str, top: float) -> float:
         size = fit_size(code, self.font, self.spec.sort_pt, self.right - self.left, 12)
-        height = snap(size * 1.45)
+        height = self.snap(size * 1.45)
         text = fit_text(code, self.font, size, self.right - self.left)
         width = text_width(text, self.font, size)
         x = (self.left + self.right - width) / 2
@@ -338,30 +368,41 @@ class _Painter:
 
     def barcode(self, canvas: Canvas, number: str, top: float) -> float:
         spec = self.spec
-        gap = snap(2 * mm)
-        bar_height = snap(spec.bar_mm * mm)
+        gap = self.snap(2 * mm)
+        bar_height = self.snap(spec.bar_mm * mm)
         bars_bottom = top - gap - bar_height
         # The quiet zones may reach into the page margins: paper is white there too.
         draw_code128(
-            canvas, number, self.width / 2, bars_bottom, bar_height, self.width - 2 * DOT * 8
+            canvas,
+            number,
+            self.width / 2,
+            bars_bottom,
+            bar_height,
+            self.width - 2 * self.dot * 8,
+            dpi=self.dpi,
         )
         size = fit_size(number, self.mono, spec.digits_pt, self.right - self.left, 7)
         baseline = bars_bottom - 1.2 * mm - size * 0.8
         digits = fit_text(number, self.mono, size, self.right - self.left)
         x = (self.width - text_width(digits, self.mono, size)) / 2
-        _bold(canvas, x, baseline, digits, self.mono, size)
-        y = snap(baseline - size * 0.35 - 1 * mm)
+        # Regular weight: the digits back up the bars, and a thermal printer spends a third
+        # of a label's time stroking outlined (bold) glyphs.
+        canvas.setFont(self.mono, size)
+        canvas.drawString(x, baseline, digits)
+        y = self.snap(baseline - size * 0.35 - 1 * mm)
         self.rule(canvas, y)
         return y
 
     def _caption(self, canvas: Canvas, text: str, top: float, size: float) -> float:
         """A black caption box at the block's upper left; returns the left of the text column."""
-        width = _badge(canvas, text, self.left, top, self.font, size, max_width=12 * mm)
-        return self.left + width + snap(1.5 * mm)
+        width = _badge(
+            canvas, text, self.left, top, self.font, size, max_width=12 * mm, dpi=self.dpi
+        )
+        return self.left + width + self.snap(1.5 * mm)
 
     def recipient(self, canvas: Canvas, label: LabelData, top: float) -> float:
         spec, font = self.spec, self.font
-        pad = snap(1.5 * mm)
+        pad = self.snap(1.5 * mm)
         text_left = self._caption(canvas, self.texts.to, top - pad, spec.address_pt)
         room = self.right - text_left
         size = spec.name_pt
@@ -384,13 +425,13 @@ class _Painter:
             canvas.drawString(text_left, baseline, line)
             baseline -= line_height
         # The block keeps its height whatever the address's length: the layout below stays put.
-        y = snap(top - pad - spec.name_pt * 1.18 - spec.address_lines * line_height - pad)
-        self.rule(canvas, y, 2 * DOT)
+        y = self.snap(top - pad - spec.name_pt * 1.18 - spec.address_lines * line_height - pad)
+        self.rule(canvas, y, 2 * self.dot)
         return y
 
     def sender(self, canvas: Canvas, label: LabelData, top: float) -> float:
         spec, font = self.spec, self.font
-        pad = snap(1.2 * mm)
+        pad = self.snap(1.2 * mm)
         size = spec.sender_pt
         text_left = self._caption(canvas, self.texts.sender, top - pad, size)
         room = self.right - text_left
@@ -404,33 +445,33 @@ class _Painter:
         for line in wrap_text(label.sender_address, font, size, room, spec.sender_lines):
             baseline -= line_height
             canvas.drawString(text_left, baseline, line)
-        y = snap(top - pad - size * 1.35 - spec.sender_lines * line_height - pad)
+        y = self.snap(top - pad - size * 1.35 - spec.sender_lines * line_height - pad)
         self.rule(canvas, y)
         return y
 
     def marks(self, canvas: Canvas, marks: Sequence[str], top: float) -> float:
         size = self.spec.mark_pt
-        pad = snap(1.2 * mm)
+        pad = self.snap(1.2 * mm)
         x = self.left
         for mark in marks:
             room = self.right - x
             if room < size * 2:
                 break
-            x += _badge(canvas, mark, x, top - pad, self.font, size, max_width=room)
-            x += snap(2 * mm)
-        return snap(top - pad - size * 1.08 - 2 * snap(0.7 * mm))
+            x += _badge(canvas, mark, x, top - pad, self.font, size, max_width=room, dpi=self.dpi)
+            x += self.snap(2 * mm)
+        return self.snap(top - pad - size * 1.08 - 2 * self.snap(0.7 * mm))
 
     def contents(self, canvas: Canvas, label: LabelData, top: float) -> None:
         spec, font, texts = self.spec, self.font, self.texts
-        pad = snap(1.5 * mm)
+        pad = self.snap(1.5 * mm)
         caption_size = spec.content_pt
         caption_gap = caption_size * 1.5
         # The QR code in the lower right corner, its caption under it; its quiet zone may
         # reach the page edge.
-        qr_size = snap(min(spec.qr_mm * mm, top - pad - self.bottom - caption_gap))
-        qr_left = snap(self.width - qr_size)
-        qr_bottom = snap(self.bottom + caption_gap)
-        draw_qr_dots(canvas, label.trace_url, qr_left, qr_bottom, qr_size)
+        qr_size = self.snap(min(spec.qr_mm * mm, top - pad - self.bottom - caption_gap))
+        qr_left = self.snap(self.width - qr_size)
+        qr_bottom = self.snap(self.bottom + caption_gap)
+        draw_qr_dots(canvas, label.trace_url, qr_left, qr_bottom, qr_size, dpi=self.dpi)
         canvas.setFont(font, caption_size * 0.9)
         scan = fit_text(texts.scan, font, caption_size * 0.9, qr_size)
         canvas.drawCentredString(qr_left + qr_size / 2, self.bottom + caption_size * 0.4, scan)
@@ -447,7 +488,7 @@ class _Painter:
         net = f"{texts.net} {_kg(label.net_kg)}"
         canvas.setFont(font, weight_size)
         weight = fit_text(weight, font, weight_size, room * 0.55)
-        _bold(canvas, self.left, weight_baseline, weight, font, weight_size)
+        canvas.drawString(self.left, weight_baseline, weight)
         canvas.setFont(font, size)
         net_left = self.left + text_width(weight, font, weight_size) + 3 * mm
         canvas.drawString(net_left, weight_baseline, fit_text(net, font, size, right - net_left))
@@ -481,8 +522,8 @@ class _Painter:
 
 
 @cache
-def _painter(size: str, texts: _Texts) -> _Painter:
-    return _Painter(size, texts)
+def _painter(size: str, texts: _Texts, dpi: int) -> _Painter:
+    return _Painter(size, texts, dpi)
 
 
 def render_labels(
@@ -490,10 +531,13 @@ def render_labels(
     *,
     size: str | None = None,
     progress: Callable[[int], None] | None = None,
+    dpi: int = THERMAL_DPI,
 ) -> bytes:
     """One PDF, one label per page, in the order given. ``size`` (a ``LabelSize`` value) sets
     every page; ``None`` prints each label at its carrier's size. ``progress``, if given, is
-    called with the number of labels drawn after every hundred and at the end."""
+    called with the number of labels drawn after every hundred and at the end. Edges, bars and
+    QR modules land on the dots of a printer of ``dpi`` (203 unless a 300-dpi printer is to
+    get the label)."""
     if not labels:
         raise ValueError("render_labels needs at least one label")
     if size is not None and size not in PAGE_SIZES:
@@ -501,13 +545,13 @@ def render_labels(
     texts = _Texts.now()
     buffer = BytesIO()
     first_size = size or labels[0].size
-    canvas = Canvas(buffer, pagesize=PAGE_SIZES[first_size], pageCompression=1)
+    canvas = Canvas(buffer, pagesize=page_size(first_size, dpi), pageCompression=1)
     canvas.setTitle(_("Shipping labels"))
     canvas.setCreator(settings.STUDIO_NAME)
     for index, label in enumerate(labels, start=1):
-        page_size = size or (label.size if label.size in PAGE_SIZES else LabelSize.MM_100x150)
-        canvas.setPageSize(PAGE_SIZES[page_size])
-        _painter(page_size, texts).draw(canvas, label)
+        label_size = size or (label.size if label.size in PAGE_SIZES else LabelSize.MM_100x150)
+        canvas.setPageSize(page_size(label_size, dpi))
+        _painter(label_size, texts, dpi).draw(canvas, label)
         canvas.showPage()
         if progress is not None and (index % 100 == 0 or index == len(labels)):
             progress(index)

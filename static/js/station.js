@@ -1,11 +1,43 @@
 // Packing station, for a barcode scanner and a scale: scanning an item's code ticks its line,
-// the focus moves on by itself, and the label opens after packing. Without this file the page
-// still works: a checkbox per line, and the server checks that all of them are ticked.
+// the focus moves on by itself, and after packing the label prints — through the station's
+// printer (the server sends it), else from a hidden frame holding only the label at its size
+// (never a new tab or window: popup blockers stop those). Without this file the page still
+// works: a checkbox per line, the server checks all of them, the label opens as a PDF.
 (function () {
   "use strict";
 
-  var autoprint = document.querySelector("[data-autoprint]");
-  if (autoprint) window.open(autoprint.href, "_blank");
+  var scanOrderField = document.getElementById("id_order");
+
+  function printInFrame(url) {
+    var old = document.getElementById("label-frame");
+    if (old) old.remove();
+    var frame = document.createElement("iframe");
+    frame.id = "label-frame";
+    frame.title = "label";
+    frame.tabIndex = -1;
+    frame.setAttribute("aria-hidden", "true");
+    // Out of sight but laid out: some browsers print a display:none frame blank.
+    frame.style.cssText = "position:fixed;right:0;bottom:0;width:0;height:0;border:0;";
+    frame.addEventListener("load", function () {
+      frame.contentWindow.focus();
+      frame.contentWindow.print(); // the label page's @page is the label's size
+      document.body.setAttribute("data-label-printed", url);
+      if (scanOrderField) scanOrderField.focus();
+    });
+    frame.src = url;
+    document.body.appendChild(frame);
+  }
+
+  var printLabel = document.getElementById("print-label");
+  if (printLabel && printLabel.getAttribute("data-print-frame")) {
+    printLabel.addEventListener("click", function (event) {
+      event.preventDefault();
+      printInFrame(printLabel.getAttribute("data-print-frame"));
+    });
+    if (printLabel.hasAttribute("data-autoprint")) {
+      printInFrame(printLabel.getAttribute("data-print-frame"));
+    }
+  }
 
   var form = document.getElementById("pack-form");
   var scanOrder = document.getElementById("id_order");

@@ -1,5 +1,6 @@
 """A packer at the packing station with a barcode scanner and a scale, no mouse: scan the
-order, scan its item, type the weight and press Enter; the label that opens scans."""
+order, scan its item, type the weight and press Enter; the label prints (from a hidden frame:
+no printer here) and scans."""
 
 from decimal import Decimal
 
@@ -107,8 +108,9 @@ def test_a_packer_packs_an_order_with_the_keyboard_alone(
     # 3. the weight, and Enter packs; the label opens by itself
     page.keyboard.type("2.85")
     page.screenshot(path=artifacts / "station-weighed.png", full_page=True)
-    with page.context.expect_page() as opened:
-        page.keyboard.press("Enter")
+    popups = []
+    page.on("popup", lambda opened: popups.append(opened.url))
+    page.keyboard.press("Enter")
     page.wait_for_url("**/shipping/station/")
 
     parcel = Parcel.objects.get()
@@ -122,7 +124,13 @@ def test_a_packer_packs_an_order_with_the_keyboard_alone(
 
     label_href = page.locator("#print-label").get_attribute("href")
     assert label_href == f"/shipping/parcels/{parcel.pk}/label.pdf"
-    assert opened.value.url == f"{live_server.url}{label_href}"  # window.open after packing
+    # the label prints from a hidden frame after packing, never from a new tab
+    frame_url = f"/shipping/parcels/{parcel.pk}/label/print/"
+    page.wait_for_function(
+        "url => document.body.getAttribute('data-label-printed') === url", arg=frame_url
+    )
+    assert page.locator("#label-frame").get_attribute("src") == frame_url
+    assert popups == []
     response = page.request.get(f"{live_server.url}{label_href}")
     assert response.headers["content-type"] == "application/pdf"
     pdf = response.body()

@@ -21,7 +21,8 @@ from shipping.labels import (
     render_labels,
 )
 from shipping.labels.render import DOT, PAGE_SIZES, SPECS, code128_pattern
-from shipping.models import LabelSize, Parcel
+from shipping.models import LabelSize, Parcel, WaybillNumber, WaybillPool
+from tests.factories import UserFactory
 from tests.pdf_tools import decode_barcodes, mm, page_sizes, page_texts, render_page
 from tests.shipping.label_factories import (
     allocated_order,
@@ -97,50 +98,92 @@ def test_mask_address_hides_house_building_and_room_numbers(detail, masked):
     assert mask_address(detail) == masked
 
 
-def test_label_data_masks_the_recipient_by_default():
+def test_a_waybill_from_the_studios_own_pool_prints_the_full_recipient():
+    """The carrier holds no electronic copy of the address: the courier reads the label."""
     parcel = parcel_for((cold_sku(), 2))
 
     label = label_data(parcel)
 
+    assert not label.masked
+    assert label.recipient_name == "王小明"
+    assert label.recipient_phone == "13812341234"
+    assert label.recipient_region == "陕西省 西安市 雁塔区"
+    assert label.recipient_detail == "小寨东路 12 号 3 单元 301 室"
+
+
+def test_a_carrier_with_a_privacy_service_masks_the_label_and_prints_the_virtual_number():
+    carrier("sf", privacy_service=True)
+    parcel = parcel_for((cold_sku(), 2))
+    plain = label_data(parcel)
+    parcel.virtual_number = "17012345678-1234"
+    parcel.save(update_fields=["virtual_number"])
+
+    label = label_data(parcel)
+
+    assert plain.masked and plain.recipient_phone == "138****1234"
+    assert label.masked
     assert label.recipient_name == "王*明"
-    assert label.recipient_phone == "138****1234"
+    assert label.recipient_phone == "17012345678-1234"
     assert label.recipient_region == "陕西省 西安市 雁塔区"
     assert label.recipient_detail == "小寨东路 ** 号 * 单元 *** 室"
+
+
+@pytest.mark.parametrize(
+    ("carrier_privacy", "pool_privacy", "masked"),
+    [(False, True, True), (True, False, False), (True, None, True), (False, None, False)],
+)
+def test_the_pool_a_waybill_came_from_overrides_its_carrier(carrier_privacy, pool_privacy, masked):
+    sf = carrier("sf", privacy_service=carrier_privacy)
+    pool = WaybillPool.objects.create(
+        carrier=sf, imported_by=UserFactory(), privacy_service=pool_privacy
+    )
+    WaybillNumber.objects.create(pool=pool, carrier=sf, number="SF500600700800")
+    parcel = parcel_for((cold_sku(), 1), tracking_number="SF500600700800")
+    parcel = Parcel.objects.select_related("order", "carrier").get(pk=parcel.pk)
+
+    (batch,) = labels_data(Parcel.objects.filter(pk=parcel.pk))
+
+    assert label_data(parcel).masked is masked
+    assert batch.masked is masked
+    assert (batch.recipient_name == "王*明") is masked
 
 
 def test_a_phone_the_platform_masked_is_printed_as_the_platform_gave_it():
     parcel = parcel_for((cold_sku(), 1), phone="138****5678-1234", phone_masked_by_platform=True)
 
     assert label_data(parcel).recipient_phone == "138****5678-1234"
+    assert label_data(parcel, mask=True).recipient_phone == "138****5678-1234"
 
 
 # --- what the label says ---------------------------------------------------------------------
 
 
-def test_label_text_holds_the_masked_recipient_and_the_chinese_product_name_not_the_phone():
+def test_label_text_holds_the_full_recipient_a_courier_needs_and_the_chinese_product_name():
     parcel = parcel_for((cold_sku(), 2), tracking_number="SF100200300400")
 
     (text,) = page_texts(label_pdf(parcel))
 
-    assert "王*明" in text
-    assert "138****1234" in text
+    assert "王小明" in text
+    assert "13812341234" in text
+    assert "小寨东路 12 号 3 单元" in text and "301 室" in text
     assert "蜜桃 5斤礼盒" in text
-    assert "13812341234" not in text
-    assert "王小明" not in text
-    assert "301" not in text
     assert "SF100200300400" in text
     assert "陕西省 西安市 雁塔区" in text
 
 
-def test_label_prints_the_full_recipient_when_the_setting_turns_masking_off(settings):
-    settings.SHIPPING_LABEL_MASK_RECIPIENT = False
+def test_label_text_under_a_privacy_service_holds_only_the_masked_recipient():
+    carrier("sf", privacy_service=True)
     parcel = parcel_for((cold_sku(), 1))
+    parcel.virtual_number = "17012345678-1234"
+    parcel.save(update_fields=["virtual_number"])
 
     (text,) = page_texts(label_pdf(parcel))
 
-    assert "13812341234" in text
-    assert "王小明" in text
-    assert "301" in text
+    assert "王*明" in text
+    assert "17012345678-1234" in text
+    assert "13812341234" not in text and "138****1234" not in text
+    assert "王小明" not in text
+    assert "301" not in text
 
 
 def test_label_shows_carrier_sorting_code_parcel_number_weight_and_contents():

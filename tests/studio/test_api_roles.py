@@ -7,7 +7,15 @@ from rest_framework.permissions import AllowAny
 
 from core.permissions import AnyStudioRole, RolePermission, allowed_roles_for
 from inventory.models import Farmer, Lot, Product, StockMovement
-from tests.factories import PASSWORD, FarmerFactory, GradeFactory, LocationFactory, receive
+from shipping.models import Printer, PrintJob
+from tests.factories import (
+    PASSWORD,
+    FarmerFactory,
+    GradeFactory,
+    LocationFactory,
+    UserFactory,
+    receive,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -253,3 +261,70 @@ def test_api_docs_use_no_cdn(client_for):
     html = response.content.decode()
     assert "swagger-ui" in html
     assert not re.search(r"cdn|jsdelivr|unpkg", html, re.IGNORECASE)
+
+
+# --- printers and print jobs -----------------------------------------------------------------
+
+PRINTER = {"name": "打包台 1 号", "host": "192.168.1.50", "language": "tspl"}
+
+
+@pytest.mark.parametrize("role", ["packer", "creator", "intake"])
+def test_only_managers_add_change_or_remove_printers(client_for, role):
+    printer = Printer.objects.create(name="仓库斑马", cups_queue="Zebra", language="zpl")
+    client = client_for(role)
+
+    assert (
+        client.post("/api/printers/", PRINTER, content_type="application/json").status_code == 403
+    )
+    assert (
+        client.patch(
+            f"/api/printers/{printer.pk}/", {"is_active": False}, content_type="application/json"
+        ).status_code
+        == 403
+    )
+    assert client.delete(f"/api/printers/{printer.pk}/").status_code == 403
+    assert list(Printer.objects.values_list("name", "is_active")) == [("仓库斑马", True)]
+
+
+def test_a_manager_adds_a_printer_and_one_connection_is_required(client_for):
+    client = client_for("manager")
+
+    created = client.post("/api/printers/", PRINTER, content_type="application/json")
+    both = client.post(
+        "/api/printers/",
+        {**PRINTER, "name": "二号", "cups_queue": "Zebra"},
+        content_type="application/json",
+    )
+
+    assert created.status_code == 201, created.content
+    assert created.json()["address"] == "192.168.1.50:9100"
+    assert both.status_code == 400 and "host" in both.json()
+    assert Printer.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("role", "reads"), [("packer", 200), ("manager", 200), ("creator", 403), ("intake", 403)]
+)
+def test_packers_and_managers_read_printers_and_the_print_queue(client_for, role, reads):
+    Printer.objects.create(name="仓库斑马", cups_queue="Zebra")
+    client = client_for(role)
+
+    assert client.get("/api/printers/").status_code == reads
+    assert client.get("/api/print-jobs/").status_code == reads
+
+
+@pytest.mark.parametrize("role", ["creator", "intake"])
+def test_creators_and_intake_cannot_print_or_send_a_job_again(client_for, role):
+    printer = Printer.objects.create(name="仓库斑马", host="127.0.0.1", port=9)
+    job = PrintJob.objects.create(
+        printer=printer, label_count=1, state="failed", created_by=UserFactory()
+    )
+    client = client_for(role)
+
+    create = client.post(
+        "/api/print-jobs/", {"printer": printer.pk, "parcels": [1]}, content_type="application/json"
+    )
+    again = client.post(f"/api/print-jobs/{job.pk}/again/", {}, content_type="application/json")
+
+    assert (create.status_code, again.status_code) == (403, 403)
+    assert PrintJob.objects.get().attempts == 0

@@ -3,7 +3,9 @@
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from shipping.models import Printer, PrintJob
 from tests.factories import receive
+from tests.shipping.label_factories import cold_sku, parcel_for
 
 pytestmark = pytest.mark.django_db
 
@@ -149,3 +151,47 @@ def test_every_menu_link_a_role_sees_opens_for_that_role(client_for, role):
     assert links
     for link in links:
         assert client.get(link).status_code == 200, (role, link)
+
+
+# --- printing: the print queue, the laptop's station, labels printed by the browser ----------
+
+
+@pytest.fixture
+def printing_urls():
+    parcel = parcel_for((cold_sku(), 1))
+    printer = Printer.objects.create(name="打包台 1 号", host="127.0.0.1", port=9)
+    job = PrintJob.objects.create(
+        printer=printer, label_count=1, state="failed", error="x", created_by=parcel.packed_by
+    )
+    return {
+        "get": [
+            reverse("shipping:print_jobs"),
+            reverse("shipping:label_print", args=[parcel.pk]),
+            reverse("shipping:label_png", args=[parcel.pk]),
+        ],
+        "post": [
+            reverse("shipping:print_jobs"),
+            reverse("shipping:print_job_again", args=[job.pk]),
+            reverse("shipping:station_choose"),
+            reverse("shipping:label_to_printer", args=[parcel.pk]),
+        ],
+        "job": job,
+    }
+
+
+@pytest.mark.parametrize("role", ["packer", "manager"])
+def test_packers_and_managers_use_the_printing_pages(client_for, printing_urls, role):
+    client = client_for(role)
+    for url in printing_urls["get"]:
+        assert client.get(url).status_code == 200, url
+
+
+@pytest.mark.parametrize("role", ["intake", "creator"])
+def test_intake_and_creators_are_refused_the_printing_pages(client_for, printing_urls, role):
+    client = client_for(role)
+    for url in printing_urls["get"]:
+        assert client.get(url).status_code == 403, url
+    for url in printing_urls["post"]:
+        assert client.post(url, {"wave": "W1", "station": ""}).status_code == 403, url
+    printing_urls["job"].refresh_from_db()
+    assert (printing_urls["job"].state, printing_urls["job"].attempts) == ("failed", 0)

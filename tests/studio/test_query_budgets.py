@@ -41,7 +41,15 @@ from orders.platforms.services import (
     sync_state_for,
 )
 from orders.services import order_allocate
-from shipping.models import Carrier, ParcelStatus, ReturnDisposition, TrackingEvent
+from shipping.models import (
+    Carrier,
+    ParcelStatus,
+    Printer,
+    PrintJob,
+    PrintJobParcel,
+    ReturnDisposition,
+    TrackingEvent,
+)
 from shipping.services import (
     ReturnRow,
     handover_scan,
@@ -512,6 +520,37 @@ def _shipment_reports(scene: Scene, rows: int) -> dict:
     return {}
 
 
+def _printers(scene: Scene, rows: int) -> dict:
+    for _ in range(rows):
+        n = _n()
+        Printer.objects.create(name=f"打包台 {n}", host=f"192.168.1.{n % 250 + 1}")
+    return {}
+
+
+def _print_jobs(scene: Scene, rows: int) -> dict:
+    """Print jobs of two labels each, on printers of their own, half of them of a wave and
+    failed (as the queue shows them: printer, wave, who)."""
+    first, _second = _two_skus(scene)
+    for index in range(rows):
+        n = _n()
+        printer = Printer.objects.create(name=f"队列 {n}", cups_queue=f"q{n}")
+        orders = [allocated_order((first, 1)) for _ in range(2)]
+        wave = wave_create(orders=orders, acting_user=staff()) if index % 2 else None
+        parcels = [_pack(order) for order in orders]
+        job = PrintJob.objects.create(
+            printer=printer,
+            wave=wave,
+            label_count=2,
+            state="failed" if wave else "sent",
+            error="打印机没有响应" if wave else "",
+            created_by=staff("packer"),
+        )
+        PrintJobParcel.objects.bulk_create(
+            PrintJobParcel(job=job, parcel=parcel, position=i) for i, parcel in enumerate(parcels)
+        )
+    return {}
+
+
 # --- the table -------------------------------------------------------------------------------
 
 PAGES = [
@@ -532,6 +571,7 @@ PAGES = [
     Case("platforms:list", "manager", _platform_channels, 8, context_rows("rows")),
     Case("platforms:calls", "manager", _platform_calls, 6, page_rows),
     Case("shipping:shipments", "packer", _shipment_reports, 7, page_rows),
+    Case("shipping:print_jobs", "packer", _print_jobs, 8, page_rows),
 ]
 
 ENDPOINTS = [
@@ -561,6 +601,8 @@ ENDPOINTS = [
     Case("api:sync-states-list", "manager", _platform_channels, 5, api_rows),
     Case("api:platform-accounts-list", "manager", _platform_channels, 5, api_rows),
     Case("api:shipment-reports-list", "packer", _shipment_reports, 5, api_rows),
+    Case("api:printers-list", "packer", _printers, 5, api_rows),
+    Case("api:print-jobs-list", "packer", _print_jobs, 5, api_rows),
 ]
 
 # List endpoints whose query budget is tested in another file: URL name -> that test.
