@@ -115,12 +115,17 @@ def is_live(name: str) -> bool:
     return live_leases().filter(name=name).exists()
 
 
-def live_worker_ids() -> set[str]:
-    prefix = worker_lease_name("")
+def live_keys(kind: str) -> set[str]:
+    """What follows ``kind:`` in the names of the live leases of that kind."""
+    prefix = f"{kind}:"
     return {
         name.removeprefix(prefix)
-        for name in live_leases().filter(kind=WORKER).values_list("name", flat=True)
+        for name in live_leases().filter(kind=kind).values_list("name", flat=True)
     }
+
+
+def live_worker_ids() -> set[str]:
+    return live_keys(WORKER)
 
 
 # --- holding a lease -------------------------------------------------------------------------

@@ -2,11 +2,17 @@
 request cut short, an API call told not to allocate — is allocated first paid, first served.
 
 One process at a time allocates them, the holder of the ``orders.allocation`` lease
-(``core.leases``): an import's allocation step (which serves its own new orders and every
-other waiting one together, in payment order), or the sweep every task worker runs. An order
-waits here once it is older than ``LEASE_TIMEOUT_SECONDS`` (whoever created it has had time
-to allocate it) and does not belong to an import still being written (that import allocates
-its orders itself when its rows are all in, so that its earliest payments come first).
+(``core.leases``): an import's allocation step, which serves its own new orders and every
+other waiting one together in payment order, or the sweep every task worker runs. Waiting:
+
+* an order of no import once it is older than ``LEASE_TIMEOUT_SECONDS`` (whoever created it
+  has had time to allocate it);
+* an order of a finished import (done, failed): its allocation step is over;
+* an order of an unfinished import (queued, running, stopped) only for another import's
+  allocation step, and only while no live process holds that import: a dead import's orders
+  are served with the newer ones, never after them. The sweep leaves them to the import's
+  own step, which runs once its resumed run has written the rest of its rows, so that its
+  earliest payments come first.
 """
 
 import logging
@@ -22,27 +28,34 @@ from orders.services import ALLOCATE_CHUNK, orders_allocate
 logger = logging.getLogger(__name__)
 
 ALLOCATION_LEASE = "orders.allocation"
+IMPORT_LEASE = "orders.import"  # + ":<batch id>", held by whoever runs that import
 # Imports whose rows may still be coming in: their orders wait for the import's own step.
 UNFINISHED_IMPORTS = frozenset(
     {ImportStatus.QUEUED, ImportStatus.RUNNING, ImportStatus.INTERRUPTED}
 )
 
 
+def import_lease_name(batch_id: int) -> str:
+    return f"{IMPORT_LEASE}:{batch_id}"
+
+
 def waiting_order_ids(*, batch: ImportBatch | None = None) -> list[int]:
-    """The orders waiting for allocation, first paid first: new, left for longer than a
-    lease lives, not of an unfinished import; with ``batch``, its own new orders too."""
-    unfinished = ImportBatch.objects.filter(status__in=UNFINISHED_IMPORTS)
-    left = leases.stranded_since("created_at")
-    if batch is not None:
-        unfinished = unfinished.exclude(pk=batch.pk)
-        left |= Q(import_batch=batch)
-    return list(
-        Order.objects.filter(status=OrderStatus.NEW)
-        .filter(left)
-        .exclude(import_batch__in=unfinished)
-        .order_by("paid_at", "pk")
-        .values_list("pk", flat=True)
+    """The orders waiting for allocation (see above), first paid first; with ``batch`` (its
+    allocation step), its own new orders too."""
+    unfinished = set(
+        ImportBatch.objects.filter(status__in=UNFINISHED_IMPORTS).values_list("pk", flat=True)
     )
+    if batch is None:
+        held_back = unfinished
+    else:
+        live = {int(key) for key in leases.live_keys(IMPORT_LEASE) if key.isdigit()}
+        held_back = (unfinished & live) - {batch.pk}
+    orders = Order.objects.filter(status=OrderStatus.NEW).filter(
+        Q(import_batch__isnull=False) | leases.stranded_since("created_at")
+    )
+    if held_back:
+        orders = orders.exclude(import_batch_id__in=held_back)
+    return list(orders.order_by("paid_at", "pk").values_list("pk", flat=True))
 
 
 def allocate_in_paid_order(

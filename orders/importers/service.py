@@ -84,8 +84,10 @@ from orders.models import (
 from orders.services import order_cancel
 from orders.waiting import (
     ALLOCATION_LEASE,
+    IMPORT_LEASE,
     UNFINISHED_IMPORTS,
     allocate_in_paid_order,
+    import_lease_name,
     waiting_order_ids,
 )
 
@@ -99,7 +101,6 @@ DEFAULT_INLINE_ROWS = 1000
 # busy 2-core machine, far inside gunicorn's timeout.
 INLINE_ROWS_CEILING = 5000
 FINISHED = frozenset({ImportStatus.DONE, ImportStatus.REJECTED, ImportStatus.FAILED})
-IMPORT_LEASE = "orders.import"
 
 
 # on_progress(phase, done, total); phase is "check", "write" or "allocate".
@@ -115,10 +116,6 @@ def inline_rows() -> int:
     task worker. Also the most waiting orders a request allocates."""
     setting = int(getattr(settings, "ORDER_IMPORT_INLINE_ROWS", DEFAULT_INLINE_ROWS))
     return min(setting, INLINE_ROWS_CEILING)
-
-
-def import_lease_name(batch_id: int) -> str:
-    return f"{IMPORT_LEASE}:{batch_id}"
 
 
 # --- the plan: what a file would do, without writing -----------------------------------------
