@@ -38,6 +38,13 @@ def media_root(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
 
 
+@pytest.fixture(autouse=True)
+def in_english():
+    """The messages the services write are read in English here."""
+    with translation.override("en"):
+        yield
+
+
 @pytest.fixture
 def peach():
     return SkuFactory(
@@ -334,7 +341,9 @@ def test_the_result_page_offers_a_manager_to_resume_a_failed_import(client_for, 
     assert "Failed — can be resumed" in html
     assert reverse("imports:resume", args=[failed_import.pk]) in html
 
-    response = client.post(reverse("imports:resume", args=[failed_import.pk]))
+    response = client.post(
+        reverse("imports:resume", args=[failed_import.pk]), HTTP_ACCEPT_LANGUAGE="en"
+    )
 
     assert response["Location"] == reverse("imports:progress", args=[failed_import.pk])
     failed_import.refresh_from_db()
