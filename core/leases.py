@@ -103,12 +103,19 @@ def _stale_before():
     return Now() - timedelta(seconds=timeout_seconds())
 
 
+def _live() -> Q:
+    """Renewed within the timeout, or held by this very process: a process that asks is
+    alive, even if a busy moment delayed its heartbeat (its own sweep must never take its own
+    work away)."""
+    return Q(heartbeat_at__gte=_stale_before()) | Q(holder=holder_id())
+
+
 def live_leases():
-    return Lease.objects.filter(heartbeat_at__gte=_stale_before())
+    return Lease.objects.filter(_live())
 
 
 def stale_leases():
-    return Lease.objects.filter(heartbeat_at__lt=_stale_before())
+    return Lease.objects.exclude(_live())
 
 
 def is_live(name: str) -> bool:
@@ -154,7 +161,8 @@ class Held:
 def _acquire(name: str, kind: str, holder: str) -> bool | None:
     """Take the lease: True when taken over from a stale holder, False when new, None when a
     live process holds it. One statement each way, so two processes never both win."""
-    took = Lease.objects.filter(name=name, heartbeat_at__lt=_stale_before()).update(
+    stale = Lease.objects.filter(name=name, heartbeat_at__lt=_stale_before())
+    took = stale.exclude(holder=holder).update(
         kind=kind, holder=holder, acquired_at=Now(), heartbeat_at=Now()
     )
     if took:

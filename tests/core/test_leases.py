@@ -74,6 +74,18 @@ def test_a_lease_whose_holder_stopped_renewing_it_is_taken_over(settings):
     assert not Lease.objects.exists()
 
 
+def test_a_process_never_takes_its_own_work_away(settings):
+    """Its heartbeat was late (a busy machine): its own sweep and its other threads still see
+    its leases as live."""
+    lease_row("job:1", seconds_ago=60, holder=leases.holder_id())
+
+    assert leases.is_live("job:1")
+    assert leases.drop_stale_leases() == 0
+    with pytest.raises(leases.LeaseBusy):
+        with leases.hold("job:1", kind="job"):
+            pytest.fail("taken from itself")
+
+
 def test_the_holder_names_this_process():
     host, pid, token = leases.holder_id().split(":")
     assert pid == str(os.getpid())
