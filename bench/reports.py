@@ -268,6 +268,7 @@ def events_for(status: str, paid: datetime, rng: random.Random) -> list[tuple[st
 def generate_orders(target_lines: int, first_day, rng: random.Random) -> None:
     from django.utils import timezone
 
+    from core.regions import parse_address
     from inventory.models import Grade, Product, Sku
     from orders.models import Channel, LiveSession, Order, OrderEvent, OrderLine
 
@@ -301,6 +302,7 @@ def generate_orders(target_lines: int, first_day, rng: random.Random) -> None:
         )  # fmt: skip
     provinces = [p for p, _w in PROVINCES]
     province_weights = [w for _p, w in PROVINCES]
+    province_codes = {p: parse_address(p).adcode for p in provinces}  # province only: partial
     now = timezone.now()
     today = timezone.localdate()
 
@@ -334,10 +336,12 @@ def generate_orders(target_lines: int, first_day, rng: random.Random) -> None:
             total += sku.price * quantity
             line_rows.append((order_id, sku.pk, quantity, sku.price, sku.net_kg * quantity))
         status = status_for((today - timezone.localtime(paid, zone).date()).days, rng)
+        province = rng.choices(provinces, province_weights)[0]
         order_rows.append(
             (order_id, channel_id, f"B{order_id:012d}", status, "", session_id, "王秀英",
-             f"138{order_id % 100000000:08d}", False, rng.choices(provinces, province_weights)[0],
-             "", "", "人民路1号", "", "", paid, total, Decimal("0"), None, now, now)
+             f"138{order_id % 100000000:08d}", False, province,
+             "", "", "人民路1号", "", province_codes[province], "partial", "", paid, total,
+             Decimal("0"), None, now, now)
         )  # fmt: skip
         for from_status, to_status, when in events_for(status, paid, rng):
             event_rows.append((order_id, from_status, to_status, None, when, ""))
@@ -346,7 +350,8 @@ def generate_orders(target_lines: int, first_day, rng: random.Random) -> None:
         Order,
         ["id", "channel_id", "external_no", "status", "platform_status", "live_session_id",
          "recipient_name", "phone", "phone_masked_by_platform", "province", "city", "district",
-         "address_detail", "raw_address", "buyer_note", "paid_at", "goods_total", "shipping_fee",
+         "address_detail", "raw_address", "adcode", "address_status", "buyer_note", "paid_at",
+         "goods_total", "shipping_fee",
          "import_batch_id", "created_at", "updated_at"],
         order_rows,
     )  # fmt: skip

@@ -12,12 +12,13 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from core.regions import region_name, validate_adcode
+
 KG = {"max_digits": 12, "decimal_places": 3}
 MONEY = {"max_digits": 12, "decimal_places": 2}
 ZERO_KG = Decimal("0.000")
 
 phone_validator = RegexValidator(r"^1[3-9]\d{9}$", _("Enter an 11-digit mobile number."))
-adcode_validator = RegexValidator(r"^\d{6}$", _("An area code has 6 digits."))
 
 
 def mask_phone(phone: str) -> str:
@@ -39,8 +40,13 @@ class Farmer(models.Model):
     phone = models.CharField(_("phone"), max_length=11, validators=[phone_validator], blank=True)
     village = models.CharField(_("village"), max_length=50)
     county = models.CharField(_("county"), max_length=50, blank=True)
+    # Checked against the national divisions (core.regions), as orders' addresses are.
     adcode = models.CharField(
-        _("area code"), max_length=6, blank=True, validators=[adcode_validator]
+        _("area code"),
+        max_length=6,
+        blank=True,
+        validators=[validate_adcode],
+        help_text=_("The national code of the farmer's county, e.g. 371321 for 沂南县."),
     )
     trace_consent = models.BooleanField(
         _("name on trace page"),
@@ -66,6 +72,11 @@ class Farmer(models.Model):
     @property
     def masked_phone(self) -> str:
         return mask_phone(self.phone)
+
+    @property
+    def area_name(self) -> str:
+        """山东省临沂市沂南县 for 371321; "" without a known code."""
+        return region_name(self.adcode)
 
 
 class Product(models.Model):

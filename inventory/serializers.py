@@ -77,6 +77,7 @@ class FarmerSerializer(serializers.ModelSerializer):
             "village",
             "county",
             "adcode",
+            "area_name",
             "trace_consent",
             "is_active",
             "created_at",
@@ -99,11 +100,12 @@ class FarmerDetailSerializer(CleanModelSerializer):
             "village",
             "county",
             "adcode",
+            "area_name",
             "trace_consent",
             "is_active",
             "created_at",
         ]
-        read_only_fields = ["id", "masked_phone", "created_at"]
+        read_only_fields = ["id", "masked_phone", "area_name", "created_at"]
 
 
 class FarmerCreateSerializer(serializers.Serializer):

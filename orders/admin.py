@@ -71,7 +71,7 @@ class OrderAdmin(admin.ModelAdmin):
         "paid_at",
         "goods_total",
     ]
-    list_filter = ["status", "channel"]
+    list_filter = ["status", "channel", "address_status"]
     list_select_related = ["channel"]
     search_fields = ["=external_no", "recipient_name"]
     # Counting 100,000 orders twice per page is the slow part of a large changelist.
@@ -86,6 +86,12 @@ class OrderAdmin(admin.ModelAdmin):
         "goods_total",
         "shipping_fee",
         "import_batch",
+        # Read onto the national divisions; corrected on the order's page, which checks them.
+        "province",
+        "city",
+        "district",
+        "adcode",
+        "address_status",
         "created_at",
         "updated_at",
     ]
@@ -110,6 +116,7 @@ class OrderAdmin(admin.ModelAdmin):
                     "recipient_name",
                     ("phone", "phone_masked_by_platform"),
                     ("province", "city", "district"),
+                    ("adcode", "address_status"),
                     "address_detail",
                     "raw_address",
                     "buyer_note",

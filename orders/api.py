@@ -24,7 +24,7 @@ from core.roles import (
     Role,
     has_role,
 )
-from orders import selectors, services
+from orders import addresses, selectors, services
 from orders.drafts import LineDraft, OrderDraft
 from orders.filters import LiveSessionFilter, OrderFilter
 from orders.models import LiveSession, Order
@@ -32,6 +32,7 @@ from orders.serializers import (
     AllocateResultSerializer,
     ChannelSerializer,
     LiveSessionSerializer,
+    OrderAddressSerializer,
     OrderCancelSerializer,
     OrderCreateSerializer,
     OrderDetailSerializer,
@@ -69,7 +70,8 @@ ORDER_VIEW = PolymorphicProxySerializer(
     list=extend_schema(
         summary="List orders",
         description="Newest payment first. Phones are masked (`masked_phone`) and addresses "
-        "stop at the district; lines are summarised. `status` may be repeated "
+        "stop at the district (with its national `adcode`); lines are summarised. "
+        "`?address_review=true` lists addresses to check by hand. `status` may be repeated "
         "(`?status=new&status=backordered`); `paid_after`/`paid_before` are whole days in "
         "Asia/Shanghai, both included.",
     ),
@@ -86,7 +88,12 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     ordering_fields = ["paid_at", "created_at", "goods_total", "external_no"]
     read_roles = ORDER_READERS
     write_roles = ORDER_WRITERS
-    action_roles = {"create": ORDER_WRITERS, "cancel": ORDER_WRITERS, "allocate": ORDER_WRITERS}
+    action_roles = {
+        "create": ORDER_WRITERS,
+        "cancel": ORDER_WRITERS,
+        "allocate": ORDER_WRITERS,
+        "address": ORDER_WRITERS,
+    }
 
     def get_queryset(self):
         if self.action == "list":
@@ -102,6 +109,8 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
             return OrderCreateSerializer
         if self.action == "cancel":
             return OrderCancelSerializer
+        if self.action == "address":
+            return OrderAddressSerializer
         return self.detail_serializer_class()
 
     def detail_serializer_class(self):
@@ -181,6 +190,35 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         try:
             services.order_cancel(
                 order=order, acting_user=request.user, note=serializer.validated_data["note"]
+            )
+        except DomainError as exc:
+            return domain_error_response(exc)
+        return Response(self._order_body(order))
+
+    @extend_schema(
+        summary="Correct an order's address",
+        description="For an address that could not be read onto the national divisions "
+        '(`address_status` `"partial"` or `"unmatched"`; `?address_review=true` lists them): '
+        "the region in any form (浙江 or 浙江省) and the street. The region must name a "
+        "province, and a city and district of it when given; the address is then "
+        '`"confirmed"`. A shipped, cancelled or refunded order is a 409.',
+        request=OrderAddressSerializer,
+        responses={200: OrderFullDetailSerializer, 400: BAD_INPUT, 409: CONFLICT},
+    )
+    @action(detail=True, methods=["post"], filter_backends=[])
+    def address(self, request, pk=None):
+        order = self.get_object()
+        serializer = OrderAddressSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        try:
+            addresses.order_address_correct(
+                order=order,
+                province=data["province"],
+                city=data["city"],
+                district=data["district"],
+                detail=data["address_detail"],
+                acting_user=request.user,
             )
         except DomainError as exc:
             return domain_error_response(exc)

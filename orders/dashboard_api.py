@@ -109,6 +109,20 @@ class SalesDashboardSerializer(serializers.Serializer):
     provinces = ProvinceSalesSerializer(many=True, read_only=True)
     timeline = TimelinePointSerializer(many=True, read_only=True)
     funnel = FunnelStageSerializer(many=True, read_only=True)
+    bucket_minutes = serializers.IntegerField(
+        read_only=True,
+        help_text=_(
+            "Minutes per timeline point of a live session: 1, more for a very long session "
+            "(at most 480 points)."
+        ),
+    )
+    outside_window = serializers.IntegerField(
+        read_only=True,
+        help_text=_(
+            "A live session's sold orders paid outside its window and grace: in the figures, "
+            "not on the timeline."
+        ),
+    )
 
 
 class ComparePointSerializer(serializers.Serializer):

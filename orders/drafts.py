@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from core.errors import DomainError
 from inventory.models import Sku
+from orders.addresses import address_normalise_draft
 from orders.models import LiveSession, Order
 
 # Orders written per chunk, by both writers: one transaction per chunk when an import keeps
@@ -76,6 +77,9 @@ class OrderDraft:
     shipping_fee: Decimal = Decimal("0")
     platform_status: str = ""
     live_session: LiveSession | None = None
+    # Set by ``orders.addresses.address_normalise_draft`` (canonical names, code, how read).
+    adcode: str = ""
+    address_status: str = ""
 
 
 def _money_problem(value: Decimal) -> str:
@@ -88,7 +92,10 @@ def _money_problem(value: Decimal) -> str:
 
 def draft_errors(draft: OrderDraft) -> list[DomainError]:
     """Everything wrong with a draft, each a ``DomainError`` naming its field (and, for a
-    line, its index as ``row``); empty when the draft may be saved."""
+    line, its index as ``row``); empty when the draft may be saved. The draft's address is
+    read onto the national divisions first (``orders.addresses``; once per draft): an address
+    that cannot be read to its district is no error — it waits for a manager's review."""
+    address_normalise_draft(draft)
     errors: list[DomainError] = []
 
     def wrong(message: str, name: str, row: int | None = None) -> None:
@@ -109,10 +116,8 @@ def draft_errors(draft: OrderDraft) -> list[DomainError]:
             % {"value": draft.phone[:30]},
             "phone",
         )
-    if not draft.address_detail:  # no address at all: one reason is enough
+    if not draft.address_detail:  # a province alone is no address
         wrong(_("The address is missing."), "address_detail")
-    elif not draft.province:
-        wrong(_("The province is missing."), "province")
     for name, limit in TEXT_LIMITS:
         value = getattr(draft, name)
         if len(value) > limit:

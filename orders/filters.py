@@ -2,11 +2,12 @@
 
 from datetime import timedelta
 
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
 
 from core.filters import IdFilter
+from core.regions import NEEDS_REVIEW, AddressMatch, canonical_province
 from orders.models import LiveSession, Order, OrderLine, OrderStatus
 from orders.selectors import local_day_start, orders_search
 
@@ -24,7 +25,13 @@ class OrderFilter(filters.FilterSet):
     paid_before = filters.DateFilter(
         method="filter_paid_before", label=_("Paid on or before this day (Asia/Shanghai)")
     )
-    province = filters.CharFilter(label=_("Province"))
+    province = filters.CharFilter(method="filter_province", label=_("Province (any form)"))
+    address_status = filters.MultipleChoiceFilter(
+        choices=AddressMatch.choices, label=_("Address check (repeat the parameter for several)")
+    )
+    address_review = filters.BooleanFilter(
+        method="filter_address_review", label=_("Address needs review (true) or not (false)")
+    )
     sku = filters.CharFilter(method="filter_sku", label=_("Has a line of this merchant code"))
     q = filters.CharFilter(
         method="filter_q", label=_("Order number, or the start of the recipient's name")
@@ -39,6 +46,8 @@ class OrderFilter(filters.FilterSet):
             "paid_after",
             "paid_before",
             "province",
+            "address_status",
+            "address_review",
             "sku",
             "q",
         ]
@@ -48,6 +57,15 @@ class OrderFilter(filters.FilterSet):
 
     def filter_paid_before(self, queryset, name, value):
         return queryset.filter(paid_at__lt=local_day_start(value + timedelta(days=1)))
+
+    def filter_province(self, queryset, name, value):
+        return queryset.filter(province=canonical_province(value))
+
+    def filter_address_review(self, queryset, name, value):
+        if value is None:
+            return queryset
+        review = Q(address_status__in=sorted(NEEDS_REVIEW))
+        return queryset.filter(review if value else ~review)
 
     def filter_sku(self, queryset, name, value):
         # EXISTS rather than a join: an order with two lines of the SKU is listed once.

@@ -7,18 +7,15 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.regions import canonical_province, provinces
 from orders import selectors
 from orders.models import Channel, LiveSession, OrderStatus
 from orders.selectors import OrderFilters
 
-# Datalist suggestions for the province filter: no query over the orders is needed for them.
-PROVINCES = [
-    "北京市", "天津市", "上海市", "重庆市", "河北省", "山西省", "辽宁省", "吉林省", "黑龙江省",
-    "江苏省", "浙江省", "安徽省", "福建省", "江西省", "山东省", "河南省", "湖北省", "湖南省",
-    "广东省", "海南省", "四川省", "贵州省", "云南省", "陕西省", "甘肃省", "青海省", "台湾省",
-    "内蒙古自治区", "广西壮族自治区", "西藏自治区", "宁夏回族自治区", "新疆维吾尔自治区",
-    "香港特别行政区", "澳门特别行政区",
-]  # fmt: skip
+# Datalist suggestions for the province filter (the national divisions' names): no query
+# over the orders is needed for them. Any form typed (浙江, 广西) finds the canonical name.
+PROVINCES = [province.name for province in provinces()]
+ADDRESS_CHOICES = [("", _("All")), ("review", _("To review"))]
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 DATETIME_INPUT = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
@@ -70,6 +67,7 @@ class OrderFilterForm(forms.Form):
         max_length=40,
         widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "characters"}),
     )
+    address = forms.ChoiceField(label=_("Address check"), choices=ADDRESS_CHOICES, required=False)
 
     def clean(self):
         data = super().clean()
@@ -90,10 +88,25 @@ class OrderFilterForm(forms.Form):
             live_session_id=data["live_session"].pk if data["live_session"] else None,
             paid_from=data["paid_from"],
             paid_to=data["paid_to"],
-            province=data["province"].strip(),
+            province=canonical_province(data["province"]),
             merchant_code=data["sku"].strip().upper(),
             q=data["q"].strip(),
+            address_review=data["address"] == "review",
         )
+
+
+class AddressForm(forms.Form):
+    """A manager's correction of an address that could not be read (rules in
+    ``orders.addresses.order_address_correct``)."""
+
+    province = forms.CharField(
+        label=_("Province"),
+        max_length=20,
+        widget=forms.TextInput(attrs={"list": "provinces", "autocomplete": "off"}),
+    )
+    city = forms.CharField(label=_("City"), max_length=30, required=False)
+    district = forms.CharField(label=_("District or county"), max_length=30, required=False)
+    address_detail = forms.CharField(label=_("Street address"), max_length=300)
 
 
 class CancelForm(forms.Form):

@@ -8,6 +8,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from core.regions import NEEDS_REVIEW, AddressMatch, validate_adcode
 from inventory.models import KG, MONEY, Lot, Sku, mask_phone
 
 
@@ -94,11 +95,29 @@ class Order(models.Model):
     recipient_name = models.CharField(_("recipient"), max_length=50)
     phone = models.CharField(_("phone"), max_length=20)
     phone_masked_by_platform = models.BooleanField(_("phone masked by platform"), default=False)
-    province = models.CharField(_("province"), max_length=20)
+    # Province, city and district are the national divisions' canonical names, read from the
+    # address as received (core.regions); an address that could not be read is flagged.
+    province = models.CharField(_("province"), max_length=20, blank=True)
     city = models.CharField(_("city"), max_length=30, blank=True)
     district = models.CharField(_("district"), max_length=30, blank=True)
     address_detail = models.CharField(_("address"), max_length=300)
     raw_address = models.CharField(_("address as received"), max_length=400, blank=True)
+    adcode = models.CharField(
+        _("area code"),
+        max_length=6,
+        blank=True,
+        default="",
+        db_default="",  # writers that COPY rows without it leave it empty
+        validators=[validate_adcode],
+        help_text=_("The national code of the district, or of the finest division read."),
+    )
+    address_status = models.CharField(
+        _("address check"),
+        max_length=10,
+        choices=AddressMatch.choices,
+        default=AddressMatch.UNMATCHED,
+        db_default=AddressMatch.UNMATCHED,
+    )
     buyer_note = models.CharField(_("buyer note"), max_length=500, blank=True)
     paid_at = models.DateTimeField(_("paid at"))
     goods_total = models.DecimalField(_("goods total"), default=Decimal("0"), **MONEY)
@@ -132,6 +151,12 @@ class Order(models.Model):
             models.Index(fields=["paid_at"], name="order_paid_idx"),
             models.Index(fields=["province"], name="order_province_idx"),
             models.Index(fields=["live_session", "paid_at"], name="order_live_paid_idx"),
+            # The managers' list of addresses to review: a few orders among many.
+            models.Index(
+                fields=["-paid_at"],
+                condition=Q(address_status__in=sorted(NEEDS_REVIEW)),
+                name="order_address_review_idx",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -140,6 +165,16 @@ class Order(models.Model):
     @property
     def masked_phone(self) -> str:
         return self.phone if self.phone_masked_by_platform else mask_phone(self.phone)
+
+    @property
+    def address_needs_review(self) -> bool:
+        return self.address_status in NEEDS_REVIEW
+
+    @property
+    def region(self) -> str:
+        """浙江省杭州市西湖区; a municipality once (北京市朝阳区)."""
+        city = "" if self.city == self.province else self.city
+        return f"{self.province}{city}{self.district}"
 
     @property
     def full_address(self) -> str:

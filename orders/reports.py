@@ -20,7 +20,13 @@ On PostgreSQL they run in one transaction with JIT compilation off (``_without_j
 pandas then pivots, fills the timeline's empty minutes with zeros and derives the figures.
 Money travels through pandas as whole fen (int64), never as float, and comes out as Decimal.
 
-What counts: an order "sells" unless it is cancelled or refunded. Orders, units, kg, gross
+A live session's timeline covers its window and the grace on either side (``orders.sessions``),
+never more: orders of the session paid outside that (attached before the rule of time) count
+in the figures and are reported as ``outside_window``, but draw no point; a session longer than
+``MAX_TIMELINE_POINTS`` minutes is drawn in wider buckets (``bucket_minutes``).
+
+What counts: an order "sells" unless it is cancelled or refunded (``orders.selectors.sold``:
+the live session pages count the same way). Orders, units, kg, gross
 sales, provinces, SKUs, the timeline and the funnel count sold orders only; cancelled and
 refunded orders appear in ``cancelled`` and the cancel/refund percentage
 (cancelled ÷ all orders). Gross sales are the orders' goods totals (what buyers paid for the
@@ -38,6 +44,7 @@ import pandas as pd
 from django.db import connection, transaction
 from django.db.models import (
     BooleanField,
+    Case,
     Count,
     DateTimeField,
     DecimalField,
@@ -49,6 +56,7 @@ from django.db.models import (
     QuerySet,
     Subquery,
     Sum,
+    When,
 )
 from django.db.models.functions import Trunc
 from django.utils import timezone
@@ -67,12 +75,17 @@ from orders.lifecycle import (
 )
 from orders.models import LiveSession, Order, OrderEvent, OrderLine, OrderStatus
 from orders.selectors import local_day_start
+from orders.sessions import session_grace
 
 S = OrderStatus
 # A day or range dashboard covers at most this many days (the timeline has a point a day).
 MAX_RANGE_DAYS = 366
 # How often the page asks the API again while a live session is on (seconds).
 REFRESH_SECONDS = 30
+# A live session's timeline has at most this many points: per minute for a session of up to
+# eight hours (with its grace), in wider buckets beyond. Every dashboard answer stays small.
+MAX_TIMELINE_POINTS = 480
+BUCKET_MINUTES = (1, 2, 5, 10, 15, 30, 60, 120, 240, 360, 720, 1440)
 
 # The fulfilment funnel: an order counts at a stage when its status is at or past it.
 # Cancelled and refunded orders are in no stage.
@@ -170,6 +183,10 @@ class SalesDashboard:
     provinces: list[ProvinceSales]
     timeline: list[TimelinePoint]
     funnel: list[FunnelStage]
+    # A live session: minutes per timeline point (1 unless the session is very long), and its
+    # sold orders paid outside its window and grace (in the figures, not on the timeline).
+    bucket_minutes: int = 1
+    outside_window: int = 0
 
     @property
     def scope(self) -> str:
@@ -356,14 +373,22 @@ def _frame(rows, columns: list[str]) -> pd.DataFrame:
 
 
 def _grouped_rows(
-    condition, step: str, tz
+    condition, step: str, tz, span: tuple[datetime, datetime] | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame, list, dict[int, tuple[str, str]], list]:
     """The dashboard's queries (see the module's docstring): orders by status × province
     (all of them) and sold orders by time bucket as DataFrames, then SKU sums, SKU names and
-    the shipping-time histogram as rows."""
+    the shipping-time histogram as rows. With a ``span`` (a live session), orders paid
+    outside it fall in one bucket of their own, ``NaT``, whatever their number."""
     orders = Order.objects.filter(condition()).order_by()
     counted = {"n": Count("id"), "goods": Sum("goods_total")}
-    bucket = Trunc("paid_at", step, output_field=DateTimeField(), tzinfo=tz)
+    paid = F("paid_at")
+    if span is not None:
+        paid = Case(
+            When(paid_at__gte=span[0], paid_at__lte=span[1], then=paid),
+            default=None,
+            output_field=DateTimeField(),
+        )
+    bucket = Trunc(paid, step, output_field=DateTimeField(), tzinfo=tz)
     if step == "day":
         # 1. A range: one scan, grouped by day as well (a few thousand groups at most).
         cube = _frame(
@@ -429,11 +454,13 @@ def sales_dashboard(
     date_from: date | None = None,
     date_to: date | None = None,
     now: datetime | None = None,
+    bucket_minutes: int | None = None,
 ) -> SalesDashboard:
-    """The dashboard of one live session (its orders, wherever their payment time falls), or
-    of the orders paid on the local days ``date_from`` to ``date_to`` (both included; give
-    the same day twice for one day). A fixed number of grouped queries, whatever the number
-    of orders (see the module's docstring)."""
+    """The dashboard of one live session (its orders, wherever their payment time falls; the
+    timeline covers its window and grace, in buckets of ``bucket_minutes``, by default
+    ``timeline_bucket``), or of the orders paid on the local days ``date_from`` to
+    ``date_to`` (both included; give the same day twice for one day). A fixed number of
+    grouped queries, whatever the number of orders (see the module's docstring)."""
     now = now or timezone.now()
     tz = timezone.get_default_timezone()
     if live_session is not None:
@@ -445,6 +472,10 @@ def sales_dashboard(
         step = "minute"
         window_start = _floor(live_session.starts_at, step)
         window_end = live_session.ends_at
+        grace = session_grace()
+        span = (live_session.starts_at - grace, live_session.ends_at + grace)
+        if bucket_minutes is None:
+            bucket_minutes = timeline_bucket(live_session)
         first_day = timezone.localtime(live_session.starts_at, tz).date()
         last_day = timezone.localtime(live_session.ends_at, tz).date()
         is_live = live_session.starts_at <= now < live_session.ends_at
@@ -466,11 +497,15 @@ def sales_dashboard(
         window_end = local_day_start(date_to) + timedelta(days=1)
         first_day, last_day = date_from, date_to
         is_live = False
+        span = None
+        bucket_minutes = 1
 
     condition = _scope(live_session, window_start, window_end)
 
     with _without_jit():
-        places, times, sku_sums, names, ship_rows = _grouped_rows(condition, step, tz)
+        places, times, sku_sums, names, ship_rows = _grouped_rows(condition, step, tz, span)
+    outside = times[times["bucket"].isna()]
+    times = times[times["bucket"].notna()]
     by_status = places.groupby("status", sort=False)["orders"].sum().to_dict()
     sold = places[~places["status"].isin(CLOSED)]
 
@@ -489,9 +524,24 @@ def sales_dashboard(
         summary=summary,
         skus=skus,
         provinces=_provinces(sold),
-        timeline=_timeline(times, step, window_start, max(last, window_start)),
+        timeline=_timeline(
+            times, step, window_start, max(last, window_start), bucket_minutes=bucket_minutes
+        ),
         funnel=_funnel(by_status),
+        bucket_minutes=bucket_minutes,
+        outside_window=int(outside["orders"].sum()),
     )
+
+
+def timeline_bucket(live_session: LiveSession) -> int:
+    """Minutes per point of a live session's timeline: 1, or the smallest of
+    ``BUCKET_MINUTES`` that keeps its window and grace within ``MAX_TIMELINE_POINTS``."""
+    grace = session_grace()
+    span = (live_session.ends_at - live_session.starts_at + 2 * grace).total_seconds() / 60
+    for minutes in BUCKET_MINUTES:
+        if span / minutes <= MAX_TIMELINE_POINTS:
+            return minutes
+    return BUCKET_MINUTES[-1]
 
 
 def _skus(sums, names: dict[int, tuple[str, str]]) -> list[SkuSales]:
@@ -560,18 +610,28 @@ def _provinces(sold: pd.DataFrame) -> list[ProvinceSales]:
 
 
 def _timeline(
-    times: pd.DataFrame, step: str, first: datetime, last: datetime
+    times: pd.DataFrame, step: str, first: datetime, last: datetime, *, bucket_minutes: int = 1
 ) -> list[TimelinePoint]:
     """One point per bucket from ``first`` to ``last`` (both bucket starts), zeros where
-    nothing sold; widened to any bucket that has orders outside that span."""
+    nothing sold; widened to any bucket that has orders outside that span (the queries
+    bound how far: a live session's grace). Minutes are gathered ``bucket_minutes`` at a
+    time from ``first``."""
     tz_name = str(timezone.get_default_timezone())
     sums = times.groupby("bucket", sort=False)[["orders", "fen"]].sum()
     sums.index = pd.to_datetime(sums.index, utc=True).tz_convert(tz_name)
     start, end = pd.Timestamp(first).tz_convert(tz_name), pd.Timestamp(last).tz_convert(tz_name)
+    origin = start
+    freq = STEPS[step]
+    if bucket_minutes > 1:
+        width = pd.Timedelta(minutes=bucket_minutes)
+        if len(sums):
+            sums.index = origin + ((sums.index - origin) // width) * width
+            sums = sums.groupby(level=0).sum()
+        end = origin + ((end - origin) // width) * width
+        freq = width
     if len(sums):
         start, end = min(start, sums.index.min()), max(end, sums.index.max())
-    series = sums.reindex(pd.date_range(start, end, freq=STEPS[step]), fill_value=0)
-    origin = pd.Timestamp(first).tz_convert(tz_name)
+    series = sums.reindex(pd.date_range(start, end, freq=freq), fill_value=0)
     minutes = ((series.index - origin) // pd.Timedelta(minutes=1)).tolist()
     return [
         TimelinePoint(at=moment, minute=minute, orders=orders, gross_sales=_yuan(fen))
@@ -606,8 +666,9 @@ def sales_compare(
     """Two live sessions' dashboards, and their timelines aligned by minutes since each
     session's start (a minute one session did not have is None, not zero)."""
     now = now or timezone.now()
-    first = sales_dashboard(live_session=a, now=now)
-    second = sales_dashboard(live_session=b, now=now)
+    bucket = max(timeline_bucket(a), timeline_bucket(b))  # one x-axis for both
+    first = sales_dashboard(live_session=a, now=now, bucket_minutes=bucket)
+    second = sales_dashboard(live_session=b, now=now, bucket_minutes=bucket)
 
     def frame(dashboard: SalesDashboard, prefix: str) -> pd.DataFrame:
         return pd.DataFrame(

@@ -22,6 +22,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from core.regions import NEEDS_REVIEW
 from orders.lifecycle import CLOSED
 from orders.models import (
     Allocation,
@@ -107,17 +108,25 @@ def held_stock_by_lot(*, orders: QuerySet[Order]) -> QuerySet:
     )
 
 
+def sold(prefix: str = "") -> Q:
+    """The one rule of what a sale is, wherever orders are counted (live session pages, the
+    dashboard, compare): an order that was not cancelled or refunded. ``prefix`` reaches
+    Order from a related model (``"orders__"``)."""
+    return ~Q(**{f"{prefix}status__in": CLOSED})
+
+
 def live_session_list() -> QuerySet[LiveSession]:
-    """Live sessions, newest first, each annotated in the same query with ``order_count`` (all
-    its orders) and ``gross_sales`` (goods total of its orders not cancelled or refunded)."""
+    """Live sessions, newest first, each annotated in the same query with ``sold_count`` (its
+    orders that count as sales, as the dashboard counts them), ``cancelled_count`` (cancelled
+    or refunded), ``order_count`` (both) and ``gross_sales`` (goods total of the sales)."""
     return (
         LiveSession.objects.select_related("channel")
         .annotate(
             order_count=Count("orders"),
-            gross_sales=Coalesce(
-                Sum("orders__goods_total", filter=~Q(orders__status__in=CLOSED)), ZERO_MONEY
-            ),
+            sold_count=Count("orders", filter=sold("orders__")),
+            gross_sales=Coalesce(Sum("orders__goods_total", filter=sold("orders__")), ZERO_MONEY),
         )
+        .annotate(cancelled_count=F("order_count") - F("sold_count"))
         .order_by("-starts_at", "-id")
     )
 
@@ -139,6 +148,7 @@ class OrderFilters:
     province: str = ""
     merchant_code: str = ""
     q: str = ""
+    address_review: bool = False  # only addresses that could not be read to the district
 
 
 def orders_filtered(filters: OrderFilters, *, with_status: bool = True) -> QuerySet[Order]:
@@ -158,6 +168,8 @@ def orders_filtered(filters: OrderFilters, *, with_status: bool = True) -> Query
         orders = orders.filter(paid_at__lt=local_day_start(filters.paid_to) + timedelta(days=1))
     if filters.province:
         orders = orders.filter(province=filters.province)
+    if filters.address_review:
+        orders = orders.filter(address_status__in=sorted(NEEDS_REVIEW))
     if filters.merchant_code:
         lines = OrderLine.objects.filter(
             order=OuterRef("pk"), sku__merchant_code=filters.merchant_code
@@ -198,8 +210,7 @@ def live_session_sku_sums(session: LiveSession) -> QuerySet:
         F("unit_price") * F("quantity"), output_field=DecimalField(max_digits=14, decimal_places=2)
     )
     return (
-        OrderLine.objects.filter(order__live_session=session)
-        .exclude(order__status__in=CLOSED)
+        OrderLine.objects.filter(sold("order__"), order__live_session=session)
         .values("sku__merchant_code", "sku__name")
         .annotate(
             units=Sum("quantity"),

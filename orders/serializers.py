@@ -7,6 +7,7 @@ province, city and district only. One order's full phone and address are in
 
 from decimal import Decimal
 
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
@@ -17,6 +18,7 @@ from inventory.serializers import MAX_KG, MAX_MONEY, RowListSerializer
 from orders.drafts import MAX_QUANTITY
 from orders.importers.rows import Bad, parse_order_number, parse_phone
 from orders.models import Allocation, Channel, LiveSession, Order, OrderEvent, OrderLine
+from orders.sessions import session_grace, session_takes, session_window_text
 
 
 def _as_field_error(parse, value):
@@ -50,7 +52,16 @@ class LiveSessionSerializer(serializers.ModelSerializer):
         error_messages={"does_not_exist": _("No active channel has the code “{value}”.")},
     )
     channel_name = serializers.CharField(source="channel.name", read_only=True)
-    order_count = serializers.IntegerField(read_only=True)
+    order_count = serializers.IntegerField(
+        read_only=True, help_text=_("All the session's orders: sold_count + cancelled_count.")
+    )
+    sold_count = serializers.IntegerField(
+        read_only=True,
+        help_text=_("Orders that count as sales (not cancelled or refunded), as the dashboard."),
+    )
+    cancelled_count = serializers.IntegerField(
+        read_only=True, help_text=_("Orders cancelled or refunded.")
+    )
     gross_sales = serializers.DecimalField(
         max_digits=14,
         decimal_places=2,
@@ -70,9 +81,18 @@ class LiveSessionSerializer(serializers.ModelSerializer):
             "starts_at",
             "ends_at",
             "order_count",
+            "sold_count",
+            "cancelled_count",
             "gross_sales",
         ]
-        read_only_fields = ["id", "channel_name", "order_count", "gross_sales"]
+        read_only_fields = [
+            "id",
+            "channel_name",
+            "order_count",
+            "sold_count",
+            "cancelled_count",
+            "gross_sales",
+        ]
 
     def validate(self, attrs):
         instance = self.instance
@@ -139,6 +159,8 @@ class OrderSerializer(serializers.ModelSerializer):
             "province",
             "city",
             "district",
+            "adcode",
+            "address_status",
             "paid_at",
             "goods_total",
             "shipping_fee",
@@ -267,10 +289,22 @@ class OrderCreateSerializer(serializers.Serializer):
         max_length=20,
         help_text=_("11-digit mobile number, or the platform's mask such as 138****1234."),
     )
-    province = serializers.CharField(max_length=20)
+    province = serializers.CharField(
+        max_length=20,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text=_(
+            "Any form (浙江, 浙江省); may be left out when address_detail holds the whole "
+            "address. Stored as the national divisions' name."
+        ),
+    )
     city = serializers.CharField(max_length=30, required=False, allow_blank=True, default="")
     district = serializers.CharField(max_length=30, required=False, allow_blank=True, default="")
-    address_detail = serializers.CharField(max_length=300)
+    address_detail = serializers.CharField(
+        max_length=300,
+        help_text=_("The street address, or the whole address when the parts above are empty."),
+    )
     buyer_note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
     paid_at = serializers.DateTimeField(
         help_text=_("ISO 8601; without an offset the time is read in Asia/Shanghai.")
@@ -309,10 +343,34 @@ class OrderCreateSerializer(serializers.Serializer):
             raise serializers.ValidationError(
                 {"live_session": [_("This live session belongs to another channel.")]}
             )
+        if session is not None and not session_takes(session, attrs["paid_at"], session_grace()):
+            raise serializers.ValidationError(
+                {
+                    "live_session": [
+                        _(
+                            "The order was paid at %(paid)s, outside this live session's "
+                            "window (%(window)s)."
+                        )
+                        % {
+                            "paid": timezone.localtime(attrs["paid_at"]).strftime("%Y-%m-%d %H:%M"),
+                            "window": session_window_text(session),
+                        }
+                    ]
+                }
+            )
         total = sum((line["unit_price"] * line["quantity"] for line in attrs["lines"]), Decimal(0))
         if total > MAX_MONEY:
             raise serializers.ValidationError({"lines": [_("The order's total is too large.")]})
         return attrs
+
+
+class OrderAddressSerializer(serializers.Serializer):
+    """A manager's correction of an address that could not be read."""
+
+    province = serializers.CharField(max_length=20, help_text=_("Any form: 浙江 or 浙江省."))
+    city = serializers.CharField(max_length=30, required=False, allow_blank=True, default="")
+    district = serializers.CharField(max_length=30, required=False, allow_blank=True, default="")
+    address_detail = serializers.CharField(max_length=300)
 
 
 class OrderCancelSerializer(serializers.Serializer):

@@ -85,6 +85,8 @@ def build_orders(
             district=draft.district,
             address_detail=draft.address_detail,
             raw_address=draft.raw_address,
+            adcode=draft.adcode,
+            address_status=draft.address_status,
             buyer_note=draft.buyer_note,
             paid_at=draft.paid_at,
             goods_total=goods_total(draft),

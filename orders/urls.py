@@ -9,6 +9,7 @@ urlpatterns = [
     path("<int:pk>/", views.order_detail, name="detail"),
     path("<int:pk>/allocate/", views.order_allocate_view, name="allocate"),
     path("<int:pk>/cancel/", views.order_cancel_view, name="cancel"),
+    path("<int:pk>/address/", views.order_address_view, name="address"),
     path("live/", views.live_list, name="live_list"),
     path("live/new/", views.live_create, name="live_create"),
     path("live/<int:pk>/", views.live_detail, name="live_detail"),

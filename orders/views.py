@@ -16,9 +16,9 @@ from core.roles import (
     has_role,
     role_required,
 )
-from orders import selectors, services
-from orders.forms import PROVINCES, CancelForm, LiveSessionForm, OrderFilterForm
-from orders.lifecycle import ALLOCATABLE, CANCELLABLE, HOLDS_STOCK, PACKABLE
+from orders import addresses, selectors, services
+from orders.forms import PROVINCES, AddressForm, CancelForm, LiveSessionForm, OrderFilterForm
+from orders.lifecycle import ALLOCATABLE, BACKLOG, CANCELLABLE, HOLDS_STOCK, PACKABLE
 from orders.models import LiveSession, Order, OrderStatus
 
 PAGE_SIZE = 50
@@ -77,11 +77,18 @@ def _order_or_404(pk: int) -> Order:
     return get_object_or_404(selectors.order_detail(), pk=pk)
 
 
-@require_GET
-@role_required(*ORDER_READERS)
-def order_detail(request, pk: int):
-    order = _order_or_404(pk)
+def _detail_page(request, order: Order, *, address_form: AddressForm | None = None, status=200):
     can_act = has_role(request.user, ORDER_WRITERS)
+    can_correct = can_act and order.status in BACKLOG
+    if can_correct and address_form is None:
+        address_form = AddressForm(
+            initial={
+                "province": order.province,
+                "city": "" if order.city == order.province else order.city,
+                "district": order.district,
+                "address_detail": order.address_detail,
+            }
+        )
     return render(
         request,
         "orders/detail.html",
@@ -90,13 +97,56 @@ def order_detail(request, pk: int):
             "lines": list(order.lines.all()),
             "events": list(order.events.all()),
             # The full phone and street are shown only where the job needs them: on the
-            # label and at the packing station (DESIGN.md); this page links there.
+            # label and at the packing station (DESIGN.md); this page links there. A manager
+            # correcting an address that could not be read sees the text as received.
             "can_pack": has_role(request.user, SHIPPING_WORKERS) and order.status in PACKABLE,
             "can_allocate": can_act and order.status in ALLOCATABLE,
             "can_cancel": can_act and order.status in CANCELLABLE,
             "cancel_form": CancelForm(),
+            "address_form": address_form if can_correct else None,
+            "provinces": PROVINCES,
         },
+        status=status,
     )
+
+
+@require_GET
+@role_required(*ORDER_READERS)
+def order_detail(request, pk: int):
+    return _detail_page(request, _order_or_404(pk))
+
+
+@require_POST
+@role_required(*ORDER_WRITERS)
+def order_address_view(request, pk: int):
+    """A manager sets the region and street of an address that could not be read."""
+    order = _order_or_404(pk)
+    form = AddressForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            addresses.order_address_correct(
+                order=order,
+                province=data["province"],
+                city=data["city"],
+                district=data["district"],
+                detail=data["address_detail"],
+                acting_user=request.user,
+            )
+        except DomainError as error:
+            if error.field in form.fields:
+                form.add_error(error.field, error.message)
+            else:
+                messages.error(request, error.message)
+                return redirect("orders:detail", pk=order.pk)
+        else:
+            messages.success(
+                request,
+                _("The address of order %(number)s is confirmed: %(region)s.")
+                % {"number": order.external_no, "region": order.region},
+            )
+            return redirect("orders:detail", pk=order.pk)
+    return _detail_page(request, _order_or_404(pk), address_form=form, status=400)
 
 
 @require_POST

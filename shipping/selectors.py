@@ -19,6 +19,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from core.regions import canonical_province
 from inventory.models import ZERO_KG
 from orders.lifecycle import CLOSED, PACKABLE, PACKED_OR_LATER
 from orders.models import Order, OrderLine, OrderStatus
@@ -60,7 +61,8 @@ def wave_candidates(selection: WaveSelection) -> QuerySet[Order]:
     if selection.channel_id:
         orders = orders.filter(channel_id=selection.channel_id)
     if selection.province:
-        orders = orders.filter(province=selection.province)
+        # Typed any way (浙江, 浙江省): orders hold the national divisions' names.
+        orders = orders.filter(province=canonical_province(selection.province))
     if selection.merchant_code:
         lines = OrderLine.objects.filter(
             order=OuterRef("pk"), sku__merchant_code=selection.merchant_code

@@ -301,6 +301,9 @@ SHANHUO_PUBLIC_URL = os.environ.get("SHANHUO_PUBLIC_URL", "http://127.0.0.1:8000
 SHIPPING_LABEL_MASK_RECIPIENT = env_bool("SHIPPING_LABEL_MASK_RECIPIENT", True)
 # The largest order export accepted for import, in bytes.
 ORDER_IMPORT_MAX_BYTES = int(os.environ.get("ORDER_IMPORT_MAX_BYTES", str(20 * 1024 * 1024)))
+# An order that names a live session belongs to it only if paid inside the session's window
+# widened by this many hours on each side (orders.sessions).
+LIVE_SESSION_GRACE_HOURS = env_int("LIVE_SESSION_GRACE_HOURS", 2)
 # Order exports of at most this many rows are imported while the request waits (about a
 # second); larger ones go to the task worker, and so does the allocation step of a small one
 # when more orders than this wait for stock. Never more than 5,000: a request stays short.

@@ -2,8 +2,8 @@
 
 - ``reading``: bytes → header and rows of text cells (encoding found, not assumed);
 - ``presets``: which column holds which field (快手, 抖音, generic; a channel's saved mapping);
-- ``address``: one-column addresses split into province, city, district and the rest;
-- ``rows``: every row checked, good ones grouped into order drafts;
+- ``rows``: every row checked (addresses read onto the national divisions by
+  ``core.regions``), good ones grouped into order drafts;
 - ``writing``: new orders written in bulk (``COPY`` on PostgreSQL);
 - ``service``: the import batch from upload through preview and commit to allocation.
 """

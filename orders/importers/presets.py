@@ -25,6 +25,7 @@ FIELD_LABELS = {
     "full_address": _("Whole address (one column)"),
     "paid_at": _("Paid at"),
     "platform_status": _("Platform status"),
+    "after_sales_status": _("After-sales status"),
     "buyer_note": _("Buyer note"),
     "shipping_fee": _("Shipping fee"),
     "paid_total": _("Paid total"),
@@ -57,9 +58,11 @@ GENERIC_ALIASES: dict[str, tuple[str, ...]] = {
     "city": ("市", "城市"),
     "district": ("区", "区县"),
     "address_detail": ("详细地址", "街道地址"),
-    "full_address": ("收货地址", "收件地址", "收件人地址"),
-    "paid_at": ("支付时间", "支付完成时间", "付款时间"),
+    "full_address": ("收货地址", "收件地址", "收件人地址", "收货人地址"),
+    # 抖店 writes no payment time: its 订单提交时间 is when the buyer placed and paid.
+    "paid_at": ("支付时间", "支付完成时间", "付款时间", "订单提交时间"),
     "platform_status": ("订单状态",),
+    "after_sales_status": ("售后状态",),
     "buyer_note": ("买家留言", "买家备注"),
     "shipping_fee": ("运费",),
     "paid_total": ("订单金额", "实付金额", "实付款"),
@@ -71,23 +74,31 @@ GENERIC_ALIASES: dict[str, tuple[str, ...]] = {
 class Preset:
     code: str
     name: str
+    # Our field → the headers that hold it, the most telling first: when a file has two of
+    # them (支付完成时间 and 订单提交时间), the first listed wins.
     aliases: dict[str, tuple[str, ...]]
     # Headers this layout has that we do not need: never sent to the mapping screen.
     ignored: tuple[str, ...] = ()
-    lookup: dict[str, str] = field(init=False, repr=False, compare=False)
+    lookup: dict[str, tuple[str, int]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
         lookup = {}
         for name, aliases in self.aliases.items():
-            for alias in aliases:
-                lookup.setdefault(alias.lower(), name)
+            for rank, alias in enumerate(aliases):
+                lookup.setdefault(alias.lower(), (name, rank))
         for header in self.ignored:
-            lookup.setdefault(header.lower(), IGNORE)
+            lookup.setdefault(header.lower(), (IGNORE, 0))
         object.__setattr__(self, "lookup", lookup)
 
     def field_for(self, header: str) -> str | None:
         """Our field for a header, IGNORE for a known header we do not use, None if unknown."""
-        return self.lookup.get(header.lower())
+        found = self.lookup.get(header.lower())
+        return found[0] if found else None
+
+    def rank_of(self, header: str) -> int:
+        """How telling ``header`` is among its field's aliases (0 is the most)."""
+        found = self.lookup.get(header.lower())
+        return found[1] if found else 0
 
 
 KUAISHOU = Preset(
@@ -104,9 +115,10 @@ KUAISHOU = Preset(
         "city": ("市", "城市"),
         "district": ("区", "区县"),
         "address_detail": ("详细地址",),
-        "full_address": ("收货地址",),
+        "full_address": ("收货地址", "收货人地址"),
         "paid_at": ("支付时间", "付款时间"),
         "platform_status": ("订单状态",),
+        "after_sales_status": ("售后状态", "退款状态"),
         "buyer_note": ("买家留言",),
         "shipping_fee": ("运费",),
         "paid_total": ("实付金额", "订单金额", "实付款"),
@@ -125,6 +137,10 @@ KUAISHOU = Preset(
     ),
 )
 
+# 抖店's order export as the platform writes it today: the whole address in 详细地址 (no
+# 省/市/区 columns), no payment-time column (订单提交时间 is when the buyer placed and paid),
+# 售后状态 beside 订单状态, order numbers with a leading tab. Older exports had 省, 市, 区 and
+# 支付完成时间: both layouts are read.
 DOUYIN = Preset(
     code="douyin",
     name="抖音",
@@ -140,11 +156,12 @@ DOUYIN = Preset(
         "district": ("区", "区县"),
         "address_detail": ("详细地址", "街道地址"),
         "full_address": ("收货地址", "收件地址"),
-        "paid_at": ("支付完成时间", "支付时间"),
+        "paid_at": ("支付完成时间", "支付时间", "订单提交时间"),
         "platform_status": ("订单状态",),
-        "buyer_note": ("买家备注",),
+        "after_sales_status": ("售后状态",),
+        "buyer_note": ("买家留言", "买家备注"),
         "shipping_fee": ("运费",),
-        "paid_total": ("订单金额", "实付金额", "订单应付金额"),
+        "paid_total": ("订单应付金额", "订单金额", "实付金额"),
         "live_session": ("直播场次", "直播间"),
     },
     ignored=(
@@ -152,9 +169,37 @@ DOUYIN = Preset(
         "选购商品",
         "商品ID",
         "商品规格",
+        "商品金额",
         "下单时间",
+        "订单完成时间",
+        "承诺发货时间",
+        "预约发货时间",
+        "优惠总金额",
+        "平台优惠",
+        "商家优惠",
+        "达人优惠",
+        "商家改价",
+        "支付优惠",
+        "红包抵扣",
+        "支付方式",
+        "手续费",
+        "是否修改过地址",
+        "取消原因",
+        "快递信息",
         "商家备注",
+        "旗帜颜色",
+        "达人ID",
         "达人昵称",
+        "直播主播",
+        "广告渠道",
+        "流量来源",
+        "流量类型",
+        "流量渠道",
+        "订单类型",
+        "App渠道",
+        "仓库ID",
+        "仓库名称",
+        "是否安心购",
         *ERROR_HEADERS,
     ),
 )
@@ -247,18 +292,24 @@ def _map_with(preset: Preset, header: list[str], saved: dict[str, str]) -> Colum
     columns: dict[str, int] = {}
     unknown: list[str] = []
     from_saved = False
+    ranks: dict[str, tuple[int, int]] = {}
     for index, name in enumerate(header):
         if not name:
             continue
         if name in saved:
             target = saved[name]
             from_saved = True
+            rank = (-1, index)  # what someone chose beats any alias
         else:
             target = preset.field_for(name)
+            rank = (preset.rank_of(name), index)
         if target is None:
             unknown.append(name)
-        elif target and target in FIELD_LABELS:
-            columns.setdefault(target, index)  # the first column of a field wins
+        elif target and target in FIELD_LABELS and rank < ranks.get(target, (10**6, 0)):
+            # Of two columns for one field, the preset's more telling header wins, then the
+            # first column.
+            columns[target] = index
+            ranks[target] = rank
     return ColumnMap(
         preset=preset,
         header=header,

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.utils.translation import gettext as _
 
+from core.regions import normalise
 from inventory.models import Sku
 from orders.drafts import (
     CENT,
@@ -26,10 +27,9 @@ from orders.drafts import (
     OrderDraft,
     draft_errors,
 )
-from orders.importers.address import split_address
 from orders.importers.presets import FIELD_LABELS, ColumnMap
 from orders.importers.reading import Table, clean_cell
-from orders.models import LiveSession
+from orders.sessions import SessionFinder, SessionMismatch
 
 # What platforms call an order that was closed, cancelled or fully refunded.
 CLOSED_STATUSES = frozenset(
@@ -188,6 +188,8 @@ class OrderValues:
     district: str = ""
     address_detail: str = ""
     raw_address: str = ""
+    adcode: str = ""
+    address_status: str = ""
     paid_at: datetime | None = None
     platform_status: str = ""
     buyer_note: str = ""
@@ -302,6 +304,10 @@ class RowReader:
         status = v["platform_status"]
         if status.lower() in CLOSED_STATUSES:
             row.closed = True
+            # 抖店 closes a refunded order (已关闭) and says why beside it (售后状态 退款成功).
+            after_sales = v["after_sales_status"]
+            if after_sales.lower() in REFUNDED_STATUSES:
+                status = after_sales
             row.values = OrderValues(platform_status=status)
             return row
 
@@ -377,25 +383,24 @@ class RowReader:
         values.phone, values.phone_masked = parse_phone(v["phone"])
 
     def _address(self, v: dict[str, str], values: OrderValues, errors) -> None:
+        """The address as columns, or whole in one column (收货地址), or whole in the street
+        column when there are no region columns (抖店's 详细地址): read onto the national
+        divisions (``core.regions``). An address that cannot be read is kept and flagged
+        for review, never refused; only one without a street is."""
         detail, whole = v["address_detail"], v["full_address"]
         province, city, district = v["province"], v["city"], v["district"]
-        if whole:
-            values.raw_address = whole
-        if not detail and whole:
-            parts = split_address(whole)
-            if parts is None:
-                raise Bad(
-                    "full_address",
-                    _("The address “%(value)s” does not start with a province.") % {"value": whole},
-                )
-            province = province or parts.province
-            city = city or parts.city
-            district = district or parts.district
-            detail = parts.detail
-        elif not whole:
-            values.raw_address = f"{province}{city}{district}{detail}"
-        values.province, values.city, values.district = province, city, district
-        values.address_detail = detail
+        values.raw_address = whole or f"{province}{city}{district}{detail}"
+        if not (detail or whole):
+            raise Bad("address_detail", _("The address is missing."))
+        place = normalise(province=province, city=city, district=district, detail=detail or whole)
+        if not place.detail:
+            raise Bad(
+                "address_detail" if detail else "full_address",
+                _("The address “%(value)s” has no street.") % {"value": values.raw_address},
+            )
+        values.province, values.city, values.district = place.province, place.city, place.district
+        values.address_detail = place.detail
+        values.adcode, values.address_status = place.adcode, place.status
 
     def _money(self, v: dict[str, str], values: OrderValues, errors) -> None:
         try:
@@ -456,42 +461,6 @@ def mark_order_mates(group: OrderGroup) -> None:
             row.errors.append(("", reason))
 
 
-def _session_finder(channel, groups: list[OrderGroup]):
-    """A function (paid_at, title) → LiveSession, from one query for the whole file."""
-    times = [
-        row.values.paid_at
-        for group in groups
-        for row in group.rows[:1]
-        if row.values and row.values.paid_at
-    ]
-    titles = {
-        row.values.live_session_title
-        for group in groups
-        for row in group.rows[:1]
-        if row.values and row.values.live_session_title
-    }
-    if not times and not titles:
-        return lambda paid_at, title: None
-    query = LiveSession.objects.filter(channel=channel)
-    sessions = list(query.filter(title__in=titles)) if titles else []
-    if times:
-        sessions += list(query.filter(starts_at__lte=max(times), ends_at__gte=min(times)))
-    by_title: dict[str, LiveSession] = {}
-    for session in sorted(sessions, key=lambda s: s.starts_at):
-        by_title[session.title] = session  # the latest session of a repeated title
-    windows = sorted(set(sessions), key=lambda s: s.starts_at, reverse=True)
-
-    def find(paid_at, title):
-        if title and title in by_title:
-            return by_title[title]
-        for session in windows:
-            if session.starts_at <= paid_at <= session.ends_at:
-                return session
-        return None
-
-    return find
-
-
 def _draft(group: OrderGroup, values: OrderValues, lines: list[LineDraft], session) -> OrderDraft:
     goods_total = None
     if values.paid_total is not None:
@@ -506,6 +475,8 @@ def _draft(group: OrderGroup, values: OrderValues, lines: list[LineDraft], sessi
         district=values.district,
         address_detail=values.address_detail,
         raw_address=values.raw_address,
+        adcode=values.adcode,
+        address_status=values.address_status,
         buyer_note=values.buyer_note,
         paid_at=values.paid_at,
         platform_status=values.platform_status,
@@ -516,14 +487,24 @@ def _draft(group: OrderGroup, values: OrderValues, lines: list[LineDraft], sessi
     )
 
 
-def build_drafts(channel, groups: list[OrderGroup]) -> None:
+def build_drafts(channel, groups: list[OrderGroup]) -> list[SessionMismatch]:
     """Set ``draft`` on every good, open order group, checked by ``orders.drafts``; put each
-    broken rule on the row it comes from; mark the mates of bad rows.
+    broken rule on the row it comes from; mark the mates of bad rows. The live session of each
+    draft follows the rule of time (``orders.sessions``); returns the orders that name a
+    session but were paid outside its window.
 
     The order is made of its first row's values. A later row that gives other values of its
     own (a different phone, an address) is checked against the same rules, so a bad value is
     reported wherever it stands, as a person reading the file would expect."""
-    find_session = _session_finder(channel, groups)
+    finder = SessionFinder(
+        channel,
+        [
+            (row.values.paid_at, row.values.live_session_title)
+            for group in groups
+            for row in group.rows[:1]
+            if row.values and row.values.paid_at and not group.closed
+        ],
+    )
     for group in groups:
         if group.closed:
             # Only the number of a closed order matters: it may cancel one imported earlier.
@@ -535,17 +516,17 @@ def build_drafts(channel, groups: list[OrderGroup]) -> None:
             continue
         first = group.rows[0].values
         lines = [row.line for row in group.rows if row.line is not None]
-        group.draft = _draft(
-            group, first, lines, find_session(first.paid_at, first.live_session_title)
-        )
-        problems = draft_errors(group.draft)
-        _report(group, problems)
+        group.draft = _draft(group, first, lines, None)
+        _report(group, draft_errors(group.draft))
         for row in group.rows[1:]:
             if row.values is not None and row.values is not first:
                 _report_order_values(row, draft_errors(_draft(group, row.values, lines, None)))
         if group.bad:
             group.draft = None
             mark_order_mates(group)
+        else:  # only orders that will be created count towards a session's mismatches
+            group.draft.live_session = finder.find(first.paid_at, first.live_session_title)
+    return finder.mismatches()
 
 
 def _column(field_name: str) -> str:

@@ -40,6 +40,7 @@ from django.db.models import Count, F
 from django.tasks import TaskResultStatus, task
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django_tasks_db.models import DBTaskResult
 
 from core import leases
@@ -82,6 +83,7 @@ from orders.models import (
     OrderStatus,
 )
 from orders.services import order_cancel
+from orders.sessions import SessionMismatch
 from orders.waiting import (
     ALLOCATION_LEASE,
     IMPORT_LEASE,
@@ -146,6 +148,8 @@ class Plan:
     invalid: list[OrderGroup] = field(default_factory=list)
     orphans: list[ParsedRow] = field(default_factory=list)  # rows without an order number
     errors: list[RowErrorData] = field(default_factory=list)
+    # Orders that name a live session but were paid outside its window (orders.sessions).
+    session_mismatches: list[SessionMismatch] = field(default_factory=list)
 
     @property
     def rows_total(self) -> int:
@@ -214,8 +218,8 @@ def plan_import(
     reader = RowReader(table=table, columns=columns, channel=channel)
     with collector_paused():
         groups, orphans = group_rows(reader.read())
-        build_drafts(channel, groups)
-    plan = Plan(table=table, columns=columns, orphans=orphans)
+        mismatches = build_drafts(channel, groups)
+    plan = Plan(table=table, columns=columns, orphans=orphans, session_mismatches=mismatches)
     existing = _existing(channel, [group.external_no for group in groups])
     for group in groups:
         found = existing.get(group.external_no)
@@ -390,8 +394,35 @@ def _store_preview(batch: ImportBatch, plan: Plan) -> None:
     _save_errors(batch, plan)
 
 
+def _session_notes(plan: Plan, limit: int = 3) -> list[str]:
+    """ "54 orders name 朱家坪蜜桃开园直播 but were paid on 2026-06-18, outside its window …"."""
+    notes = [
+        ngettext(
+            "%(n)d order names %(title)s but was paid on %(day)s, outside its window "
+            "(%(window)s): it was not attached to it.",
+            "%(n)d orders name %(title)s but were paid on %(day)s, outside its window "
+            "(%(window)s): they were not attached to it.",
+            mismatch.orders,
+        )
+        % {
+            "n": mismatch.orders,
+            "title": mismatch.title,
+            "day": mismatch.paid_on.isoformat(),
+            "window": mismatch.window,
+        }
+        for mismatch in plan.session_mismatches[:limit]
+    ]
+    more = plan.session_mismatches[limit:]
+    if more:
+        notes.append(
+            _("%(n)d more orders name a live session outside its window.")
+            % {"n": sum(mismatch.orders for mismatch in more)}
+        )
+    return notes
+
+
 def _preview_message(plan: Plan) -> str:
-    parts = []
+    parts = _session_notes(plan)
     if plan.to_cancel:
         parts.append(
             _("%(n)d earlier orders were closed on the platform and will be cancelled.")
@@ -825,6 +856,7 @@ def _summary(plan: Plan, created: int, cancelled: int, allocation: dict[str, int
             _("%(n)d bad rows were left out: fix them in the errors file and upload it again.")
             % {"n": plan.invalid_rows}
         )
+    parts += _session_notes(plan, limit=1)
     return " ".join(parts)[:500]
 
 

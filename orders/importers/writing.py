@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
+from orders.addresses import address_normalise_draft
 from orders.drafts import WRITE_CHUNK, OrderDraft, created_note, goods_total, line_kg
 from orders.models import Order, OrderEvent, OrderLine, OrderStatus
 
@@ -32,6 +33,8 @@ ORDER_COLUMNS = (
     "district",
     "address_detail",
     "raw_address",
+    "adcode",
+    "address_status",
     "buyer_note",
     "paid_at",
     "goods_total",
@@ -98,6 +101,8 @@ def _order_row(order_id, draft: OrderDraft, channel_id, batch_id, now) -> tuple:
         draft.district,
         draft.address_detail,
         draft.raw_address,
+        draft.adcode,
+        draft.address_status,
         draft.buyer_note,
         draft.paid_at,
         goods_total(draft),
@@ -114,6 +119,8 @@ def write_orders(*, channel, drafts: list[OrderDraft], import_batch, acting_user
     database's constraints check them again."""
     if not drafts:
         return Written(0, 0)
+    for draft in drafts:
+        address_normalise_draft(draft)  # the row reader has done it: a no-op then
     if uses_copy():
         return _copy(channel, drafts, import_batch, acting_user)
     return _bulk_create(channel, drafts, import_batch, acting_user)

@@ -15,7 +15,7 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 
 from core.errors import DomainError
-from orders.importers.address import split_address
+from core.regions import parse_address
 from orders.models import Order
 from orders.platforms.douyin import DouyinApi, DouyinConnector
 from orders.platforms.errors import PlatformRejected
@@ -49,8 +49,8 @@ class DouyinWaybillSource(WaybillSourceBase):
 
     def _sender(self) -> dict:
         text = self.carrier.sender_address or settings.STUDIO_ADDRESS
-        parts = split_address(text)
-        if parts is None:
+        parts = parse_address(text)
+        if not parts.province:
             raise DomainError(
                 _("The sender address “%(address)s” must start with a province.")
                 % {"address": text},

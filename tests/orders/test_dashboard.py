@@ -444,7 +444,9 @@ def test_formulas_in_names_and_provinces_are_neutralised(client_for):
     (sku, _chestnut) = make_skus()
     sku.name = '=HYPERLINK("http://x")'
     sku.save()
-    make_order("f1", paid="2025-06-18 12:00", province="=1+2", lines=[(sku, 1)])
+    order = make_order("f1", paid="2025-06-18 12:00", province="浙江省", lines=[(sku, 1)])
+    # Addresses are read onto the national divisions now; older rows may hold anything.
+    Order.objects.filter(pk=order.pk).update(province="=1+2")
     client = client_for("creator")
     query = {"date": "2025-06-18"}
 

@@ -9,7 +9,6 @@ import pytest
 from django.utils import translation
 
 from core.errors import DomainError
-from orders.importers.address import Address, split_address
 from orders.importers.presets import map_columns
 from orders.importers.reading import (
     _xlsx_text,
@@ -168,39 +167,6 @@ def test_a_saved_mapping_wins_over_the_presets_and_unknown_headers_are_listed():
     assert saved.from_saved
     assert saved.columns["paid_at"] == 6
     assert "buyer_note" not in saved.columns
-
-
-@pytest.mark.parametrize(
-    ("text", "parts"),
-    [
-        (
-            "陕西省汉中市留坝县紫柏街道朱家坪村12号",
-            ("陕西省", "汉中市", "留坝县", "紫柏街道朱家坪村12号"),
-        ),
-        ("陕西 汉中市 留坝县 朱家坪村", ("陕西省", "汉中市", "留坝县", "朱家坪村")),
-        ("北京市北京市朝阳区建国路88号", ("北京市", "北京市", "朝阳区", "建国路88号")),
-        ("上海市浦东新区世纪大道1号", ("上海市", "上海市", "浦东新区", "世纪大道1号")),
-        ("重庆市市辖区渝中区解放碑1号", ("重庆市", "重庆市", "渝中区", "解放碑1号")),
-        (
-            "广西壮族自治区南宁市青秀区民族大道100号",
-            ("广西壮族自治区", "南宁市", "青秀区", "民族大道100号"),
-        ),
-        ("内蒙古呼和浩特市新城区中山路2号", ("内蒙古自治区", "呼和浩特市", "新城区", "中山路2号")),
-        (
-            "湖北省恩施土家族苗族自治州恩施市舞阳大道1号",
-            ("湖北省", "恩施土家族苗族自治州", "恩施市", "舞阳大道1号"),
-        ),
-        ("广东省东莞市长安镇振安路1号", ("广东省", "东莞市", "", "长安镇振安路1号")),
-        ("山东省济南市市中区经十路", ("山东省", "济南市", "市中区", "经十路")),
-    ],
-)
-def test_a_one_column_address_is_split(text, parts):
-    assert split_address(text) == Address(*parts)
-
-
-def test_an_address_without_a_province_is_not_split():
-    assert split_address("朱家坪村12号") is None
-    assert split_address("") is None
 
 
 def test_order_numbers():

@@ -110,6 +110,17 @@ def test_a_wave_by_province(client_for):
     assert wave_numbers(Wave.objects.get()) == ["SC"]
 
 
+def test_a_province_typed_short_finds_the_canonical_name():
+    sku = stocked_sku()
+    allocated_order((sku, 1), number="GX", province="广西")  # stored as 广西壮族自治区
+    allocated_order((sku, 1), number="SC", province="四川省")
+
+    chosen = wave_candidates(WaveSelection(province="广西"))
+
+    assert [order.external_no for order in chosen] == ["GX"]
+    assert chosen[0].province == "广西壮族自治区"
+
+
 def test_a_wave_by_carrier_takes_orders_whose_note_asks_for_it_and_preselects_it(client_for):
     sku = stocked_sku()
     allocated_order((sku, 1), number="ASKS-SF", buyer_note="请发顺丰，谢谢")
