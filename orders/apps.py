@@ -8,10 +8,17 @@ class OrdersConfig(AppConfig):
 
     def ready(self):
         # Receivers are connected once the app registry is ready, as Django asks.
+        from core.leases import register_sweeper
         from inventory.checks import register_stock_check
         from inventory.signals import stock_available
         from orders.checks import reservations_match_allocations
+        from orders.importers.service import sweep_imports
         from orders.receivers import fill_backorders_on_stock
+        from orders.waiting import allocate_waiting_orders
 
         stock_available.connect(fill_backorders_on_stock, dispatch_uid="orders.fill_backorders")
         register_stock_check(reservations_match_allocations)
+        # The task workers' sweep (core.leases): stopped imports first, so that their orders
+        # wait for their own allocation step; then every order left waiting for stock.
+        register_sweeper("imports", sweep_imports)
+        register_sweeper("waiting_orders", allocate_waiting_orders)

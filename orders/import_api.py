@@ -55,6 +55,7 @@ class ImportBatchSerializer(serializers.ModelSerializer):
             "duplicate_count",
             "invalid_count",
             "skipped_count",
+            "attempts",
             "message",
         ]
         read_only_fields = fields
@@ -132,7 +133,9 @@ def _refusal(error: DomainError) -> Response:
     retrieve=extend_schema(
         summary="An import's status and progress",
         description="Poll this while an import runs: `rows_done` of `rows_total`, then how "
-        "many of its orders were allocated or back-ordered.",
+        "many of its orders were allocated or back-ordered. `resuming` is true when the "
+        "process running it stopped and a task worker resumes it where it stopped; "
+        "`resumable` when it failed and may be resumed (POST `resume`).",
         responses=OpenApiTypes.OBJECT,
     ),
 )
@@ -214,6 +217,26 @@ class ImportBatchViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             service.status_json(batch),
             status=status.HTTP_200_OK if finished else status.HTTP_202_ACCEPTED,
         )
+
+    @extend_schema(
+        summary="Resume a failed import",
+        description="An import that failed after it was committed (an error, or its process "
+        "stopped `LEASE_MAX_ATTEMPTS` times) is queued for the task worker again: the orders "
+        "it wrote are kept and recognised, the rest are written, and the orders waiting for "
+        "stock are allocated first paid first served. Answers 202: poll the import. An "
+        "import that stopped is resumed by the task worker without asking (its status says "
+        "`resuming`).",
+        request=None,
+        responses={202: OpenApiTypes.OBJECT, 409: WRONG_STATE},
+    )
+    @action(detail=True, methods=["post"])
+    def resume(self, request, pk=None):
+        batch = self.get_object()
+        try:
+            batch = service.import_resume(batch=batch, acting_user=request.user)
+        except DomainError as error:
+            return _refusal(error)
+        return Response(service.status_json(batch), status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(
         summary="The import's bad rows",

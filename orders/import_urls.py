@@ -11,6 +11,7 @@ urlpatterns = [
     path("<int:pk>/preview/", views.preview, name="preview"),
     path("<int:pk>/commit/", views.commit, name="commit"),
     path("<int:pk>/progress/", views.progress, name="progress"),
+    path("<int:pk>/resume/", views.resume, name="resume"),
     path("<int:pk>/status.json", views.status, name="status"),
     path("<int:pk>/", views.result, name="result"),
     path("<int:pk>/errors.csv", views.errors_csv, name="errors_csv"),

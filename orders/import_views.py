@@ -16,7 +16,7 @@ from orders.importers import service
 from orders.importers.presets import FIELD_LABELS, PRESETS
 from orders.models import Channel, ImportBatch, ImportStatus
 
-RUNNING = {ImportStatus.QUEUED, ImportStatus.RUNNING}
+RUNNING = {ImportStatus.QUEUED, ImportStatus.RUNNING, ImportStatus.INTERRUPTED}
 
 
 def _batch(pk: int) -> ImportBatch:
@@ -198,6 +198,23 @@ def result(request, pk: int):
             "errors": batch.errors.all()[:50],
         },
     )
+
+
+@require_POST
+@role_required(*ORDER_WRITERS)
+def resume(request, pk: int):
+    """A failed import, resumed by the task worker where it stopped."""
+    batch = _batch(pk)
+    try:
+        batch = service.import_resume(batch=batch, acting_user=request.user)
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(
+            request,
+            _("The import is resumed: the orders written before are kept, the rest follow."),
+        )
+    return _next_page(_batch(batch.pk))
 
 
 @require_GET

@@ -297,6 +297,9 @@ class ImportStatus(models.TextChoices):
     PREVIEWED = "previewed", _("Previewed")
     QUEUED = "queued", _("Queued")
     RUNNING = "running", _("Running")
+    # The process running it stopped (killed, out of memory, its machine off): a task worker
+    # resumes it where it stopped (orders.importers.service.sweep_imports).
+    INTERRUPTED = "interrupted", _("Stopped — resuming")
     DONE = "done", _("Done")
     REJECTED = "rejected", _("Rejected")
     FAILED = "failed", _("Failed")
@@ -336,6 +339,14 @@ class ImportBatch(models.Model):
     skipped_count = models.PositiveIntegerField(_("skipped"), default=0)
     message = models.CharField(_("message"), max_length=500, blank=True)
     task_id = models.CharField(_("task"), max_length=64, blank=True)
+    attempts = models.PositiveSmallIntegerField(
+        _("runs started"),
+        default=0,
+        help_text=_(
+            "Runs started since the import was committed or resumed; one that stops is "
+            "resumed until LEASE_MAX_ATTEMPTS runs have started."
+        ),
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -1,15 +1,22 @@
 """Batch label printing: up to ``IN_REQUEST_LIMIT`` labels render while the request waits;
 larger batches run in the task worker (``manage.py db_worker``), which saves the PDF to
 ``default_storage`` under ``labels/`` and returns its path and count as the task's result.
-The page polls the task by its id; no other record of the batch is kept."""
+The page polls the task by its id; no other record of the batch is kept.
+
+A batch whose worker died is queued again by the sweep of a live worker
+(``core.leases.requeue_orphaned_tasks``) and drawn again from the start, under the same task
+id; one whose worker died ``LEASE_MAX_ATTEMPTS`` times is failed, and ``label_batch_resume``
+queues its parcels as a new batch."""
 
 from collections.abc import Sequence
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.tasks import task
+from django.tasks import TaskResultStatus, task
+from django.utils.translation import gettext as _
 
+from core.errors import DomainError
 from shipping.labels import labels_data, render_labels
 from shipping.models import Parcel
 from shipping.services import parcel_labels_printed
@@ -51,3 +58,14 @@ def label_batch_enqueue(parcel_ids: Sequence[int]) -> str:
 
     transaction.on_commit(enqueue)
     return queued["id"]
+
+
+def label_batch_resume(task_id: str) -> str:
+    """Queue the parcels of a failed batch again; returns the new task's id. A batch that has
+    not failed is refused (``DomainError``)."""
+    result = print_label_batch.get_result(task_id)
+    if result.status != TaskResultStatus.FAILED:
+        raise DomainError(
+            _("Only a batch that failed can be drawn again."), field="status", code="wrong_state"
+        )
+    return label_batch_enqueue(result.args[0])

@@ -10,8 +10,9 @@ from django.tasks import TaskResultStatus
 from django.tasks.exceptions import TaskResultDoesNotExist, TaskResultMismatch
 from django.urls import path
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from core import leases
 from core.errors import DomainError
 from core.pdf import pdf_response
 from core.roles import SHIPPING_READERS, SHIPPING_WORKERS, has_role, role_required
@@ -172,11 +173,22 @@ TASK_STATES = {
 }
 
 
+def _label_state(result) -> str:
+    """The batch as the page tells it: "resuming" when the worker drawing it stopped (its
+    task runs on a worker that is gone, or was queued again after that) — never a batch
+    "running" for ever."""
+    if result.status == TaskResultStatus.READY and result.worker_ids:
+        return "resuming"
+    if result.status == TaskResultStatus.RUNNING and leases.task_orphaned(result.id):
+        return "resuming"
+    return TASK_STATES[result.status]
+
+
 @require_GET
 @role_required(*SHIPPING_WORKERS)
 def wave_labels_status(request, task_id: str):
     result = _label_task(task_id)
-    state = TASK_STATES[result.status]
+    state = _label_state(result)
     return render(
         request,
         "shipping/wave_labels_status.html",
@@ -188,6 +200,19 @@ def wave_labels_status(request, task_id: str):
             "finished": result.is_finished,
         },
     )
+
+
+@require_POST
+@role_required(*SHIPPING_WORKERS)
+def wave_labels_resume(request, task_id: str):
+    """A failed batch: its parcels go to the task worker again, as a new batch."""
+    _label_task(task_id)
+    try:
+        new_id = tasks.label_batch_resume(task_id)
+    except DomainError as error:
+        messages.error(request, error.message)
+        return redirect("shipping:wave_labels_status", task_id=task_id)
+    return redirect("shipping:wave_labels_status", task_id=new_id)
 
 
 @require_GET
@@ -215,4 +240,5 @@ urlpatterns = [
     path("labels/batch/", wave_labels, name="wave_labels"),
     path("labels/batch/<str:task_id>/", wave_labels_status, name="wave_labels_status"),
     path("labels/batch/<str:task_id>/pdf", wave_labels_download, name="wave_labels_download"),
+    path("labels/batch/<str:task_id>/resume", wave_labels_resume, name="wave_labels_resume"),
 ]

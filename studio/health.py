@@ -1,19 +1,26 @@
-"""``GET /health/``: may a load balancer send this process traffic, and is the work getting done?
+"""``GET /health/``: is the work getting done? ``GET /health/?scope=web``: may a load balancer
+send this process traffic?
 
 The answer is JSON, never cached, open to anyone (it says nothing about the studio's data):
 
     {"status": "ok" | "degraded" | "down",
      "database": {"status": "ok", "ms": 0.8},
      "tasks": {"status": "ok", "waiting": 0, "oldest_waiting_seconds": null, "running": 0,
-               "max_wait_seconds": 300}}
+               "max_wait_seconds": 300},
+     "workers": {"status": "ok", "live": 1, "stale_claims": 0, "orphaned_tasks": 0,
+                 "lease_timeout_seconds": 30}}
 
-* ``down`` (HTTP 503): the database does not answer a trivial query, or the task table cannot
-  be read. The process cannot serve pages: take it out of rotation.
-* ``degraded`` (HTTP 200): pages work, but a task has waited longer than
-  ``HEALTH_TASKS_MAX_WAIT_MINUTES``. A worker takes a waiting task within a second, so this
-  means no ``db_worker`` is running, or all of them have been busy for that long: imports and
-  large label batches are not moving.
+* ``down`` (HTTP 503): the database does not answer a trivial query, or the task or lease
+  table cannot be read. The process cannot serve pages: take it out of rotation.
+* ``degraded`` (HTTP 503): pages work, but background work is not getting done: no task
+  worker holds a live lease (none runs, on any machine), a claim is stale (a process died
+  holding an import, a task or the allocation, and no sweep has recovered it yet), a task runs
+  on a worker that is gone, or a task has waited longer than
+  ``HEALTH_TASKS_MAX_WAIT_MINUTES`` (all workers busy that long). Alert on it.
 * ``ok`` (HTTP 200) otherwise.
+
+``?scope=web`` answers only for the database (``ok`` 200 or ``down`` 503): what a load
+balancer should probe, so that a dead task worker never takes the web out of rotation.
 
 An error is reported by its class name only: a driver's message can name hosts and users.
 """
@@ -29,6 +36,8 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 from django_tasks_db.models import DBTaskResult, get_date_max
+
+from core import leases
 
 OK, DEGRADED, DOWN, UNKNOWN = "ok", "degraded", "down", "unknown"
 
@@ -71,20 +80,43 @@ def check_tasks() -> dict:
     }
 
 
+def check_workers() -> dict:
+    """Live task workers and claims left by processes that are gone (``core.leases``)."""
+    try:
+        report = leases.lease_report()
+    except DatabaseError as exc:
+        return {"status": DOWN, "error": type(exc).__name__}
+    stuck = report["live"] == 0 or report["stale_claims"] or report["orphaned_tasks"]
+    return {
+        "status": DEGRADED if stuck else OK,
+        **report,
+        "lease_timeout_seconds": leases.timeout_seconds(),
+    }
+
+
 @never_cache
 @require_safe
 def health(request):
     database = check_database()
-    tasks = check_tasks() if database["status"] == OK else {"status": UNKNOWN}
-    if DOWN in (database["status"], tasks["status"]):
+    if request.GET.get("scope") == "web":
+        return JsonResponse(
+            {"status": database["status"], "database": database},
+            status=503 if database["status"] == DOWN else 200,
+        )
+    if database["status"] == OK:
+        tasks, workers = check_tasks(), check_workers()
+    else:
+        tasks = workers = {"status": UNKNOWN}
+    states = {database["status"], tasks["status"], workers["status"]}
+    if DOWN in states:
         overall = DOWN
-    elif tasks["status"] == DEGRADED:
+    elif DEGRADED in states:
         overall = DEGRADED
     else:
         overall = OK
     return JsonResponse(
-        {"status": overall, "database": database, "tasks": tasks},
-        status=503 if overall == DOWN else 200,
+        {"status": overall, "database": database, "tasks": tasks, "workers": workers},
+        status=200 if overall == OK else 503,
     )
 
 

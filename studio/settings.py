@@ -36,6 +36,16 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return items or default
 
 
+def env_float(name: str, default: float) -> float:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        return float(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a number, not {value!r}.") from None
+
+
 def env_int(name: str, default: int) -> int:
     value = os.environ.get(name, "").strip()
     if not value:
@@ -71,8 +81,10 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
-    "django_tasks_db",
+    # Before django_tasks_db: core's `db_worker` (the library's worker with leases, a heartbeat
+    # and the sweep) replaces the library's command of the same name.
     "core.apps.CoreConfig",
+    "django_tasks_db",
     "studio.apps.StudioConfig",
     "inventory.apps.InventoryConfig",
     "orders.apps.OrdersConfig",
@@ -200,6 +212,25 @@ TASKS = {
 # is running (or all are busy for that long): /health/ then answers "degraded".
 HEALTH_TASKS_MAX_WAIT_MINUTES = env_int("HEALTH_TASKS_MAX_WAIT_MINUTES", 5)
 
+# Leases (core/leases.py, docs/DEPLOY.md "Leases"): every claimed piece of background work (a
+# task worker, an import, the allocation of waiting orders) holds a row whose heartbeat its
+# process renews every LEASE_HEARTBEAT_SECONDS; one not renewed for LEASE_TIMEOUT_SECONDS
+# (database time) belongs to a process that is gone, and the sweep every task worker runs at
+# start and every LEASE_SWEEP_SECONDS resumes its work, or fails it once it has stopped
+# LEASE_MAX_ATTEMPTS times. The same values on every machine.
+LEASE_HEARTBEAT_SECONDS = env_float("LEASE_HEARTBEAT_SECONDS", 5)
+LEASE_TIMEOUT_SECONDS = env_float("LEASE_TIMEOUT_SECONDS", 30)
+LEASE_SWEEP_SECONDS = env_float("LEASE_SWEEP_SECONDS", 15)
+LEASE_MAX_ATTEMPTS = env_int("LEASE_MAX_ATTEMPTS", 3)
+if not 0 < LEASE_HEARTBEAT_SECONDS * 2 <= LEASE_TIMEOUT_SECONDS:
+    raise ImproperlyConfigured(
+        "LEASE_TIMEOUT_SECONDS must be at least twice LEASE_HEARTBEAT_SECONDS (and both above 0)."
+    )
+if LEASE_SWEEP_SECONDS <= 0 or LEASE_MAX_ATTEMPTS < 1:
+    raise ImproperlyConfigured(
+        "LEASE_SWEEP_SECONDS must be above 0 and LEASE_MAX_ATTEMPTS at least 1."
+    )
+
 # --- Cache ----------------------------------------------------------------------------------
 # Nothing in Shanhuo needs a shared cache today (locks live in the database, the task queue in
 # its table). CACHE_URL=redis://host:6379/0 shares one Redis between all processes (install
@@ -273,6 +304,10 @@ ORDER_IMPORT_MAX_BYTES = int(os.environ.get("ORDER_IMPORT_MAX_BYTES", str(20 * 1
 # An order that names a live session belongs to it only if paid inside the session's window
 # widened by this many hours on each side (orders.sessions).
 LIVE_SESSION_GRACE_HOURS = env_int("LIVE_SESSION_GRACE_HOURS", 2)
+# Order exports of at most this many rows are imported while the request waits (about a
+# second); larger ones go to the task worker, and so does the allocation step of a small one
+# when more orders than this wait for stock. Never more than 5,000: a request stays short.
+ORDER_IMPORT_INLINE_ROWS = env_int("ORDER_IMPORT_INLINE_ROWS", 1000)
 
 # --- Platforms and waybill services (all optional: files and pools work without them) ------
 # Fernet keys that encrypt platform credentials in the database, comma-separated; the first

@@ -3,20 +3,31 @@
     upload ─► (mapping, when the columns are not all recognised) ─► preview (a dry run:
     counts and row errors, nothing written but the batch) ─► commit (choose the mode) ─►
     run (inline for small files, else the ``import_orders_file`` task) ─► done / rejected
+                        │  its process stops: stopped — resuming (a task worker resumes it)
+                        └─ an error, or stopped LEASE_MAX_ATTEMPTS times: failed — a manager
+                           may resume it
 
 ``import_run`` reads the stored file again, checks every row against the database as it is
 then, and writes new orders in chunks. "Import the good rows" commits chunk by chunk (the
 page sees progress); "all or nothing" writes nothing when any row is bad and otherwise
 commits every chunk in one transaction. Orders the platform closed are not created; if an
 earlier import created them and they are not packed, they are cancelled (their stock goes
-back). New orders are then allocated, oldest payment first. Re-importing a file creates
-nothing twice: an order number the channel already has is a duplicate.
+back). New orders are then allocated, oldest payment first, together with every other order
+left waiting for stock (``orders.waiting``). Re-importing a file creates nothing twice: an
+order number the channel already has is a duplicate.
+
+A run holds the import's lease (``core.leases``), in the task worker or in the request that
+runs a small file. If its process dies, the sweep of a task worker finds the lease stale and
+queues the import again: the next run reads the file again, recognises the orders this import
+already wrote (they are neither written again nor counted as duplicates), writes the rest and
+allocates. A request never runs a large import, nor the allocation of many waiting orders.
 """
 
 import csv
 import hashlib
 import io
 import logging
+import math
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,11 +37,13 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, F
-from django.tasks import task
+from django.tasks import TaskResultStatus, task
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
+from django_tasks_db.models import DBTaskResult
 
+from core import leases
 from core.errors import DomainError
 from core.exports import neutralise
 from inventory.models import mask_phone
@@ -69,15 +82,26 @@ from orders.models import (
     Order,
     OrderStatus,
 )
-from orders.services import ALLOCATE_CHUNK, order_cancel, orders_allocate
+from orders.services import order_cancel
 from orders.sessions import SessionMismatch
+from orders.waiting import (
+    ALLOCATION_LEASE,
+    IMPORT_LEASE,
+    UNFINISHED_IMPORTS,
+    allocate_in_paid_order,
+    import_lease_name,
+    waiting_order_ids,
+)
 
 logger = logging.getLogger(__name__)
 
 
 PREVIEW_ERRORS = 20
 SAMPLE_ORDERS = 10
-DEFAULT_INLINE_ROWS = 2000
+DEFAULT_INLINE_ROWS = 1000
+# A request imports at most this many rows, whatever the setting says: about 3 s of work on a
+# busy 2-core machine, far inside gunicorn's timeout.
+INLINE_ROWS_CEILING = 5000
 FINISHED = frozenset({ImportStatus.DONE, ImportStatus.REJECTED, ImportStatus.FAILED})
 
 
@@ -91,8 +115,9 @@ def _no_progress(phase: str, done: int, total: int) -> None:
 
 def inline_rows() -> int:
     """Files with at most this many rows are imported in the request; larger ones by the
-    task worker."""
-    return int(getattr(settings, "ORDER_IMPORT_INLINE_ROWS", DEFAULT_INLINE_ROWS))
+    task worker. Also the most waiting orders a request allocates."""
+    setting = int(getattr(settings, "ORDER_IMPORT_INLINE_ROWS", DEFAULT_INLINE_ROWS))
+    return min(setting, INLINE_ROWS_CEILING)
 
 
 # --- the plan: what a file would do, without writing -----------------------------------------
@@ -113,6 +138,8 @@ class Plan:
     table: Table
     columns: ColumnMap
     new: list[OrderGroup] = field(default_factory=list)
+    # written by this very import before its process stopped: neither new nor duplicates
+    written: list[OrderGroup] = field(default_factory=list)
     duplicates: list[OrderGroup] = field(default_factory=list)
     closed: list[OrderGroup] = field(default_factory=list)  # never created
     # (order id, the platform's status text) of earlier orders the platform has closed since
@@ -148,8 +175,9 @@ class Plan:
         }
 
 
-def _existing(channel: Channel, numbers: list[str]) -> dict[str, tuple[int, str]]:
-    """{order number: (id, status)} of the channel's orders among ``numbers``."""
+def _existing(channel: Channel, numbers: list[str]) -> dict[str, tuple[int, str, int | None]]:
+    """{order number: (id, status, import batch id)} of the channel's orders among
+    ``numbers``."""
     if not numbers:
         return {}
     if connection.vendor == "postgresql":
@@ -158,25 +186,28 @@ def _existing(channel: Channel, numbers: list[str]) -> dict[str, tuple[int, str]
         table = connection.ops.quote_name(Order._meta.db_table)
         with connection.cursor() as cursor:
             cursor.execute(
-                f"SELECT external_no, id, status FROM {table} "
+                f"SELECT external_no, id, status, import_batch_id FROM {table} "
                 "WHERE channel_id = %s AND external_no = ANY(%s)",
                 [channel.pk, numbers],
             )
-            return {number: (pk, status) for number, pk, status in cursor.fetchall()}
+            return {number: tuple(rest) for number, *rest in cursor.fetchall()}
     found = {}
     for start in range(0, len(numbers), 2000):
         chunk = numbers[start : start + 2000]
         found.update(
-            (number, (pk, status))
-            for number, pk, status in Order.objects.filter(
+            (number, (pk, status, batch_id))
+            for number, pk, status, batch_id in Order.objects.filter(
                 channel=channel, external_no__in=chunk
-            ).values_list("external_no", "pk", "status")
+            ).values_list("external_no", "pk", "status", "import_batch_id")
         )
     return found
 
 
-def plan_import(*, channel: Channel, table: Table, columns: ColumnMap) -> Plan:
-    """Read every row and decide: new, duplicate, closed on the platform, or bad."""
+def plan_import(
+    *, channel: Channel, table: Table, columns: ColumnMap, batch_id: int | None = None
+) -> Plan:
+    """Read every row and decide: new, duplicate, closed on the platform, or bad. With
+    ``batch_id`` (a run, maybe resumed), orders that batch wrote already are ``written``."""
     if not columns.complete:
         raise DomainError(
             _("These fields have no column: %(fields)s.")
@@ -200,6 +231,8 @@ def plan_import(*, channel: Channel, table: Table, columns: ColumnMap) -> Plan:
                 plan.not_cancellable.append(group.external_no)
         elif group.draft is None:
             plan.invalid.append(group)
+        elif found and batch_id is not None and found[2] == batch_id:
+            plan.written.append(group)
         elif found:
             plan.duplicates.append(group)
         else:
@@ -491,32 +524,51 @@ def import_commit(
     on_progress: Progress | None = None,
     allocate: bool = True,
 ) -> ImportBatch:
-    """Import a previewed batch in ``mode``. Small files (or ``run_now``) run at once; larger
-    ones are queued for the task worker once this transaction commits (the page then shows
-    progress)."""
+    """Import a previewed batch in ``mode``. A small file (at most ``inline_rows()`` rows) is
+    imported in this request, under the import's lease; a larger one is queued for the task
+    worker in the transaction that records the choice, so a queued import always has its
+    task. ``run_now=True`` (the command line) runs a file of any size here, ``False`` queues
+    any."""
     if mode not in ImportMode.values:
         raise DomainError(_("Choose how to import."), field="mode")
-    with transaction.atomic():
-        locked = ImportBatch.objects.select_for_update().get(pk=batch.pk)
-        _refuse_unless(locked, {ImportStatus.PREVIEWED})
-        locked.mode = mode
-        locked.dry_run = False
-        locked.status = ImportStatus.QUEUED
-        locked.rows_done = 0
-        locked.message = ""
-        locked.save(update_fields=["mode", "dry_run", "status", "rows_done", "message"])
-        inline = locked.rows_total <= inline_rows() if run_now is None else run_now
-        if not inline:
-            transaction.on_commit(lambda: _enqueue(locked.pk))
-    if inline:
-        return import_run(
-            batch_id=locked.pk, on_progress=on_progress or _no_progress, allocate=allocate
-        )
-    locked.refresh_from_db()
-    return locked
+    inline = batch.rows_total <= inline_rows() if run_now is None else run_now
+    if not inline:
+        with transaction.atomic():
+            _start(batch.pk, mode, ImportStatus.QUEUED)
+            _enqueue(batch.pk)
+        return ImportBatch.objects.select_related("channel", "uploaded_by").get(pk=batch.pk)
+    try:
+        with leases.hold(import_lease_name(batch.pk), kind=IMPORT_LEASE) as lease:
+            with transaction.atomic():
+                _start(batch.pk, mode, ImportStatus.RUNNING)
+            return _execute(
+                batch.pk,
+                lease,
+                on_progress or _no_progress,
+                allocate=allocate,
+                in_request=run_now is None,
+            )
+    except leases.LeaseBusy:
+        raise DomainError(
+            _("This import is running already."), field="status", code="wrong_state"
+        ) from None
+
+
+def _start(batch_id: int, mode: str, status: str) -> None:
+    locked = ImportBatch.objects.select_for_update().get(pk=batch_id)
+    _refuse_unless(locked, {ImportStatus.PREVIEWED})
+    locked.mode = mode
+    locked.dry_run = False
+    locked.status = status
+    locked.rows_done = 0
+    locked.message = ""
+    locked.attempts = 1 if status == ImportStatus.RUNNING else 0
+    locked.save(update_fields=["mode", "dry_run", "status", "rows_done", "message", "attempts"])
 
 
 def _enqueue(batch_id: int) -> None:
+    """Queue the import's task. Called inside the transaction that moves the batch, so the
+    batch and its task commit together (the task table is in the same database)."""
     result = import_orders_file.enqueue(batch_id)
     ImportBatch.objects.filter(pk=batch_id).update(task_id=str(result.id)[:64])
 
@@ -524,18 +576,61 @@ def _enqueue(batch_id: int) -> None:
 def import_run(
     *, batch_id: int, on_progress: Progress = _no_progress, allocate: bool = True
 ) -> ImportBatch:
-    """Do a queued import: check, write, cancel what the platform closed, allocate (unless
-    ``allocate`` is False: the new orders then stay new, for ``orders_allocate`` later).
-    Claims the batch first, so two workers never run the same one. A failure marks the
-    batch failed (what was committed by then stays: it is complete orders only)."""
-    claimed = ImportBatch.objects.filter(pk=batch_id, status=ImportStatus.QUEUED).update(
-        status=ImportStatus.RUNNING
-    )
-    batch = ImportBatch.objects.select_related("channel", "uploaded_by").get(pk=batch_id)
-    if not claimed:
-        return batch
+    """Do a queued import, or resume a stopped one: check, write what is not written yet,
+    cancel what the platform closed, allocate (unless ``allocate`` is False: the new orders
+    then stay new, and the sweep allocates them later with every waiting order). Claims the
+    import's lease first, so two processes never run the same one: the second returns the
+    batch as it is. A failure marks the batch failed (what was committed by then stays: it is
+    complete orders only, and a resumed run recognises them)."""
     try:
-        _run(batch, on_progress, allocate)
+        with leases.hold(import_lease_name(batch_id), kind=IMPORT_LEASE) as lease:
+            if _claim(batch_id):
+                return _execute(batch_id, lease, on_progress, allocate=allocate, in_request=False)
+    except leases.LeaseBusy:
+        pass
+    return ImportBatch.objects.select_related("channel", "uploaded_by").get(pk=batch_id)
+
+
+def _claim(batch_id: int) -> bool:
+    """Move a queued or stopped batch to running, under its lease (a batch still "running"
+    here was run by a process that is gone: this one took its stale lease). A batch started
+    ``LEASE_MAX_ATTEMPTS`` times already is failed instead: something kills its runs."""
+    with transaction.atomic():
+        batch = ImportBatch.objects.select_for_update().get(pk=batch_id)
+        if batch.status not in UNFINISHED_IMPORTS:
+            return False
+        if batch.attempts >= leases.max_attempts():
+            _fail_stopped(batch)
+            return False
+        batch.status = ImportStatus.RUNNING
+        batch.attempts += 1
+        batch.save(update_fields=["status", "attempts"])
+    return True
+
+
+def _fail_stopped(batch: ImportBatch) -> None:
+    batch.status = ImportStatus.FAILED
+    batch.finished_at = timezone.now()
+    batch.message = (
+        _(
+            "The import stopped %(n)d times because the process running it ended (out of "
+            "memory, a restart?). The orders written so far are kept: resume it once the "
+            "cause is dealt with."
+        )
+        % {"n": batch.attempts}
+    )[:500]
+    batch.save(update_fields=["status", "finished_at", "message"])
+    logger.error("Import %s stopped %d times: failed", batch.pk, batch.attempts)
+
+
+def _execute(
+    batch_id: int, lease: leases.Held, on_progress: Progress, *, allocate: bool, in_request: bool
+) -> ImportBatch:
+    batch = ImportBatch.objects.select_related("channel", "uploaded_by").get(pk=batch_id)
+    try:
+        _run(batch, lease, on_progress, allocate=allocate, in_request=in_request)
+    except leases.LeaseLost:
+        logger.warning("Import %s: another process took its lease over; this run stops", batch_id)
     except Exception as exc:
         _mark_failed(batch_id, exc)
         raise
@@ -552,17 +647,26 @@ def _mark_failed(batch_id: int, exc: Exception) -> None:
     )
 
 
-def _run(batch: ImportBatch, on_progress: Progress, allocate: bool) -> None:
+def _run(
+    batch: ImportBatch,
+    lease: leases.Held,
+    on_progress: Progress,
+    *,
+    allocate: bool,
+    in_request: bool,
+) -> None:
     channel = batch.channel
     on_progress("check", 0, batch.rows_total)
     table = _read_batch_file(batch)
-    plan = plan_import(channel=channel, table=table, columns=_columns_for(channel, table))
+    plan = plan_import(
+        channel=channel, table=table, columns=_columns_for(channel, table), batch_id=batch.pk
+    )
     settled = plan.rows_total - plan.new_lines
     counts = plan.counts()
     ImportBatch.objects.filter(pk=batch.pk).update(
         rows_total=plan.rows_total,
         rows_done=settled,
-        created_count=0,
+        created_count=len(plan.written),
         duplicate_count=counts["duplicate"],
         invalid_count=counts["invalid"],
         skipped_count=counts["skipped"],
@@ -587,24 +691,36 @@ def _run(batch: ImportBatch, on_progress: Progress, allocate: bool) -> None:
 
     if batch.mode == ImportMode.ALL_OR_NOTHING:
         with transaction.atomic():
-            created = _write_new(batch, plan, settled, progress)
+            created = _write_new(batch, plan, settled, progress, lease)
     else:
-        created = _write_new(batch, plan, settled, progress)
+        created = _write_new(batch, plan, settled, progress, lease)
+    created += len(plan.written)
 
+    lease.check()
     cancelled = _cancel_closed(batch, plan)
-    allocation = {"allocated": 0, "backordered": 0}
+    allocation = {"allocated": 0, "backordered": 0, "others": 0}
     if allocate:
-        on_progress("allocate", 0, created)
-        allocation = _allocate(batch, created, on_progress)
+        served = _allocate(batch, lease, on_progress, in_request=in_request)
+        if served is None:
+            _allocation_to_worker(batch)
+            return
+        outcome = _outcome(allocation_counts(batch))
+        allocation = {
+            "allocated": outcome["allocated"],
+            "backordered": outcome["backordered"],
+            "others": served["others"],
+        }
     _finish(batch, ImportStatus.DONE, _summary(plan, created, cancelled, allocation))
 
 
-def _write_new(batch: ImportBatch, plan: Plan, done: int, progress) -> int:
+def _write_new(batch: ImportBatch, plan: Plan, done: int, progress, lease: leases.Held) -> int:
     """Write the plan's new orders chunk by chunk, each chunk in its own transaction (a
-    savepoint when the caller holds one). An order number that another import took since
-    the plan was made turns into a duplicate instead of failing the chunk."""
+    savepoint when the caller holds one), checking the lease before each. An order number
+    that another import took since the plan was made turns into a duplicate instead of
+    failing the chunk."""
     created = 0
     for start in range(0, len(plan.new), WRITE_CHUNK):
+        lease.check()
         groups = plan.new[start : start + WRITE_CHUNK]
         rows = sum(len(group.rows) for group in groups)
         for attempt in (1, 2):
@@ -658,36 +774,51 @@ def _cancel_closed(batch: ImportBatch, plan: Plan) -> int:
     return cancelled
 
 
-def _allocate(batch: ImportBatch, total: int, on_progress: Progress) -> dict[str, int]:
-    """Allocate the batch's new orders, oldest payment first, in chunks of ``ALLOCATE_CHUNK``
-    orders per transaction (``orders_allocate``'s batch path); progress after each chunk."""
-    counts = {"allocated": 0, "backordered": 0}
-    waiting = Order.objects.filter(import_batch=batch, status=OrderStatus.NEW).order_by(
-        "paid_at", "pk"
-    )
-    ids = list(waiting.values_list("pk", flat=True))
-    for start in range(0, len(ids), ALLOCATE_CHUNK):
-        chunk = list(Order.objects.filter(pk__in=ids[start : start + ALLOCATE_CHUNK]))
-        try:
-            result = orders_allocate(orders=chunk, acting_user=batch.uploaded_by)
-        except DomainError:
-            # Orders moved meanwhile are skipped by orders_allocate itself; this fallback is for a
-            # chunk that still fails (e.g. corrupted data): go one by one, skipping the bad ones.
-            result = {"allocated": 0, "backordered": 0}
-            for order in sorted(chunk, key=lambda o: (o.paid_at, o.pk)):
-                order.refresh_from_db(fields=["status"])
-                if order.status != OrderStatus.NEW:
-                    continue
-                try:
-                    one = orders_allocate(orders=[order], acting_user=batch.uploaded_by)
-                except DomainError:
-                    continue
-                for key in result:
-                    result[key] += one[key]
-        for key in counts:
-            counts[key] += result[key]
-        on_progress("allocate", counts["allocated"] + counts["backordered"], total)
-    return counts
+def _allocate(
+    batch: ImportBatch, lease: leases.Held, on_progress: Progress, *, in_request: bool
+) -> dict[str, int] | None:
+    """Allocate the batch's new orders together with every other order waiting for stock
+    (``orders.waiting``), first paid first served, ``ALLOCATE_CHUNK`` orders per transaction,
+    under the allocation lease. In a task worker it waits for that lease (its holder serves
+    the same orders); a request does not wait, nor allocate more than ``inline_rows()``
+    orders: it returns None and the task worker takes over. Returns the counts of this pass
+    and ``others``, how many waiting orders of elsewhere it served."""
+    try:
+        with leases.hold(
+            ALLOCATION_LEASE, kind=ALLOCATION_LEASE, wait=None if in_request else math.inf
+        ) as allocation:
+            order_ids = waiting_order_ids(batch=batch)
+            if in_request and len(order_ids) > inline_rows():
+                return None
+            own = Order.objects.filter(import_batch=batch, status=OrderStatus.NEW).count()
+            total = len(order_ids)
+            on_progress("allocate", 0, total)
+
+            def progress(done: int) -> None:
+                lease.check()
+                on_progress("allocate", done, total)
+
+            counts = allocate_in_paid_order(
+                order_ids, acting_user=batch.uploaded_by, lease=allocation, on_progress=progress
+            )
+    except leases.LeaseBusy:
+        return None
+    return {**counts, "others": max(0, total - own)}
+
+
+def _allocation_to_worker(batch: ImportBatch) -> None:
+    """The orders are written but their allocation is too much for a request: queue the
+    import for the task worker, whose run writes nothing more and allocates."""
+    with transaction.atomic():
+        ImportBatch.objects.filter(pk=batch.pk).update(
+            status=ImportStatus.QUEUED,
+            attempts=0,
+            message=_(
+                "The orders are written. Many orders wait for stock, so the task worker "
+                "allocates them, first paid first served."
+            ),
+        )
+        _enqueue(batch.pk)
 
 
 def _summary(plan: Plan, created: int, cancelled: int, allocation: dict[str, int]) -> str:
@@ -698,6 +829,14 @@ def _summary(plan: Plan, created: int, cancelled: int, allocation: dict[str, int
         ]
     else:
         parts = [_("No new orders.")]
+    if allocation.get("others"):
+        parts.append(
+            _(
+                "%(n)d earlier orders that were waiting for stock were allocated with them, "
+                "first paid first served."
+            )
+            % {"n": allocation["others"]}
+        )
     if plan.duplicates:
         parts.append(
             _("%(n)d orders were imported before and were left as they are.")
@@ -744,23 +883,59 @@ def allocation_counts(batch: ImportBatch) -> dict[str, int]:
     return {status: n for status, n in rows}
 
 
-def status_json(batch: ImportBatch) -> dict:
-    """The small progress document the pages poll and the API returns."""
-    by_status = allocation_counts(batch) if batch.status != ImportStatus.PREVIEWED else {}
+def _outcome(by_status: dict[str, int]) -> dict[str, int]:
+    """The batch's orders by where allocation left them (they move on later)."""
     created = sum(by_status.values())
     waiting = by_status.get(OrderStatus.NEW, 0)
     backordered = by_status.get(OrderStatus.BACKORDERED, 0)
     closed = by_status.get(OrderStatus.CANCELLED, 0) + by_status.get(OrderStatus.REFUNDED, 0)
+    return {
+        "created": created,
+        "allocated": created - waiting - backordered - closed,
+        "backordered": backordered,
+        "waiting": waiting,
+    }
+
+
+def import_stalled(batch: ImportBatch) -> bool:
+    """Running, but no live process holds its lease: its process stopped, and a task
+    worker's sweep will queue it again (within ``LEASE_SWEEP_SECONDS``)."""
+    return batch.status == ImportStatus.RUNNING and not leases.is_live(import_lease_name(batch.pk))
+
+
+def import_resumable(batch: ImportBatch) -> bool:
+    """A committed import that failed: a manager may resume it (``import_resume``)."""
+    return batch.status == ImportStatus.FAILED and not batch.dry_run
+
+
+def status_json(batch: ImportBatch) -> dict:
+    """The small progress document the pages poll and the API returns. ``resuming``: its
+    process stopped and a task worker resumes it (never a bar frozen at 75 %); ``resumable``:
+    it failed, and a manager may resume it."""
+    by_status = allocation_counts(batch) if batch.status != ImportStatus.PREVIEWED else {}
+    outcome = _outcome(by_status)
+    created, waiting = outcome["created"], outcome["waiting"]
     if batch.status == ImportStatus.RUNNING:
         phase = "allocate" if batch.rows_done >= batch.rows_total and created else "write"
     else:
         phase = batch.status
+    resuming = batch.status == ImportStatus.INTERRUPTED or import_stalled(batch)
+    resumable = import_resumable(batch)
+    if resuming:
+        display = ImportStatus.INTERRUPTED.label
+    elif resumable:
+        display = _("Failed — can be resumed")
+    else:
+        display = batch.get_status_display()
     return {
         "id": batch.pk,
         "status": batch.status,
-        "status_display": batch.get_status_display(),
+        "status_display": str(display),
         "phase": phase,
         "finished": batch.status in FINISHED,
+        "resuming": resuming,
+        "resumable": resumable,
+        "attempts": batch.attempts,
         "mode": batch.mode,
         "file_name": batch.file_name,
         "channel": batch.channel.code,
@@ -774,8 +949,8 @@ def status_json(batch: ImportBatch) -> dict:
         "invalid": batch.invalid_count,
         "skipped": batch.skipped_count,
         # Orders of this import by where allocation left them (they move on later).
-        "allocated": created - waiting - backordered - closed,
-        "backordered": backordered,
+        "allocated": outcome["allocated"],
+        "backordered": outcome["backordered"],
         "waiting_allocation": waiting,
         "allocation_percent": round(100 * (created - waiting) / created) if created else 0,
         "message": batch.message,
@@ -820,6 +995,93 @@ def _keep_digits(value: str) -> str:
     if len(value) >= 12 and value.isdigit():
         return "\t" + value
     return value
+
+
+# --- stopped imports: the sweep and a manager's resume ---------------------------------------
+
+
+def _task_waiting_or_running(task_id: str) -> bool:
+    if not task_id:
+        return False
+    return DBTaskResult.objects.filter(
+        pk=task_id, status__in=[TaskResultStatus.READY, TaskResultStatus.RUNNING]
+    ).exists()
+
+
+def sweep_imports() -> int:
+    """Find the imports whose run stopped — queued, running or stopped, with no live process
+    holding their lease and no task waiting or running for them — and queue each again for
+    the task worker ("stopped — resuming"), or fail it ("failed — resume") once
+    ``LEASE_MAX_ATTEMPTS`` runs have started. A batch whose task is queued again already
+    (``core.leases.requeue_orphaned_tasks``) is only marked stopped. Each batch is locked with
+    ``SKIP LOCKED``: a batch that another sweep or a starting run holds is left to it.
+    Returns how many were recovered."""
+    recovered = 0
+    candidates = ImportBatch.objects.filter(status__in=UNFINISHED_IMPORTS).values_list(
+        "pk", flat=True
+    )
+    for batch_id in list(candidates):
+        if leases.is_live(import_lease_name(batch_id)):
+            continue
+        with transaction.atomic():
+            batch = (
+                ImportBatch.objects.select_for_update(skip_locked=True)
+                .filter(pk=batch_id, status__in=UNFINISHED_IMPORTS)
+                .first()
+            )
+            if batch is None or leases.is_live(import_lease_name(batch_id)):
+                continue
+            if _task_waiting_or_running(batch.task_id):
+                if (
+                    batch.status == ImportStatus.RUNNING
+                    and not DBTaskResult.objects.filter(
+                        pk=batch.task_id, status=TaskResultStatus.RUNNING
+                    ).exists()
+                ):
+                    _mark_interrupted(batch)
+                    recovered += 1
+                continue
+            if batch.attempts >= leases.max_attempts():
+                _fail_stopped(batch)
+            else:
+                _mark_interrupted(batch)
+                _enqueue(batch.pk)
+            recovered += 1
+    return recovered
+
+
+def _mark_interrupted(batch: ImportBatch) -> None:
+    logger.warning("Import %s stopped (its process is gone): queued to resume", batch.pk)
+    batch.status = ImportStatus.INTERRUPTED
+    batch.message = _(
+        "Stopped: the process running it ended. A task worker resumes it where it stopped; "
+        "the orders written so far are kept."
+    )
+    batch.save(update_fields=["status", "message"])
+
+
+def import_resume(*, batch: ImportBatch, acting_user) -> ImportBatch:
+    """Resume a committed import that failed, in the task worker: the orders it wrote are
+    kept (and recognised, not counted as duplicates), the rest are written, and the waiting
+    orders allocated first paid first served. Anything else is refused (``wrong_state``).
+    Never runs in the request: a resumed import may be large."""
+    with transaction.atomic():
+        locked = ImportBatch.objects.select_for_update().get(pk=batch.pk)
+        if not import_resumable(locked):
+            raise DomainError(
+                _("Only an import that failed after it was committed can be resumed."),
+                field="status",
+                code="wrong_state",
+            )
+        name = acting_user.get_short_name() or acting_user.get_username()
+        locked.status = ImportStatus.QUEUED
+        locked.attempts = 0
+        locked.finished_at = None
+        locked.message = (_("Resumed by %(user)s.") % {"user": name})[:500]
+        locked.save(update_fields=["status", "attempts", "finished_at", "message"])
+        _enqueue(locked.pk)
+    logger.info("Import %s resumed by %s", batch.pk, acting_user.get_username())
+    return ImportBatch.objects.select_related("channel", "uploaded_by").get(pk=batch.pk)
 
 
 @task()

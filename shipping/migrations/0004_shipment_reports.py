@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('orders', '0009_shipment_reports'),
+        ('orders', '0010_shipment_reports'),
         ('shipping', '0003_waybill_sources'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

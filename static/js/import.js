@@ -7,6 +7,8 @@
   var url = box.getAttribute("data-status-url");
   var bars = box.querySelectorAll("[data-bar]");
   var help = document.getElementById("queued-help");
+  var resuming = document.getElementById("resuming-help");
+  var pill = document.getElementById("import-state");
 
   function show(state) {
     box.querySelectorAll("[data-field]").forEach(function (el) {
@@ -19,6 +21,9 @@
       bar.setAttribute("aria-valuenow", value);
     });
     if (help) help.hidden = state.status !== "queued";
+    // Its process stopped: say so (and that a worker resumes it) instead of a frozen bar.
+    if (resuming) resuming.hidden = !state.resuming;
+    if (pill) pill.classList.toggle("interrupted", !!state.resuming);
   }
 
   function poll() {

@@ -1,5 +1,6 @@
-"""``/health/``: the database and the task queue, as a load balancer and a person on call see
-them; open to anyone, never cached, nothing about the studio's data."""
+"""``/health/``: the database, the task queue and the task workers' leases, as a person on call
+sees them, and ``?scope=web`` as a load balancer does; open to anyone, never cached, nothing
+about the studio's data."""
 
 import json
 from datetime import timedelta
@@ -10,9 +11,25 @@ from django.urls import reverse
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
+from core import leases
+from core.models import Lease
 from orders.tasks import fill_backorders
 
 pytestmark = pytest.mark.django_db
+WORKER_ID = "app-1:4242:abcdef"
+
+
+@pytest.fixture
+def live_worker():
+    """A task worker's lease, renewed a moment ago: a worker runs somewhere."""
+    return claim(leases.worker_lease_name(WORKER_ID), kind=leases.WORKER, seconds_ago=1)
+
+
+def claim(name: str, *, kind: str, seconds_ago: float) -> Lease:
+    moment = timezone.now() - timedelta(seconds=seconds_ago)
+    return Lease.objects.create(
+        name=name, kind=kind, holder="app-1:4242:abcdef", acquired_at=moment, heartbeat_at=moment
+    )
 
 
 def health(client, **headers):
@@ -29,7 +46,7 @@ def waiting_task(*, minutes_ago: float) -> DBTaskResult:
     return DBTaskResult.objects.get(pk=result.id)
 
 
-def test_all_is_well_with_a_database_and_no_waiting_task(client):
+def test_all_is_well_with_a_database_a_live_worker_and_no_waiting_task(client, live_worker):
     response, body = health(client)
 
     assert response.status_code == 200
@@ -43,9 +60,74 @@ def test_all_is_well_with_a_database_and_no_waiting_task(client):
         "running": 0,
         "max_wait_seconds": 5 * 60,
     }
+    assert body["workers"] == {
+        "status": "ok",
+        "live": 1,
+        "stale_claims": 0,
+        "orphaned_tasks": 0,
+        "lease_timeout_seconds": 30,
+    }
 
 
-def test_a_task_waiting_a_moment_is_normal(client):
+def test_no_live_worker_is_degraded_and_a_503(client):
+    claim(leases.worker_lease_name("gone"), kind=leases.WORKER, seconds_ago=31)
+
+    response, body = health(client)
+
+    assert response.status_code == 503
+    assert body["status"] == "degraded"
+    assert body["database"]["status"] == "ok"
+    assert body["workers"]["status"] == "degraded"
+    assert body["workers"]["live"] == 0
+    assert body["workers"]["stale_claims"] == 1  # the dead worker's own lease
+
+
+def test_a_stale_claim_is_degraded_although_a_worker_lives(client, live_worker):
+    claim("orders.import:7", kind="orders.import", seconds_ago=45)
+    claim("orders.allocation", kind="orders.allocation", seconds_ago=2)  # renewed: alive
+
+    response, body = health(client)
+
+    assert response.status_code == 503
+    assert body["status"] == "degraded"
+    assert body["workers"]["live"] == 1
+    assert body["workers"]["stale_claims"] == 1
+
+
+def test_a_task_running_on_a_worker_that_is_gone_is_degraded(client, live_worker):
+    on_the_live_one = waiting_task(minutes_ago=1)
+    on_the_live_one.claim(WORKER_ID)
+    orphan = waiting_task(minutes_ago=1)
+    orphan.claim("app-2:99:gone00")
+
+    response, body = health(client)
+
+    assert response.status_code == 503
+    assert body["workers"]["orphaned_tasks"] == 1
+    assert body["tasks"]["running"] == 2
+
+
+def test_the_lease_timeout_comes_from_the_settings(client, live_worker, settings):
+    settings.LEASE_TIMEOUT_SECONDS = 60
+    claim("orders.import:7", kind="orders.import", seconds_ago=45)
+
+    response, body = health(client)
+
+    assert response.status_code == 200
+    assert body["workers"]["stale_claims"] == 0
+    assert body["workers"]["lease_timeout_seconds"] == 60
+
+
+def test_the_load_balancer_asks_about_the_web_only(client):
+    """No task worker at all: the web process still belongs in rotation."""
+    response, body = health(client, QUERY_STRING="scope=web")
+
+    assert response.status_code == 200
+    assert set(body) == {"status", "database"}
+    assert body["status"] == "ok"
+
+
+def test_a_task_waiting_a_moment_is_normal(client, live_worker):
     waiting_task(minutes_ago=1)
 
     response, body = health(client)
@@ -56,20 +138,20 @@ def test_a_task_waiting_a_moment_is_normal(client):
     assert 60 <= body["tasks"]["oldest_waiting_seconds"] < 5 * 60
 
 
-def test_a_task_waiting_too_long_means_no_worker_runs(client):
+def test_a_task_waiting_too_long_means_the_workers_are_stuck(client, live_worker):
     waiting_task(minutes_ago=1)
     waiting_task(minutes_ago=12)
 
     response, body = health(client)
 
-    assert response.status_code == 200  # pages still work: keep the process in rotation
+    assert response.status_code == 503  # the load balancer probes ?scope=web instead
     assert body["status"] == "degraded"
     assert body["tasks"]["status"] == "degraded"
     assert body["tasks"]["waiting"] == 2
     assert body["tasks"]["oldest_waiting_seconds"] >= 12 * 60
 
 
-def test_the_wait_limit_comes_from_the_settings(client, settings):
+def test_the_wait_limit_comes_from_the_settings(client, settings, live_worker):
     settings.HEALTH_TASKS_MAX_WAIT_MINUTES = 30
     waiting_task(minutes_ago=12)
 
@@ -79,9 +161,9 @@ def test_the_wait_limit_comes_from_the_settings(client, settings):
     assert body["tasks"]["max_wait_seconds"] == 30 * 60
 
 
-def test_tasks_a_worker_has_taken_or_finished_are_not_waiting(client):
+def test_tasks_a_worker_has_taken_or_finished_are_not_waiting(client, live_worker):
     running = waiting_task(minutes_ago=20)
-    running.claim("worker-1")
+    running.claim(WORKER_ID)
     finished = waiting_task(minutes_ago=40)
     finished.set_successful(0)
 
@@ -92,7 +174,7 @@ def test_tasks_a_worker_has_taken_or_finished_are_not_waiting(client):
     assert body["tasks"]["running"] == 1
 
 
-def test_a_task_scheduled_for_later_waits_only_from_its_time(client):
+def test_a_task_scheduled_for_later_waits_only_from_its_time(client, live_worker):
     task = waiting_task(minutes_ago=60)
     DBTaskResult.objects.filter(pk=task.pk).update(run_after=timezone.now() - timedelta(minutes=2))
     waiting_task(minutes_ago=0)
@@ -119,17 +201,21 @@ def test_a_database_that_does_not_answer_is_down_and_says_no_more(client, monkey
         "status": "down",
         "database": {"status": "down", "error": "OperationalError"},
         "tasks": {"status": "unknown"},
+        "workers": {"status": "unknown"},
     }
     assert b"hunter2" not in response.content
     assert b"db.internal" not in response.content
+    web, web_body = health(client, QUERY_STRING="scope=web")
+    assert web.status_code == 503
+    assert web_body["status"] == "down"
 
 
-def test_anyone_may_ask_and_the_answer_is_never_cached(client):
+def test_anyone_may_ask_and_the_answer_is_never_cached(client, live_worker):
     response, body = health(client)
 
     assert response.status_code == 200
     assert "no-store" in response["Cache-Control"]
-    assert set(body) == {"status", "database", "tasks"}
+    assert set(body) == {"status", "database", "tasks", "workers"}
     assert client.head(reverse("health")).status_code == 200
     assert client.post(reverse("health")).status_code == 405
 
@@ -140,7 +226,7 @@ def test_the_view_is_marked_public_for_the_role_walk():
     assert view.public is True
 
 
-def test_health_is_probed_over_plain_http_while_pages_are_redirected(client, settings):
+def test_health_is_probed_over_plain_http_while_pages_are_redirected(client, settings, live_worker):
     settings.SECURE_SSL_REDIRECT = True
 
     assert client.get(reverse("health")).status_code == 200

@@ -7,59 +7,16 @@ every wave's labels printed through the label task. Then the same checks as the 
 nothing oversold, ``check_stock`` clean, every good order allocated (or further) or
 back-ordered, every bad row reported, a label for every parcel, no 5xx."""
 
-import os
-import signal
-import subprocess
-import sys
-from contextlib import contextmanager
-from pathlib import Path
-
 import pytest
-from django.conf import settings as django_settings
 
 from bench.peakday.checks import check_day, task_runs
 from bench.peakday.day import Day, DayConfig
 from bench.peakday.export import peak_export
 from bench.peakday.studio import create_studio
 from shipping import tasks as shipping_tasks
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.workers import task_worker
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-@contextmanager
-def task_worker(media_root: Path, log: Path):
-    """``manage.py db_worker`` on the test database, as production runs it beside the web
-    server: it picks up what the live server queues."""
-    db = django_settings.DATABASES["default"]
-    auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
-    env = dict(os.environ)
-    env.update(
-        DATABASE_URL=f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/"
-        f"{db['NAME']}",
-        DJANGO_SETTINGS_MODULE="studio.settings",
-        MEDIA_ROOT=str(media_root),
-        LOG_LEVEL="WARNING",
-    )
-    with open(log, "wb") as out:
-        worker = subprocess.Popen(
-            [sys.executable, "manage.py", "db_worker", "--no-reload", "--no-startup-delay"]
-            + ["--interval", "0.1", "-v", "0"],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=out,
-        )
-    try:
-        yield worker
-    finally:
-        worker.send_signal(signal.SIGTERM)
-        try:
-            worker.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            worker.wait()
 
 
 def test_peak_day_end_to_end(live_server, settings, tmp_path, monkeypatch):

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('orders', '0008_orders_sessions_by_time'),
+        ('orders', '0009_import_attempts'),
     ]
 
     operations = [
