@@ -268,8 +268,15 @@ SHANHUO_CJK_FONT = os.environ.get("SHANHUO_CJK_FONT", "")
 SHANHUO_PUBLIC_URL = os.environ.get("SHANHUO_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
 # Labels show 王*明 / 138****1234 / no house number unless this is turned off.
 SHIPPING_LABEL_MASK_RECIPIENT = env_bool("SHIPPING_LABEL_MASK_RECIPIENT", True)
-# The largest order export accepted for import, in bytes.
+# The largest order export accepted for import, in bytes (tracking files too).
 ORDER_IMPORT_MAX_BYTES = int(os.environ.get("ORDER_IMPORT_MAX_BYTES", str(20 * 1024 * 1024)))
+# Every uploaded table (order exports, carriers' tracking files) is read within these limits,
+# checked while it streams: a file over one is refused with a message naming it.
+UPLOAD_MAX_INFLATED_BYTES = env_int("UPLOAD_MAX_INFLATED_BYTES", 100 * 1024 * 1024)  # XLSX
+UPLOAD_MAX_ROWS = env_int("UPLOAD_MAX_ROWS", 50_000)
+UPLOAD_MAX_COLUMNS = env_int("UPLOAD_MAX_COLUMNS", 200)
+UPLOAD_MAX_CELL_CHARS = env_int("UPLOAD_MAX_CELL_CHARS", 2_000)
+UPLOAD_MAX_ERROR_ROWS = env_int("UPLOAD_MAX_ERROR_ROWS", 1_000)
 
 # --- Production hardening (on whenever DEBUG is off) ----------------------------------------
 # The defaults pass `manage.py check --deploy`; each switch can be turned off by the

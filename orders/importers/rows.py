@@ -18,10 +18,11 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.utils.translation import gettext as _
 
+from core.errors import DomainError
 from inventory.models import Sku
 from orders.importers.address import split_address
 from orders.importers.presets import FIELD_LABELS, ColumnMap
-from orders.importers.reading import Table, clean_cell
+from orders.importers.reading import Table, clean_cell, excerpt, upload_limits
 from orders.models import LiveSession, Order
 from orders.services import LineDraft, OrderDraft
 
@@ -114,10 +115,12 @@ def parse_order_number(text: str) -> str:
                 "The order number %(value)s was rounded by a spreadsheet: export the orders "
                 "again and upload the file as exported, without saving it from Excel."
             )
-            % {"value": text},
+            % {"value": excerpt(text)},
         )
     if not ORDER_NUMBER.match(text):
-        raise Bad("external_no", _("“%(value)s” is not an order number.") % {"value": text})
+        raise Bad(
+            "external_no", _("“%(value)s” is not an order number.") % {"value": excerpt(text)}
+        )
     return text
 
 
@@ -126,14 +129,14 @@ def parse_quantity(text: str) -> int:
         raise Bad(
             "quantity",
             _("The quantity must be a whole number of at least 1, not “%(value)s”.")
-            % {"value": text},
+            % {"value": excerpt(text)},
         )
     quantity = int(text.split(".")[0])
     if not 1 <= quantity <= MAX_QUANTITY:
         raise Bad(
             "quantity",
             _("The quantity must be a whole number of at least 1, not “%(value)s”.")
-            % {"value": text},
+            % {"value": excerpt(text)},
         )
     return quantity
 
@@ -150,11 +153,13 @@ def parse_money(text: str, field_name: str) -> Decimal | None:
     except InvalidOperation:
         value = None
     if value is None or not value.is_finite() or value < 0 or value >= Decimal("1e10"):
-        raise Bad(field_name, _("“%(value)s” is not an amount of money.") % {"value": text})
+        raise Bad(
+            field_name, _("“%(value)s” is not an amount of money.") % {"value": excerpt(text)}
+        )
     if value != value.quantize(CENT):
         raise Bad(
             field_name,
-            _("“%(value)s” has more than 2 decimal places.") % {"value": text},
+            _("“%(value)s” has more than 2 decimal places.") % {"value": excerpt(text)},
         )
     return value.quantize(CENT)
 
@@ -171,7 +176,7 @@ def parse_time(text: str, zone: ZoneInfo) -> datetime:
             pass
     raise Bad(
         "paid_at",
-        _("“%(value)s” is not a time like 2026-06-18 20:15:03.") % {"value": text},
+        _("“%(value)s” is not a time like 2026-06-18 20:15:03.") % {"value": excerpt(text)},
     )
 
 
@@ -191,7 +196,7 @@ def parse_phone(text: str) -> tuple[str, bool]:
     raise Bad(
         "phone",
         _("“%(value)s” is neither an 11-digit mobile number nor a masked one like 138****1234.")
-        % {"value": text},
+        % {"value": excerpt(text)},
     )
 
 
@@ -307,10 +312,16 @@ class RowReader:
         self._load_skus(rows)
         seen: set[str] = set()
         parsed = []
+        max_bad = upload_limits().max_error_rows
+        bad = 0
         for number, cells in rows:
             row = self.read_row(number, cells, seen)
             if row.external_no:
                 seen.add(row.external_no)
+            if row.errors:
+                bad += 1
+                if bad > max_bad:
+                    raise too_many_bad_rows(max_bad, row, self.column_name)
             parsed.append(row)
         return parsed
 
@@ -383,14 +394,14 @@ class RowReader:
                 errors.append(
                     Bad(
                         "merchant_code",
-                        _("No SKU has the merchant code “%(code)s”.") % {"code": code},
+                        _("No SKU has the merchant code “%(code)s”.") % {"code": excerpt(code)},
                     )
                 )
             elif not sku.is_active:
                 errors.append(
                     Bad(
                         "merchant_code",
-                        _("SKU %(code)s is not sold any more.") % {"code": code},
+                        _("SKU %(code)s is not sold any more.") % {"code": excerpt(code)},
                     )
                 )
         quantity = None
@@ -431,7 +442,8 @@ class RowReader:
             if parts is None:
                 raise Bad(
                     "full_address",
-                    _("The address “%(value)s” does not start with a province.") % {"value": whole},
+                    _("The address “%(value)s” does not start with a province.")
+                    % {"value": excerpt(whole)},
                 )
             province = province or parts.province
             city = city or parts.city
@@ -461,6 +473,27 @@ class RowReader:
 
 
 _ADDRESS = {"province", "city", "district", "address_detail"}
+
+
+def too_many_bad_rows(limit: int, row: ParsedRow, column_name) -> DomainError:
+    """A file with more bad rows than the limit is refused whole: it is most likely the
+    wrong file, and reading on would only fill a useless errors file."""
+    field_name, reason = row.errors[0]
+    return DomainError(
+        _(
+            "More than %(limit)s rows are bad (the limit per file), so the file was not "
+            "imported: is it the right file for this channel? The last one read: row "
+            "%(row)s, %(column)s: %(reason)s"
+        )
+        % {
+            "limit": f"{limit:,}",
+            "row": row.number,
+            "column": column_name(field_name) or "-",
+            "reason": excerpt(reason, 120),
+        },
+        field="file",
+        code="too_many_errors",
+    )
 
 
 class _Many(Bad):
