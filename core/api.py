@@ -3,6 +3,7 @@
 from collections.abc import Collection
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import DataError
 from django.db.models import ProtectedError, RestrictedError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -32,6 +33,13 @@ def exception_handler(exc, context):
         else:
             body = {"non_field_errors": [str(m) for m in exc.messages]}
         return Response(body, status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, OverflowError | DataError):
+        # A number or date that passed the fields but overflows in arithmetic or in the
+        # database (core.input_guard): the request's fault, never a 500.
+        return Response(
+            {"detail": _("A number or a date is out of range.")},
+            status=status.HTTP_400_BAD_REQUEST,
+        )
     return drf_exception_handler(exc, context)
 
 

@@ -147,6 +147,9 @@ class WaveDetailSerializer(WaveSerializer):
         read_only_fields = fields
 
 
+FILTERED_WAVE_LIMIT = 500
+
+
 class WaveCreateSerializer(serializers.Serializer):
     """Which allocated orders make the wave: a list of ids, or filters with a limit."""
 
@@ -175,11 +178,38 @@ class WaveCreateSerializer(serializers.Serializer):
         min_value=1,
         max_value=20_000,
         required=False,
-        default=500,
-        help_text=_("At most this many orders, oldest payment first."),
+        help_text=_(
+            "At most this many orders, oldest payment first (500 when only filters are given)."
+        ),
     )
     carrier = _carrier_field(required=False, allow_null=True, default=None)
     note = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+    def validate(self, attrs):
+        """A wave is chosen on purpose: order ids, a filter, or how many of the oldest. An
+        empty request would otherwise take every allocated order."""
+        chosen = (
+            attrs.get("orders")
+            or attrs.get("live_session")
+            or attrs.get("channel")
+            or attrs.get("sku", "").strip()
+            or attrs.get("province", "").strip()
+            or "limit" in attrs
+        )
+        if not chosen:
+            raise serializers.ValidationError(
+                {
+                    "non_field_errors": [
+                        _(
+                            "Choose the orders: order ids, a filter (live session, channel, "
+                            "SKU, province) or how many of the oldest (limit)."
+                        )
+                    ]
+                },
+                code="required",
+            )
+        attrs.setdefault("limit", FILTERED_WAVE_LIMIT)
+        return attrs
 
 
 # --- parcels ---------------------------------------------------------------------------------
