@@ -12,6 +12,7 @@ environment; docs/DEPLOY.md lists every variable.
 
 import importlib.util
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -72,6 +73,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_tasks_db",
+    "axes",
     "core.apps.CoreConfig",
     "studio.apps.StudioConfig",
     "inventory.apps.InventoryConfig",
@@ -90,6 +92,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: turns a lockout into its answer (core.auth.lockout_response).
+    "axes.middleware.AxesMiddleware",
 ]
 
 if not DEBUG:
@@ -154,6 +158,27 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# django-axes first: it refuses a locked-out user name or address before any password check.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Lockout (login page, token endpoint, admin): AXES_FAILURE_LIMIT wrong passwords for one user
+# name, or from one address, lock that user name or address for LOGIN_LOCKOUT_MINUTES. The
+# counts live in the default cache, which every web process shares (docs/DEPLOY.md).
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_HANDLER = "axes.handlers.cache.AxesCacheHandler"
+AXES_LOCKOUT_CALLABLE = "core.auth.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "core.auth.client_ip"
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_VERBOSE = False
+# Reverse proxies in front of gunicorn whose X-Forwarded-For is believed: the client's address
+# for lockout and throttling is the one the outermost proxy saw. ./serve behind nginx: 1.
+WEB_PROXY_COUNT = env_int("WEB_PROXY_COUNT", 0 if DEBUG else 1)
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -203,9 +228,16 @@ TASKS = {
 HEALTH_TASKS_MAX_WAIT_MINUTES = env_int("HEALTH_TASKS_MAX_WAIT_MINUTES", 5)
 
 # --- Cache ----------------------------------------------------------------------------------
-# Nothing in Shanhuo needs a shared cache today (locks live in the database, the task queue in
-# its table). CACHE_URL=redis://host:6379/0 shares one Redis between all processes (install
-# the `redis` package); unset, each process keeps its own memory cache.
+# Sign-in lockout and API throttling count in the cache, so every web process must share it:
+# by default a table in the database (created by core's migration 0003, or
+# `manage.py createcachetable`); CACHE_URL=redis://host:6379/0 uses one Redis instead
+# (install the `redis` package).
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "shanhuo_cache",
+    }
+}
 CACHE_URL = os.environ.get("CACHE_URL", "").strip()
 if CACHE_URL:
     if not CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
@@ -238,8 +270,26 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "core.api.exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": [
+        "core.throttling.AnonThrottle",
+        "core.throttling.UserThrottle",
+    ],
+    "NUM_PROXIES": WEB_PROXY_COUNT,
     "COERCE_DECIMAL_TO_STRING": True,
 }
+# Calls per address (anonymous, token, trace page) or per user, counted in the shared cache.
+# The token endpoint takes a password guess per call, hence its strict rate; API_THROTTLE=false
+# turns all of them off (benchmarks and load tests on one address).
+API_THROTTLE_RATES = (
+    {
+        "anon": os.environ.get("API_THROTTLE_ANON", "60/min"),
+        "user": os.environ.get("API_THROTTLE_USER", "120/min"),
+        "token": os.environ.get("API_THROTTLE_TOKEN", "10/min"),
+        "trace": os.environ.get("API_THROTTLE_TRACE", "60/min"),
+    }
+    if env_bool("API_THROTTLE", True)
+    else {}
+)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Shanhuo API",
     "DESCRIPTION": "Farm produce from intake to parcel: lots, stock, orders and shipping.",
