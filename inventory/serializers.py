@@ -15,6 +15,8 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from core.api import RoleFieldsMixin
+from core.roles import FARMER_PRICE_READERS, SALES_READERS
 from inventory.models import (
     Delivery,
     Farmer,
@@ -136,7 +138,9 @@ class LocationSerializer(CleanModelSerializer):
         fields = ["id", "code", "name", "storage", "is_active"]
 
 
-class SkuSerializer(CleanModelSerializer):
+class SkuSerializer(RoleFieldsMixin, CleanModelSerializer):
+    role_fields = {"price": SALES_READERS}  # packers and intake staff see no sales money
+
     product_name = serializers.CharField(source="product.name", read_only=True)
     grade_name = serializers.CharField(source="grade.name", read_only=True)
 
@@ -160,7 +164,9 @@ class SkuSerializer(CleanModelSerializer):
 # --- lots and the ledger ---------------------------------------------------------------------
 
 
-class LotSerializer(serializers.ModelSerializer):
+class LotSerializer(RoleFieldsMixin, serializers.ModelSerializer):
+    role_fields = {"price_per_kg": FARMER_PRICE_READERS}
+
     delivery_code = serializers.CharField(source="delivery.code", read_only=True)
     farmer_name = serializers.CharField(source="farmer.name", read_only=True)
     product_name = serializers.CharField(source="product.name", read_only=True)
@@ -287,7 +293,9 @@ class IntakeCreateSerializer(serializers.Serializer):
     rows = IntakeRowSerializer(many=True)
 
 
-class DeliveryLotSerializer(serializers.ModelSerializer):
+class DeliveryLotSerializer(RoleFieldsMixin, serializers.ModelSerializer):
+    role_fields = {"price_per_kg": FARMER_PRICE_READERS, "amount": FARMER_PRICE_READERS}
+
     product_name = serializers.CharField(source="product.name", read_only=True)
     grade_name = serializers.CharField(source="grade.name", read_only=True)
     location_code = serializers.CharField(source="location.code", read_only=True)

@@ -88,6 +88,8 @@ class OrderAdmin(admin.ModelAdmin):
         "import_batch",
         "created_at",
         "updated_at",
+        "masked_phone",
+        "masked_address",
     ]
     fieldsets = [
         (
@@ -108,10 +110,11 @@ class OrderAdmin(admin.ModelAdmin):
             {
                 "fields": [
                     "recipient_name",
-                    ("phone", "phone_masked_by_platform"),
+                    # The full phone and street are for the packing station and the label
+                    # only (README, "Who sees what").
+                    ("masked_phone", "phone_masked_by_platform"),
                     ("province", "city", "district"),
-                    "address_detail",
-                    "raw_address",
+                    "masked_address",
                     "buyer_note",
                 ]
             },
@@ -119,6 +122,10 @@ class OrderAdmin(admin.ModelAdmin):
         (_("Record"), {"fields": [("created_at", "updated_at")]}),
     ]
     inlines = [OrderLineInline, OrderEventInline]
+
+    @admin.display(description=_("Address"))
+    def masked_address(self, order: Order) -> str:
+        return f"{order.province}{order.city}{order.district} ****"
 
     def has_add_permission(self, request):
         return False

@@ -12,7 +12,6 @@ from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiResponse,
-    PolymorphicProxySerializer,
     extend_schema,
     extend_schema_view,
 )
@@ -26,7 +25,7 @@ from core import api as core_api
 from core.errors import DomainError
 from core.idempotency import IDEMPOTENCY_KEY_PARAMETER, IdempotentCreateMixin, idempotent
 from core.pdf import pdf_response
-from core.roles import SHIPPING_READERS, SHIPPING_WORKERS, Role, has_role
+from core.roles import SHIPPING_READERS, SHIPPING_WORKERS, Role
 from orders.models import Order
 from shipping import services
 from shipping.filters import ParcelFilter, WaveFilter
@@ -39,7 +38,6 @@ from shipping.serializers import (
     PackResultSerializer,
     PackSerializer,
     ParcelDetailSerializer,
-    ParcelFullDetailSerializer,
     ParcelIdsSerializer,
     ParcelSerializer,
     TrackingUpdatesSerializer,
@@ -53,7 +51,6 @@ from shipping.serializers import (
 
 MANAGERS = frozenset({Role.MANAGER})
 # Who sees one parcel's full phone and street address: those who pack and ship it.
-RECIPIENT_READERS = frozenset({Role.PACKER, Role.MANAGER})
 # Refusals that are a clash with the data's state, not bad input: answered 409.
 CONFLICT_CODES = frozenset({"forbidden_transition", "not_packable", "pool_empty", "duplicate"})
 MAX_POOL_FILE_BYTES = 20 * 1024 * 1024
@@ -248,11 +245,9 @@ class WaveViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
 
 # --- parcels ---------------------------------------------------------------------------------
 
-PARCEL_VIEW = PolymorphicProxySerializer(
-    component_name="ParcelView",
-    serializers=[ParcelFullDetailSerializer, ParcelDetailSerializer],
-    resource_type_field_name=None,
-)
+# The API never gives a recipient's full phone or street address: the packing station page
+# and the label do (README "Who sees what").
+PARCEL_VIEW = ParcelDetailSerializer
 
 
 def parcel_list_queryset():
@@ -271,7 +266,7 @@ def parcel_detail_queryset():
     )
 
 
-def pack_result(packed: services.PackResult) -> dict:
+def pack_result(packed: services.PackResult, context: dict) -> dict:
     """The pack's answer, from the objects ``parcel_pack`` returns rather than the parcel read
     again: its carrier, wave, order and packer are already there, a new parcel has no returns
     (an empty queryset costs no query), and only the order's channel, the items with their
@@ -288,7 +283,7 @@ def pack_result(packed: services.PackResult) -> dict:
         Prefetch("events", queryset=events),
     )
     return {
-        "parcel": ParcelFullDetailSerializer(parcel).data,
+        "parcel": ParcelDetailSerializer(parcel, context=context).data,
         "warnings": packed.warnings,
         "label_url": reverse("api:parcels-label", args=[parcel.pk]),
     }
@@ -343,8 +338,6 @@ class ParcelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         return ParcelSerializer
 
     def detail_serializer_class(self):
-        if has_role(self.request.user, RECIPIENT_READERS):
-            return ParcelFullDetailSerializer
         return ParcelDetailSerializer
 
     @extend_schema(
@@ -387,7 +380,9 @@ class ParcelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
                     code="duplicate",
                 )
             )
-        return Response(pack_result(packed), status=status.HTTP_201_CREATED)
+        return Response(
+            pack_result(packed, self.get_serializer_context()), status=status.HTTP_201_CREATED
+        )
 
     @extend_schema(
         summary="A parcel's label",

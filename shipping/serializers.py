@@ -1,8 +1,8 @@
 """Serializers of the shipping API.
 
-Lists never carry a recipient's full phone or street address: ``masked_phone`` and the
-province, city and district only. One parcel's full phone and address are in
-``ParcelFullDetailSerializer``, which the API gives only to those who pack and ship.
+No answer carries a recipient's full phone or street address: ``masked_phone`` and the
+province, city and district only. The packing station page and the label are where they are
+shown in full (README, "Who sees what").
 """
 
 from decimal import Decimal
@@ -326,17 +326,6 @@ class ParcelDetailSerializer(ParcelSerializer):
         return reverse("trace:parcel", args=[parcel.trace_token])
 
 
-class ParcelFullDetailSerializer(ParcelDetailSerializer):
-    """One parcel with the recipient's full phone and address: for those who pack and ship."""
-
-    phone = serializers.CharField(source="order.phone", read_only=True)
-    address_detail = serializers.CharField(source="order.address_detail", read_only=True)
-
-    class Meta(ParcelDetailSerializer.Meta):
-        fields = [*ParcelDetailSerializer.Meta.fields, "phone", "address_detail"]
-        read_only_fields = fields
-
-
 class PackSerializer(serializers.Serializer):
     """What the Pack button sends."""
 
@@ -397,7 +386,7 @@ class PackSerializer(serializers.Serializer):
 
 
 class PackResultSerializer(serializers.Serializer):
-    parcel = ParcelFullDetailSerializer()
+    parcel = ParcelDetailSerializer()
     warnings = serializers.ListField(child=serializers.CharField())
     label_url = serializers.CharField()
 
