@@ -16,7 +16,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.api import RoleFieldsMixin
-from core.roles import FARMER_PRICE_READERS, SALES_READERS
+from core.roles import FARMER_PHONE_READERS, FARMER_PRICE_READERS, SALES_READERS
 from inventory.models import (
     Delivery,
     Farmer,
@@ -86,8 +86,11 @@ class FarmerSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class FarmerDetailSerializer(CleanModelSerializer):
-    """A farmer with the full phone number: for intake staff and managers, one at a time."""
+class FarmerDetailSerializer(RoleFieldsMixin, CleanModelSerializer):
+    """A farmer, one at a time: the full phone number for intake staff and managers only
+    (they call the farmer); others get ``masked_phone``."""
+
+    role_fields = {"phone": FARMER_PHONE_READERS}
 
     masked_phone = serializers.CharField(read_only=True)
 
@@ -210,7 +213,9 @@ class LotSerializer(RoleFieldsMixin, serializers.ModelSerializer):
 
 class StockMovementSerializer(serializers.ModelSerializer):
     kind_display = serializers.CharField(source="get_kind_display", read_only=True)
-    acting_user = serializers.CharField(source="acting_user.username", read_only=True)
+    acting_user = serializers.CharField(
+        source="acting_user.username", read_only=True, allow_null=True, default=None
+    )
 
     class Meta:
         model = StockMovement

@@ -18,7 +18,15 @@ from core.roles import SALES_READERS
 from inventory.models import Sku
 from inventory.serializers import MAX_KG, MAX_MONEY, RowListSerializer
 from orders.importers.rows import MAX_QUANTITY, Bad, parse_order_number, parse_phone
-from orders.models import Allocation, Channel, LiveSession, Order, OrderEvent, OrderLine
+from orders.models import (
+    Allocation,
+    Channel,
+    LiveSession,
+    Order,
+    OrderEvent,
+    OrderLine,
+    OrderStatus,
+)
 
 
 def _as_field_error(parse, value):
@@ -193,6 +201,10 @@ class OrderLineSerializer(RoleFieldsMixin, serializers.ModelSerializer):
 
 
 class OrderEventSerializer(serializers.ModelSerializer):
+    # The first event (the order's creation) comes from no status: "".
+    from_status = serializers.ChoiceField(
+        choices=OrderStatus.choices, allow_blank=True, read_only=True
+    )
     acting_user = serializers.CharField(
         source="acting_user.username", read_only=True, allow_null=True, default=None
     )

@@ -7,7 +7,6 @@ import io
 
 from django.db import IntegrityError
 from django.db.models import Count, Prefetch, Q, prefetch_related_objects
-from django.urls import reverse
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -47,6 +46,8 @@ from shipping.serializers import (
     WaybillImportResultSerializer,
     WaybillImportSerializer,
     WaybillStockSerializer,
+    absolute_url,
+    label_path,
 )
 
 MANAGERS = frozenset({Role.MANAGER})
@@ -285,7 +286,7 @@ def pack_result(packed: services.PackResult, context: dict) -> dict:
     return {
         "parcel": ParcelDetailSerializer(parcel, context=context).data,
         "warnings": packed.warnings,
-        "label_url": reverse("api:parcels-label", args=[parcel.pk]),
+        "label_url": absolute_url(context.get("request"), label_path(parcel)),
     }
 
 

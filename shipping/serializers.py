@@ -7,6 +7,7 @@ shown in full (README, "Who sees what").
 
 from decimal import Decimal
 
+from django.conf import settings
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
@@ -15,6 +16,7 @@ from rest_framework import serializers
 
 from inventory.serializers import CleanModelSerializer, kg_input
 from orders.models import Channel, LiveSession, Order
+from shipping.labels import trace_url
 from shipping.models import (
     Carrier,
     Parcel,
@@ -258,6 +260,17 @@ class ParcelItemSerializer(serializers.ModelSerializer):
         return f"{total:.3f}"
 
 
+def label_path(parcel: Parcel) -> str:
+    return reverse("api:parcels-label", args=[parcel.pk])
+
+
+def absolute_url(request, path: str) -> str:
+    """``path`` on the server the request came to; on the public address without one."""
+    if request is not None:
+        return request.build_absolute_uri(path)
+    return settings.SHANHUO_PUBLIC_URL + path
+
+
 class ParcelSerializer(serializers.ModelSerializer):
     """A parcel as lists show it: the recipient's phone masked, no street address."""
 
@@ -319,11 +332,12 @@ class ParcelDetailSerializer(ParcelSerializer):
 
     @extend_schema_field(OpenApiTypes.URI)
     def get_label_url(self, parcel: Parcel) -> str:
-        return reverse("api:parcels-label", args=[parcel.pk])
+        return absolute_url(self.context.get("request"), label_path(parcel))
 
     @extend_schema_field(OpenApiTypes.URI)
     def get_trace_url(self, parcel: Parcel) -> str:
-        return reverse("trace:parcel", args=[parcel.trace_token])
+        """The public address printed in the label's QR code (SHANHUO_PUBLIC_URL)."""
+        return trace_url(parcel.trace_token)
 
 
 class PackSerializer(serializers.Serializer):
@@ -388,7 +402,7 @@ class PackSerializer(serializers.Serializer):
 class PackResultSerializer(serializers.Serializer):
     parcel = ParcelDetailSerializer()
     warnings = serializers.ListField(child=serializers.CharField())
-    label_url = serializers.CharField()
+    label_url = serializers.URLField()
 
 
 class ParcelIdsSerializer(serializers.Serializer):

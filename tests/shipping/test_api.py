@@ -5,6 +5,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -209,7 +210,8 @@ def test_pack_makes_the_parcel_ships_the_stock_out_and_gives_the_label_url(clien
     parcel = Parcel.objects.get()
     assert body["parcel"]["id"] == parcel.pk
     assert body["parcel"]["tracking_number"] == "SF000000000099"
-    assert body["label_url"] == f"/api/parcels/{parcel.pk}/label/"
+    assert body["label_url"] == f"http://testserver/api/parcels/{parcel.pk}/label/"
+    assert body["parcel"]["trace_url"].startswith(settings.SHANHUO_PUBLIC_URL + "/t/")
     assert body["warnings"] == []
     assert [(i["sku"], i["kg"]) for i in body["parcel"]["items"]] == [("MT-5J", "5.000")]
     order.refresh_from_db()
