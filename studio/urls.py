@@ -34,3 +34,4 @@ urlpatterns = [
 ]
 
 handler403 = "studio.views.permission_denied"
+handler404 = "studio.views.page_not_found"

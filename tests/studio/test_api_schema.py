@@ -72,3 +72,10 @@ def test_no_order_or_parcel_answer_declares_a_full_phone_or_street(schema):
                 component.get("properties", {})
             ), name
     assert Order._meta.get_field("phone")  # the data is there, only never answered
+
+
+def test_an_address_the_api_does_not_have_answers_json(client_for):
+    response = client_for("packer").get("/api/carriers/0.5/")
+
+    assert response.status_code == 404
+    assert "detail" in response.json()
