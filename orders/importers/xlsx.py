@@ -60,18 +60,36 @@ class XlsxLimits:
 
 def column_index(reference: str) -> int:
     """ "C7" → 2 (0-based); -1 when the reference has no column letters."""
-    match = COLUMN.match(reference)
-    if not match:
-        return -1
-    index = 0
-    for letter in match.group():
-        index = index * 26 + ord(letter) - 64
-    return index - 1
+    return _COLUMNS[reference.rstrip("0123456789")]
 
 
-def _local(name: str) -> str:
-    """A tag without its namespace: "{…main}row" (ElementTree) or "x:row" (expat) → "row"."""
-    return name.rpartition("}")[2].rpartition(":")[2]
+class _Columns(dict):
+    """Column letters → index, worked out once per letters (a sheet has few columns)."""
+
+    def __missing__(self, letters: str) -> int:
+        if not COLUMN.fullmatch(letters):
+            return -1
+        index = 0
+        for letter in letters:
+            index = index * 26 + ord(letter) - 64
+        if len(self) < 20_000:
+            self[letters] = index - 1
+        return index - 1
+
+
+class _Names(dict):
+    """Tag → tag without its namespace: "{…main}row" (ElementTree) or "x:row" (expat) →
+    "row", worked out once per tag name (the callbacks run millions of times)."""
+
+    def __missing__(self, name: str) -> str:
+        local = name.rpartition("}")[2].rpartition(":")[2]
+        if len(self) < 1_000:
+            self[name] = local
+        return local
+
+
+_COLUMNS = _Columns()
+_local = _Names().__getitem__
 
 
 def _no_dtd(*_args) -> None:
