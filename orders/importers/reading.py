@@ -31,6 +31,7 @@ XLSX_EXTENSIONS = {".xlsx"}
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 # Floats at or above this many units lost digits in the spreadsheet (a double holds 15).
 EXACT_FLOAT_LIMIT = 10**15
+SHARED_CELLS = 50_000
 
 
 @contextmanager
@@ -374,6 +375,10 @@ def _fill(
         limits.max_columns,
         limits.max_cell_chars,
     )
+    # Most cells of an export repeat (status, SKU, price, province, session): one string for
+    # each distinct short value instead of one per cell keeps a large file's rows at about
+    # half the memory. Bounded, so a file of distinct values does not grow it without end.
+    shared: dict[str, str] = {}
     for number, record in records:
         if number > last_row:
             raise limit_error("rows", limits, row=number)
@@ -402,4 +407,6 @@ def _fill(
         if max_rows is not None and len(rows) >= max_rows:
             table.truncated = True
             return
+        if len(shared) < SHARED_CELLS:
+            record = [shared.setdefault(cell, cell) if len(cell) <= 24 else cell for cell in record]
         rows.append((number, record))

@@ -210,7 +210,7 @@ def _too_long(value: str, limit: int) -> str:
 # --- rows ------------------------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(slots=True)
 class OrderValues:
     """The order-level values one row carries."""
 
@@ -230,7 +230,7 @@ class OrderValues:
     live_session_title: str = ""
 
 
-@dataclass
+@dataclass(slots=True)
 class ParsedRow:
     number: int  # as the spreadsheet numbers it (the header is row 1)
     cells: list[str]
@@ -241,7 +241,7 @@ class ParsedRow:
     errors: list[tuple[str, str]] = field(default_factory=list)  # (field, reason)
 
 
-@dataclass
+@dataclass(slots=True)
 class OrderGroup:
     """The rows of one order number, and the draft made of them when they are all good."""
 
