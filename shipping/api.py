@@ -114,7 +114,12 @@ def _numbers_from_file(upload) -> list[str]:
             continue
     else:
         raise DomainError(_("The file is not a text file."), field="file")
-    rows = [row[0] if row else "" for row in csv.reader(io.StringIO(text))]
+    try:
+        rows = [row[0] if row else "" for row in csv.reader(io.StringIO(text))]
+    except csv.Error:  # a NUL, or a "line" longer than any waybill number could be
+        raise DomainError(
+            _("The file is not a list of waybill numbers, one per line."), field="file"
+        ) from None
     if rows and not any(ch.isdigit() for ch in rows[0]):
         rows = ["", *rows[1:]]  # keeps line numbers in errors as the file counts them
     return rows

@@ -132,3 +132,15 @@ def test_a_wave_of_the_oldest_n_is_explicit_enough(client_for):
     wave = Wave.objects.get()
     assert list(wave.wave_orders.values_list("order_id", flat=True)) == [first.pk]
     assert Order.objects.count() == 2
+
+
+@pytest.mark.parametrize(
+    "content", [b"SF1000000001\n" + b"9" * 200_000 + b"\n", b"SF1000000001\nSF10\x0000002\n"]
+)
+def test_a_waybill_file_python_cannot_read_as_csv_is_a_400(client_for, content):
+    upload = SimpleUploadedFile("pool.csv", content)
+    response = client_for("manager").post(
+        "/api/waybill-pools/", {"carrier": "sf", "file": upload}, HTTP_ACCEPT_LANGUAGE="en"
+    )
+    assert response.status_code == 400
+    assert "field larger than field limit" not in response.content.decode()
