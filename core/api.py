@@ -3,6 +3,7 @@
 from collections.abc import Collection
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import DataError
 from django.db.models import ProtectedError, RestrictedError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -12,6 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from core.errors import DomainError
+from core.roles import has_role
 
 
 class Conflict(APIException):
@@ -32,6 +34,13 @@ def exception_handler(exc, context):
         else:
             body = {"non_field_errors": [str(m) for m in exc.messages]}
         return Response(body, status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, OverflowError | DataError):
+        # A number or date that passed the fields but overflows in arithmetic or in the
+        # database (core.input_guard): the request's fault, never a 500.
+        return Response(
+            {"detail": _("A number or a date is out of range.")},
+            status=status.HTTP_400_BAD_REQUEST,
+        )
     return drf_exception_handler(exc, context)
 
 
@@ -68,3 +77,48 @@ class ProtectedDeleteMixin:
             if hasattr(instance, "is_active"):
                 message += " " + _("Deactivate it instead (set is_active to false).")
             raise Conflict(message) from exc
+
+
+# --- fields by role --------------------------------------------------------------------------
+
+# Component name → fields some roles do not get (read by ``optional_role_fields``).
+ROLE_FIELDS_BY_COMPONENT: dict[str, set[str]] = {}
+
+
+class RoleFieldsMixin:
+    """Fields only some roles may read, e.g. ``role_fields = {"price_per_kg":
+    FARMER_PRICE_READERS}``: others get the object without them (nested serializers too:
+    the request is the root's). Without a request (the schema) every field is there; the
+    schema marks these optional (``optional_role_fields``)."""
+
+    role_fields: dict[str, frozenset[str]] = {}
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if cls.role_fields:
+            name = cls.__name__.removesuffix("Serializer")
+            ROLE_FIELDS_BY_COMPONENT.setdefault(name, set()).update(cls.role_fields)
+
+    def get_fields(self):
+        fields = super().get_fields()
+        request = self.context.get("request")
+        view = self.context.get("view")
+        if request is None or getattr(view, "swagger_fake_view", False):
+            return fields
+        for name, roles in self.role_fields.items():
+            if name in fields and not has_role(request.user, roles):
+                del fields[name]
+        return fields
+
+
+def optional_role_fields(result, generator, request, public):
+    """drf-spectacular hook: a field some roles do not get is not required."""
+    schemas = result.get("components", {}).get("schemas", {})
+    for name, fields in ROLE_FIELDS_BY_COMPONENT.items():
+        for component in (name, f"Paginated{name}List"):
+            schema = schemas.get(component)
+            if schema and "required" in schema:
+                schema["required"] = [f for f in schema["required"] if f not in fields]
+                if not schema["required"]:
+                    del schema["required"]
+    return result

@@ -8,6 +8,10 @@ from drf_spectacular.utils import extend_schema_field
 
 @extend_schema_field(OpenApiTypes.INT)
 class IdFilter(filters.NumberFilter):
-    """A whole-number id (``NumberFilter`` would accept ``2.5``)."""
+    """A whole-number id (``NumberFilter`` would accept ``2.5``), within the database's integers."""
 
     field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("max_value", 2**63 - 1)
+        super().__init__(*args, **kwargs)

@@ -38,8 +38,14 @@ SHIPPING_WORKERS = frozenset({Role.PACKER, Role.MANAGER})
 RETURN_WORKERS = frozenset({Role.INTAKE, Role.PACKER, Role.MANAGER})
 # A lot's compliance certificate: intake staff when they repack, packers, managers.
 CERTIFICATE_ISSUERS = frozenset({Role.INTAKE, Role.PACKER, Role.MANAGER})
-# Insight: creators follow what sold (money included); packers see no money at all.
+# Insight: creators follow what sold (money included: order prices and totals, SKU prices);
+# packers see no money at all.
 SALES_READERS = frozenset({Role.CREATOR, Role.MANAGER})
+# What the studio pays farmers per kilogram, and an intake's amount: intake staff record it at
+# the door (and print it on the farmer's slip); managers pay it. Nobody else sees it.
+FARMER_PRICE_READERS = frozenset({Role.INTAKE, Role.MANAGER})
+# A farmer's full phone number: those who call farmers (intake staff, managers).
+FARMER_PHONE_READERS = frozenset({Role.INTAKE, Role.MANAGER})
 # Farmers' statements: creators see kilograms per farmer and the studio's totals, never one
 # farmer's money; managers see everything and record payments.
 STATEMENT_READERS = frozenset({Role.CREATOR, Role.MANAGER})

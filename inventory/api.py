@@ -4,7 +4,6 @@ command calls one service."""
 
 from drf_spectacular.utils import (
     OpenApiResponse,
-    PolymorphicProxySerializer,
     extend_schema,
     extend_schema_view,
 )
@@ -15,7 +14,7 @@ from rest_framework.routers import APIRootView
 
 from core.api import ProtectedDeleteMixin
 from core.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotent
-from core.roles import STOCK_READERS, STOCK_WRITERS, Role, has_role
+from core.roles import STOCK_READERS, STOCK_WRITERS, Role
 from inventory import selectors, services
 from inventory.filters import (
     DeliveryFilter,
@@ -45,7 +44,6 @@ from inventory.serializers import (
 
 MANAGERS = frozenset({Role.MANAGER})
 # Who sees a farmer's full phone number (one farmer at a time, never in a list).
-PHONE_READERS = frozenset({Role.INTAKE, Role.MANAGER})
 
 
 class StudioAPIRootView(APIRootView):
@@ -74,11 +72,8 @@ class MasterDataViewSet(ProtectedDeleteMixin, viewsets.ModelViewSet):
 
 # --- farmers ---------------------------------------------------------------------------------
 
-FARMER_VIEW = PolymorphicProxySerializer(
-    component_name="FarmerView",
-    serializers=[FarmerDetailSerializer, FarmerSerializer],
-    resource_type_field_name=None,
-)
+# One farmer: the full phone only for intake staff and managers (FarmerDetailSerializer).
+FARMER_VIEW = FarmerDetailSerializer
 
 
 @extend_schema_view(
@@ -114,8 +109,6 @@ class FarmerViewSet(ProtectedDeleteMixin, viewsets.ModelViewSet):
         if self.action == "create":
             return FarmerCreateSerializer
         if self.action == "list":
-            return FarmerSerializer
-        if self.action == "retrieve" and not has_role(self.request.user, PHONE_READERS):
             return FarmerSerializer
         return FarmerDetailSerializer  # changes: managers only
 

@@ -56,6 +56,7 @@ class LotFilter(filters.FilterSet):
     expiring_within = DaysFilter(
         method="filter_expiring_within",
         min_value=0,
+        max_value=3650,
         label=_("Has stock and expires within this many days"),
     )
 

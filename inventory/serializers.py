@@ -15,6 +15,8 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from core.api import RoleFieldsMixin
+from core.roles import FARMER_PHONE_READERS, FARMER_PRICE_READERS, SALES_READERS
 from inventory.models import (
     Delivery,
     Farmer,
@@ -85,8 +87,11 @@ class FarmerSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class FarmerDetailSerializer(CleanModelSerializer):
-    """A farmer with the full phone number: for intake staff and managers, one at a time."""
+class FarmerDetailSerializer(RoleFieldsMixin, CleanModelSerializer):
+    """A farmer, one at a time: the full phone number for intake staff and managers only
+    (they call the farmer); others get ``masked_phone``."""
+
+    role_fields = {"phone": FARMER_PHONE_READERS}
 
     masked_phone = serializers.CharField(read_only=True)
 
@@ -138,7 +143,9 @@ class LocationSerializer(CleanModelSerializer):
         fields = ["id", "code", "name", "storage", "is_active"]
 
 
-class SkuSerializer(CleanModelSerializer):
+class SkuSerializer(RoleFieldsMixin, CleanModelSerializer):
+    role_fields = {"price": SALES_READERS}  # packers and intake staff see no sales money
+
     product_name = serializers.CharField(source="product.name", read_only=True)
     grade_name = serializers.CharField(source="grade.name", read_only=True)
 
@@ -162,7 +169,9 @@ class SkuSerializer(CleanModelSerializer):
 # --- lots and the ledger ---------------------------------------------------------------------
 
 
-class LotSerializer(serializers.ModelSerializer):
+class LotSerializer(RoleFieldsMixin, serializers.ModelSerializer):
+    role_fields = {"price_per_kg": FARMER_PRICE_READERS}
+
     delivery_code = serializers.CharField(source="delivery.code", read_only=True)
     farmer_name = serializers.CharField(source="farmer.name", read_only=True)
     product_name = serializers.CharField(source="product.name", read_only=True)
@@ -206,7 +215,9 @@ class LotSerializer(serializers.ModelSerializer):
 
 class StockMovementSerializer(serializers.ModelSerializer):
     kind_display = serializers.CharField(source="get_kind_display", read_only=True)
-    acting_user = serializers.CharField(source="acting_user.username", read_only=True)
+    acting_user = serializers.CharField(
+        source="acting_user.username", read_only=True, allow_null=True, default=None
+    )
 
     class Meta:
         model = StockMovement
@@ -289,7 +300,9 @@ class IntakeCreateSerializer(serializers.Serializer):
     rows = IntakeRowSerializer(many=True)
 
 
-class DeliveryLotSerializer(serializers.ModelSerializer):
+class DeliveryLotSerializer(RoleFieldsMixin, serializers.ModelSerializer):
+    role_fields = {"price_per_kg": FARMER_PRICE_READERS, "amount": FARMER_PRICE_READERS}
+
     product_name = serializers.CharField(source="product.name", read_only=True)
     grade_name = serializers.CharField(source="grade.name", read_only=True)
     location_code = serializers.CharField(source="location.code", read_only=True)

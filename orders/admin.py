@@ -94,6 +94,8 @@ class OrderAdmin(admin.ModelAdmin):
         "address_status",
         "created_at",
         "updated_at",
+        "masked_phone",
+        "masked_address",
     ]
     fieldsets = [
         (
@@ -114,11 +116,12 @@ class OrderAdmin(admin.ModelAdmin):
             {
                 "fields": [
                     "recipient_name",
-                    ("phone", "phone_masked_by_platform"),
+                    # The full phone and street are for the packing station and the label
+                    # only (README, "Who sees what").
+                    ("masked_phone", "phone_masked_by_platform"),
                     ("province", "city", "district"),
                     ("adcode", "address_status"),
-                    "address_detail",
-                    "raw_address",
+                    "masked_address",
                     "buyer_note",
                 ]
             },
@@ -126,6 +129,10 @@ class OrderAdmin(admin.ModelAdmin):
         (_("Record"), {"fields": [("created_at", "updated_at")]}),
     ]
     inlines = [OrderLineInline, OrderEventInline]
+
+    @admin.display(description=_("Address"))
+    def masked_address(self, order: Order) -> str:
+        return f"{order.province}{order.city}{order.district} ****"
 
     def has_add_permission(self, request):
         return False

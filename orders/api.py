@@ -6,7 +6,6 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import ngettext
 from drf_spectacular.utils import (
     OpenApiResponse,
-    PolymorphicProxySerializer,
     extend_schema,
     extend_schema_view,
 )
@@ -21,8 +20,6 @@ from core.roles import (
     LIVE_SESSION_WRITERS,
     ORDER_READERS,
     ORDER_WRITERS,
-    Role,
-    has_role,
 )
 from orders import addresses, selectors, services
 from orders.drafts import LineDraft, OrderDraft
@@ -36,13 +33,11 @@ from orders.serializers import (
     OrderCancelSerializer,
     OrderCreateSerializer,
     OrderDetailSerializer,
-    OrderFullDetailSerializer,
     OrderSerializer,
 )
 
 # Who sees one order's full phone and street address: packers pack it, managers run the
 # studio. Creators follow what sold and get the masked view.
-RECIPIENT_READERS = frozenset({Role.PACKER, Role.MANAGER})
 # Domain errors that are not bad input but a clash with the data's current state.
 CONFLICT_CODES = frozenset({"forbidden_transition", "duplicate"})
 
@@ -59,11 +54,9 @@ def domain_error_response(exc: DomainError) -> Response:
     return core_api.domain_error_response(exc, conflict_codes=CONFLICT_CODES, rows_key="lines")
 
 
-ORDER_VIEW = PolymorphicProxySerializer(
-    component_name="OrderView",
-    serializers=[OrderFullDetailSerializer, OrderDetailSerializer],
-    resource_type_field_name=None,
-)
+# The API never gives a recipient's full phone or street address: the packing station page
+# and the label do (README "Who sees what").
+ORDER_VIEW = OrderDetailSerializer
 
 
 @extend_schema_view(
@@ -114,8 +107,6 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         return self.detail_serializer_class()
 
     def detail_serializer_class(self):
-        if has_role(self.request.user, RECIPIENT_READERS):
-            return OrderFullDetailSerializer
         return OrderDetailSerializer
 
     def _order_body(self, order: Order) -> dict:
@@ -131,7 +122,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         "number the channel already has is a 409.",
         parameters=[IDEMPOTENCY_KEY_PARAMETER],
         request=OrderCreateSerializer,
-        responses={201: OrderFullDetailSerializer, 400: BAD_INPUT, 409: CONFLICT},
+        responses={201: OrderDetailSerializer, 400: BAD_INPUT, 409: CONFLICT},
     )
     @idempotent
     def create(self, request, *args, **kwargs):
@@ -180,7 +171,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         description="Before packing only; what the order had reserved goes back to its lots. "
         "A packed, shipped or already cancelled order is a 409 naming both states.",
         request=OrderCancelSerializer,
-        responses={200: OrderFullDetailSerializer, 409: CONFLICT},
+        responses={200: OrderDetailSerializer, 409: CONFLICT},
     )
     @action(detail=True, methods=["post"], filter_backends=[])
     def cancel(self, request, pk=None):
@@ -203,7 +194,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         "province, and a city and district of it when given; the address is then "
         '`"confirmed"`. A shipped, cancelled or refunded order is a 409.',
         request=OrderAddressSerializer,
-        responses={200: OrderFullDetailSerializer, 400: BAD_INPUT, 409: CONFLICT},
+        responses={200: OrderDetailSerializer, 400: BAD_INPUT, 409: CONFLICT},
     )
     @action(detail=True, methods=["post"], filter_backends=[])
     def address(self, request, pk=None):

@@ -1,8 +1,9 @@
 """Serializers of the orders API.
 
-Lists never carry a full phone number or the street address: ``masked_phone`` and the
-province, city and district only. One order's full phone and address are in
-``OrderFullDetailSerializer``, which the API gives only to the roles that need them.
+No answer carries a full phone number or the street address: ``masked_phone`` and the
+province, city and district only. The packing station page and the label are where a
+recipient's full phone and address are shown (README, "Who sees what"). Money (prices,
+totals) goes only to the roles that read sales (``RoleFieldsMixin``).
 """
 
 from decimal import Decimal
@@ -13,11 +14,21 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from core.api import RoleFieldsMixin
+from core.roles import SALES_READERS
 from inventory.models import Sku
 from inventory.serializers import MAX_KG, MAX_MONEY, RowListSerializer
 from orders.drafts import MAX_QUANTITY
 from orders.importers.rows import Bad, parse_order_number, parse_phone
-from orders.models import Allocation, Channel, LiveSession, Order, OrderEvent, OrderLine
+from orders.models import (
+    Allocation,
+    Channel,
+    LiveSession,
+    Order,
+    OrderEvent,
+    OrderLine,
+    OrderStatus,
+)
 from orders.sessions import session_grace, session_takes, session_window_text
 
 
@@ -44,7 +55,9 @@ class ChannelSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class LiveSessionSerializer(serializers.ModelSerializer):
+class LiveSessionSerializer(RoleFieldsMixin, serializers.ModelSerializer):
+    role_fields = {"gross_sales": SALES_READERS}
+
     channel = serializers.SlugRelatedField(
         slug_field="code",
         queryset=Channel.objects.filter(is_active=True),
@@ -128,8 +141,11 @@ class OrderLineBriefSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class OrderSerializer(serializers.ModelSerializer):
-    """An order as lists show it: masked phone, no street address, lines summarised."""
+class OrderSerializer(RoleFieldsMixin, serializers.ModelSerializer):
+    """An order as lists show it: masked phone, no street address, lines summarised; its
+    money only for those who read sales."""
+
+    role_fields = {"goods_total": SALES_READERS, "shipping_fee": SALES_READERS}
 
     channel = serializers.CharField(source="channel.code", read_only=True)
     channel_name = serializers.CharField(source="channel.name", read_only=True)
@@ -194,7 +210,9 @@ class AllocationSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class OrderLineSerializer(serializers.ModelSerializer):
+class OrderLineSerializer(RoleFieldsMixin, serializers.ModelSerializer):
+    role_fields = {"unit_price": SALES_READERS, "amount": SALES_READERS}
+
     sku = serializers.CharField(source="sku.merchant_code", read_only=True)
     sku_name = serializers.CharField(source="sku.name", read_only=True)
     amount = serializers.DecimalField(max_digits=14, decimal_places=2, read_only=True)
@@ -207,6 +225,10 @@ class OrderLineSerializer(serializers.ModelSerializer):
 
 
 class OrderEventSerializer(serializers.ModelSerializer):
+    # The first event (the order's creation) comes from no status: "".
+    from_status = serializers.ChoiceField(
+        choices=OrderStatus.choices, allow_blank=True, read_only=True
+    )
     acting_user = serializers.CharField(
         source="acting_user.username", read_only=True, allow_null=True, default=None
     )
@@ -235,20 +257,12 @@ class OrderDetailSerializer(OrderSerializer):
         read_only_fields = fields
 
 
-class OrderFullDetailSerializer(OrderDetailSerializer):
-    """One order with the recipient's full phone and address: for those who pack and ship."""
-
-    class Meta(OrderDetailSerializer.Meta):
-        fields = [*OrderDetailSerializer.Meta.fields, "phone", "address_detail", "raw_address"]
-        read_only_fields = fields
-
-
 class AllocateResultSerializer(serializers.Serializer):
     result = serializers.ChoiceField(
         choices=["allocated", "backordered"],
         help_text=_("Whether every line got its kilograms, or the order waits for stock."),
     )
-    order = OrderFullDetailSerializer()
+    order = OrderDetailSerializer()
 
 
 # --- orders: input ---------------------------------------------------------------------------

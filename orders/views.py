@@ -86,7 +86,9 @@ def _detail_page(request, order: Order, *, address_form: AddressForm | None = No
                 "province": order.province,
                 "city": "" if order.city == order.province else order.city,
                 "district": order.district,
-                "address_detail": order.address_detail,
+                # The street is for the job of reading an address no district was found in:
+                # an order whose address was read keeps it masked here (DESIGN.md).
+                "address_detail": order.address_detail if order.address_needs_review else "",
             }
         )
     return render(

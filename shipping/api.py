@@ -7,12 +7,10 @@ import io
 
 from django.db import IntegrityError
 from django.db.models import Count, Prefetch, Q
-from django.urls import reverse
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiResponse,
-    PolymorphicProxySerializer,
     extend_schema,
     extend_schema_view,
 )
@@ -26,7 +24,7 @@ from core import api as core_api
 from core.errors import DomainError
 from core.idempotency import IDEMPOTENCY_KEY_PARAMETER, IdempotentCreateMixin, idempotent
 from core.pdf import pdf_response
-from core.roles import SHIPPING_READERS, SHIPPING_WORKERS, Role, has_role
+from core.roles import SHIPPING_READERS, SHIPPING_WORKERS, Role
 from orders.models import Order
 from shipping import services
 from shipping.filters import ParcelFilter, WaveFilter
@@ -40,7 +38,6 @@ from shipping.serializers import (
     PackResultSerializer,
     PackSerializer,
     ParcelDetailSerializer,
-    ParcelFullDetailSerializer,
     ParcelIdsSerializer,
     ParcelSerializer,
     TrackingUpdatesSerializer,
@@ -50,11 +47,12 @@ from shipping.serializers import (
     WaybillImportResultSerializer,
     WaybillImportSerializer,
     WaybillStockSerializer,
+    absolute_url,
+    label_path,
 )
 
 MANAGERS = frozenset({Role.MANAGER})
 # Who sees one parcel's full phone and street address: those who pack and ship it.
-RECIPIENT_READERS = frozenset({Role.PACKER, Role.MANAGER})
 # Refusals that are a clash with the data's state, not bad input: answered 409.
 CONFLICT_CODES = frozenset({"forbidden_transition", "not_packable", "pool_empty", "duplicate"})
 MAX_POOL_FILE_BYTES = 20 * 1024 * 1024
@@ -117,7 +115,12 @@ def _numbers_from_file(upload) -> list[str]:
             continue
     else:
         raise DomainError(_("The file is not a text file."), field="file")
-    rows = [row[0] if row else "" for row in csv.reader(io.StringIO(text))]
+    try:
+        rows = [row[0] if row else "" for row in csv.reader(io.StringIO(text))]
+    except csv.Error:  # a NUL, or a "line" longer than any waybill number could be
+        raise DomainError(
+            _("The file is not a list of waybill numbers, one per line."), field="file"
+        ) from None
     if rows and not any(ch.isdigit() for ch in rows[0]):
         rows = ["", *rows[1:]]  # keeps line numbers in errors as the file counts them
     return rows
@@ -249,11 +252,9 @@ class WaveViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
 
 # --- parcels ---------------------------------------------------------------------------------
 
-PARCEL_VIEW = PolymorphicProxySerializer(
-    component_name="ParcelView",
-    serializers=[ParcelFullDetailSerializer, ParcelDetailSerializer],
-    resource_type_field_name=None,
-)
+# The API never gives a recipient's full phone or street address: the packing station page
+# and the label do (README "Who sees what").
+PARCEL_VIEW = ParcelDetailSerializer
 
 
 def parcel_list_queryset():
@@ -272,15 +273,15 @@ def parcel_detail_queryset():
     )
 
 
-def pack_result(packed: services.PackResult) -> dict:
+def pack_result(packed: services.PackResult, context: dict) -> dict:
     """The pack's answer, from the objects ``parcel_pack`` returns, with no query: the parcel
     comes with its carrier, wave, order (and channel), packer, items (their SKUs, lots and
     farmers) and its one tracking event."""
     parcel = packed.parcel
     return {
-        "parcel": ParcelFullDetailSerializer(parcel).data,
+        "parcel": ParcelDetailSerializer(parcel, context=context).data,
         "warnings": packed.warnings,
-        "label_url": reverse("api:parcels-label", args=[parcel.pk]),
+        "label_url": absolute_url(context.get("request"), label_path(parcel)),
     }
 
 
@@ -333,8 +334,6 @@ class ParcelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         return ParcelSerializer
 
     def detail_serializer_class(self):
-        if has_role(self.request.user, RECIPIENT_READERS):
-            return ParcelFullDetailSerializer
         return ParcelDetailSerializer
 
     @extend_schema(
@@ -377,7 +376,9 @@ class ParcelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
                     code="duplicate",
                 )
             )
-        return Response(pack_result(packed), status=status.HTTP_201_CREATED)
+        return Response(
+            pack_result(packed, self.get_serializer_context()), status=status.HTTP_201_CREATED
+        )
 
     @extend_schema(
         summary="A parcel's label",

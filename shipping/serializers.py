@@ -1,12 +1,13 @@
 """Serializers of the shipping API.
 
-Lists never carry a recipient's full phone or street address: ``masked_phone`` and the
-province, city and district only. One parcel's full phone and address are in
-``ParcelFullDetailSerializer``, which the API gives only to those who pack and ship.
+No answer carries a recipient's full phone or street address: ``masked_phone`` and the
+province, city and district only. The packing station page and the label are where they are
+shown in full (README, "Who sees what").
 """
 
 from decimal import Decimal
 
+from django.conf import settings
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
@@ -15,6 +16,7 @@ from rest_framework import serializers
 
 from inventory.serializers import CleanModelSerializer, kg_input
 from orders.models import Channel, LiveSession, Order
+from shipping.labels import trace_url
 from shipping.models import (
     Carrier,
     Parcel,
@@ -149,6 +151,9 @@ class WaveDetailSerializer(WaveSerializer):
         read_only_fields = fields
 
 
+FILTERED_WAVE_LIMIT = 500
+
+
 class WaveCreateSerializer(serializers.Serializer):
     """Which allocated orders make the wave: a list of ids, or filters with a limit."""
 
@@ -177,11 +182,38 @@ class WaveCreateSerializer(serializers.Serializer):
         min_value=1,
         max_value=20_000,
         required=False,
-        default=500,
-        help_text=_("At most this many orders, oldest payment first."),
+        help_text=_(
+            "At most this many orders, oldest payment first (500 when only filters are given)."
+        ),
     )
     carrier = _carrier_field(required=False, allow_null=True, default=None)
     note = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+    def validate(self, attrs):
+        """A wave is chosen on purpose: order ids, a filter, or how many of the oldest. An
+        empty request would otherwise take every allocated order."""
+        chosen = (
+            attrs.get("orders")
+            or attrs.get("live_session")
+            or attrs.get("channel")
+            or attrs.get("sku", "").strip()
+            or attrs.get("province", "").strip()
+            or "limit" in attrs
+        )
+        if not chosen:
+            raise serializers.ValidationError(
+                {
+                    "non_field_errors": [
+                        _(
+                            "Choose the orders: order ids, a filter (live session, channel, "
+                            "SKU, province) or how many of the oldest (limit)."
+                        )
+                    ]
+                },
+                code="required",
+            )
+        attrs.setdefault("limit", FILTERED_WAVE_LIMIT)
+        return attrs
 
 
 # --- parcels ---------------------------------------------------------------------------------
@@ -228,6 +260,17 @@ class ParcelItemSerializer(serializers.ModelSerializer):
     def get_returned_kg(self, item: ParcelItem) -> str:
         total = sum((r.kg for r in item.returns.all()), Decimal("0"))
         return f"{total:.3f}"
+
+
+def label_path(parcel: Parcel) -> str:
+    return reverse("api:parcels-label", args=[parcel.pk])
+
+
+def absolute_url(request, path: str) -> str:
+    """``path`` on the server the request came to; on the public address without one."""
+    if request is not None:
+        return request.build_absolute_uri(path)
+    return settings.SHANHUO_PUBLIC_URL + path
 
 
 class ParcelSerializer(serializers.ModelSerializer):
@@ -291,22 +334,12 @@ class ParcelDetailSerializer(ParcelSerializer):
 
     @extend_schema_field(OpenApiTypes.URI)
     def get_label_url(self, parcel: Parcel) -> str:
-        return reverse("api:parcels-label", args=[parcel.pk])
+        return absolute_url(self.context.get("request"), label_path(parcel))
 
     @extend_schema_field(OpenApiTypes.URI)
     def get_trace_url(self, parcel: Parcel) -> str:
-        return reverse("trace:parcel", args=[parcel.trace_token])
-
-
-class ParcelFullDetailSerializer(ParcelDetailSerializer):
-    """One parcel with the recipient's full phone and address: for those who pack and ship."""
-
-    phone = serializers.CharField(source="order.phone", read_only=True)
-    address_detail = serializers.CharField(source="order.address_detail", read_only=True)
-
-    class Meta(ParcelDetailSerializer.Meta):
-        fields = [*ParcelDetailSerializer.Meta.fields, "phone", "address_detail"]
-        read_only_fields = fields
+        """The public address printed in the label's QR code (SHANHUO_PUBLIC_URL)."""
+        return trace_url(parcel.trace_token)
 
 
 class PackSerializer(serializers.Serializer):
@@ -369,9 +402,9 @@ class PackSerializer(serializers.Serializer):
 
 
 class PackResultSerializer(serializers.Serializer):
-    parcel = ParcelFullDetailSerializer()
+    parcel = ParcelDetailSerializer()
     warnings = serializers.ListField(child=serializers.CharField())
-    label_url = serializers.CharField()
+    label_url = serializers.URLField()
 
 
 class ParcelIdsSerializer(serializers.Serializer):

@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 
 from core.errors import DomainError
 from inventory.services import Reservation, next_codes, stock_return, stock_ship_out
-from orders.importers.reading import clean_header, read_table
+from orders.importers.reading import clean_header, excerpt, read_table, upload_limits
 from orders.lifecycle import (
     PackedItem,
     PackItem,
@@ -618,7 +618,8 @@ def _parse_time(text: str) -> datetime:
             moment = datetime.fromisoformat(text)
         except ValueError:
             raise DomainError(
-                _("“%(time)s” is not a date and time (e.g. 2026-11-20 14:30).") % {"time": text},
+                _("“%(time)s” is not a date and time (e.g. 2026-11-20 14:30).")
+                % {"time": excerpt(text)},
                 field="time",
             ) from None
     if timezone.is_naive(moment):
@@ -631,7 +632,7 @@ def _parse_status(text: str) -> str:
     if status is None:
         raise DomainError(
             _("Unknown status “%(status)s”: use delivered, exception or shipped.")
-            % {"status": text},
+            % {"status": excerpt(text)},
             field="status",
         )
     return status
@@ -641,22 +642,57 @@ def tracking_file_apply(
     *, data: bytes, file_name: str, carrier: Carrier | None, acting_user
 ) -> list[TrackingRowResult]:
     """Each row of a tracking file through ``tracking_update``, each in its own transaction:
-    a bad row is reported and the others still apply. The same file twice changes nothing."""
-    table = read_table(data, file_name)
+    a bad row is reported and the others still apply. The same file twice changes nothing.
+    The file is read within the upload limits (``upload_limits()``); a file with more bad
+    rows than the limit is refused before any row applies."""
+    limits = upload_limits()
+    table = read_table(data, file_name, limits=limits)
     columns = _columns(table.header)
 
     def cell(cells: list[str], field: str) -> str:
         index = columns.get(field)
         return cells[index].strip() if index is not None and index < len(cells) else ""
 
-    results = []
+    checked = []
+    bad = 0
     for row_number, cells in table.rows:
         number = cell(cells, "tracking_number")
         try:
             if not number:
                 raise DomainError(_("The tracking number is missing."))
+            if len(number) > Parcel._meta.get_field("tracking_number").max_length:
+                raise DomainError(
+                    _("“%(number)s” is not a tracking number.") % {"number": excerpt(number)}
+                )
             status = _parse_status(cell(cells, "status"))
             occurred_at = _parse_time(cell(cells, "time"))
+        except DomainError as error:
+            bad += 1
+            if bad > limits.max_error_rows:
+                raise DomainError(
+                    _(
+                        "More than %(limit)s rows are bad (the limit per file), so nothing was "
+                        "applied: is it the carrier's tracking file? The last one read: row "
+                        "%(row)s: %(reason)s"
+                    )
+                    % {
+                        "limit": f"{limits.max_error_rows:,}",
+                        "row": row_number,
+                        "reason": error.message,
+                    },
+                    field="file",
+                    code="too_many_errors",
+                ) from None
+            checked.append((row_number, excerpt(number), None, None, error.message, cells))
+            continue
+        checked.append((row_number, number, status, occurred_at, "", cells))
+
+    results = []
+    for row_number, number, status, occurred_at, message, cells in checked:
+        if message:
+            results.append(TrackingRowResult(row_number, number, "error", message=message))
+            continue
+        try:
             _parcel, changed = tracking_update(
                 tracking_number=number,
                 status=status,

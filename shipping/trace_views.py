@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
+from core.throttling import TraceThrottle, throttled
 from inventory.models import Farmer
 from shipping.models import Parcel, ParcelItem
 
@@ -60,6 +61,7 @@ def trace_rows(parcel: Parcel) -> list[TraceRow]:
 
 
 @require_GET
+@throttled(TraceThrottle)
 def trace_parcel(request, token: str):
     items = ParcelItem.objects.select_related("lot__product", "lot__grade", "lot__farmer").order_by(
         "id"

@@ -5,6 +5,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from orders.forms import DATE_INPUT, LiveSessionChoiceField
+from orders.importers.reading import max_upload_bytes
 from orders.models import Channel, LiveSession
 from shipping.models import Carrier, Wave
 from shipping.selectors import DEFAULT_WAVE_SIZE, ParcelFilters, WaveSelection
@@ -153,3 +154,18 @@ class TrackingUploadForm(forms.Form):
         empty_label=_("Any"),
         help_text=_("Needed only when two carriers use the same numbers."),
     )
+
+    def clean_file(self):
+        """A file over the size limit is refused before it is read into memory."""
+        uploaded = self.cleaned_data["file"]
+        limit = max_upload_bytes()
+        if uploaded.size > limit:
+            raise forms.ValidationError(
+                _("The file is %(size)s MB; the limit is %(limit)s MB."),
+                params={
+                    "size": round(uploaded.size / 1048576, 1),
+                    "limit": round(limit / 1048576, 1),
+                },
+                code="too_large",
+            )
+        return uploaded

@@ -1,4 +1,6 @@
 from core.roles import (
+    FARMER_MONEY_READERS,
+    FARMER_PRICE_READERS,
     ORDER_READERS,
     ORDER_WRITERS,
     PLATFORM_MANAGERS,
@@ -34,4 +36,8 @@ def roles(request):
     held = user_roles(user)
     can = {entry: bool(held & allowed) for entry, allowed in MENU.items()}
     can["admin"] = bool(getattr(user, "is_staff", False))  # the admin's own rule
+    # Who sees which money on a page (README, "Who sees what"): the same sets as the API.
+    can["sales_money"] = bool(held & SALES_READERS)
+    can["farmer_prices"] = bool(held & FARMER_PRICE_READERS)
+    can["farmer_money"] = bool(held & FARMER_MONEY_READERS)
     return {"roles": held, "can": can}

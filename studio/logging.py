@@ -112,5 +112,9 @@ def logging_config(*, fmt: str = "json", level: str = "INFO") -> dict:
             }
         },
         "root": {"handlers": ["console"], "level": level},
-        "loggers": {"django.db.backends": {"level": "WARNING"}},
+        "loggers": {
+            "django.db.backends": {"level": "WARNING"},
+            # django-axes logs every sign-in at INFO; failures and lockouts are warnings.
+            "axes": {"level": "WARNING"},
+        },
     }

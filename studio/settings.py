@@ -12,6 +12,7 @@ environment; docs/DEPLOY.md lists every variable.
 
 import importlib.util
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -81,6 +82,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",
     # Before django_tasks_db: core's `db_worker` (the library's worker with leases, a heartbeat
     # and the sweep) replaces the library's command of the same name.
     "core.apps.CoreConfig",
@@ -95,11 +97,15 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    # NUL and other unstorable text, dates out of range, overflowing numbers: 400, never 500.
+    "core.middleware.BadInputMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: turns a lockout into its answer (core.auth.lockout_response).
+    "axes.middleware.AxesMiddleware",
 ]
 
 if not DEBUG:
@@ -164,6 +170,27 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# django-axes first: it refuses a locked-out user name or address before any password check.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Lockout (login page, token endpoint, admin): AXES_FAILURE_LIMIT wrong passwords for one user
+# name, or from one address, lock that user name or address for LOGIN_LOCKOUT_MINUTES. The
+# counts live in the default cache, which every web process shares (docs/DEPLOY.md).
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_HANDLER = "axes.handlers.cache.AxesCacheHandler"
+AXES_LOCKOUT_CALLABLE = "core.auth.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "core.auth.client_ip"
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_VERBOSE = False
+# Reverse proxies in front of gunicorn whose X-Forwarded-For is believed: the client's address
+# for lockout and throttling is the one the outermost proxy saw. ./serve behind nginx: 1.
+WEB_PROXY_COUNT = env_int("WEB_PROXY_COUNT", 0 if DEBUG else 1)
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -232,9 +259,16 @@ if LEASE_SWEEP_SECONDS <= 0 or LEASE_MAX_ATTEMPTS < 1:
     )
 
 # --- Cache ----------------------------------------------------------------------------------
-# Nothing in Shanhuo needs a shared cache today (locks live in the database, the task queue in
-# its table). CACHE_URL=redis://host:6379/0 shares one Redis between all processes (install
-# the `redis` package); unset, each process keeps its own memory cache.
+# Sign-in lockout and API throttling count in the cache, so every web process must share it:
+# by default a table in the database (created by core's migration 0003, or
+# `manage.py createcachetable`); CACHE_URL=redis://host:6379/0 uses one Redis instead
+# (install the `redis` package).
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "shanhuo_cache",
+    }
+}
 CACHE_URL = os.environ.get("CACHE_URL", "").strip()
 if CACHE_URL:
     if not CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
@@ -267,8 +301,26 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "core.api.exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": [
+        "core.throttling.AnonThrottle",
+        "core.throttling.UserThrottle",
+    ],
+    "NUM_PROXIES": WEB_PROXY_COUNT,
     "COERCE_DECIMAL_TO_STRING": True,
 }
+# Calls per address (anonymous, token, trace page) or per user, counted in the shared cache.
+# The token endpoint takes a password guess per call, hence its strict rate; API_THROTTLE=false
+# turns all of them off (benchmarks and load tests on one address).
+API_THROTTLE_RATES = (
+    {
+        "anon": os.environ.get("API_THROTTLE_ANON", "60/min"),
+        "user": os.environ.get("API_THROTTLE_USER", "120/min"),
+        "token": os.environ.get("API_THROTTLE_TOKEN", "10/min"),
+        "trace": os.environ.get("API_THROTTLE_TRACE", "60/min"),
+    }
+    if env_bool("API_THROTTLE", True)
+    else {}
+)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Shanhuo API",
     "DESCRIPTION": "Farm produce from intake to parcel: lots, stock, orders and shipping.",
@@ -280,6 +332,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "SERVE_PERMISSIONS": ["core.permissions.AnyStudioRole"],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        # Fields some roles do not get (prices, amounts) are optional in the schema.
+        "core.api.optional_role_fields",
+    ],
     # One name for the order statuses that several fields (status, event from/to) share.
     "ENUM_NAME_OVERRIDES": {
         "OrderStatusEnum": "orders.models.OrderStatus",
@@ -299,8 +356,15 @@ STUDIO_ADDRESS = os.environ.get("STUDIO_ADDRESS", "陕西省汉中市留坝县�
 SHANHUO_CJK_FONT = os.environ.get("SHANHUO_CJK_FONT", "")
 # Where buyers reach the trace page: printed in the QR code on every shipping label.
 SHANHUO_PUBLIC_URL = os.environ.get("SHANHUO_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
-# The largest order export accepted for import, in bytes.
+# The largest order export accepted for import, in bytes (tracking files too).
 ORDER_IMPORT_MAX_BYTES = int(os.environ.get("ORDER_IMPORT_MAX_BYTES", str(20 * 1024 * 1024)))
+# Every uploaded table (order exports, carriers' tracking files) is read within these limits,
+# checked while it streams: a file over one is refused with a message naming it.
+UPLOAD_MAX_INFLATED_BYTES = env_int("UPLOAD_MAX_INFLATED_BYTES", 100 * 1024 * 1024)  # XLSX
+UPLOAD_MAX_ROWS = env_int("UPLOAD_MAX_ROWS", 50_000)
+UPLOAD_MAX_COLUMNS = env_int("UPLOAD_MAX_COLUMNS", 200)
+UPLOAD_MAX_CELL_CHARS = env_int("UPLOAD_MAX_CELL_CHARS", 2_000)
+UPLOAD_MAX_ERROR_ROWS = env_int("UPLOAD_MAX_ERROR_ROWS", 1_000)
 # An order that names a live session belongs to it only if paid inside the session's window
 # widened by this many hours on each side (orders.sessions).
 LIVE_SESSION_GRACE_HOURS = env_int("LIVE_SESSION_GRACE_HOURS", 2)

@@ -3,8 +3,8 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
-from rest_framework.authtoken.views import obtain_auth_token
 
+from core.auth import ObtainToken
 from studio import views
 from studio.health import health
 
@@ -14,7 +14,7 @@ api_patterns = [
     path("", include("orders.import_api_urls")),
     path("", include("shipping.api_urls")),
     path("", include("orders.platform_api_urls")),
-    path("auth/token/", obtain_auth_token, name="token"),
+    path("auth/token/", ObtainToken.as_view(), name="token"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
 ]
@@ -36,3 +36,4 @@ urlpatterns = [
 ]
 
 handler403 = "studio.views.permission_denied"
+handler404 = "studio.views.page_not_found"

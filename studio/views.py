@@ -1,4 +1,6 @@
+from django.http import JsonResponse
 from django.shortcuts import render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from core.roles import ALL_ROLES, SHIPPING_WORKERS, has_role, role_required
@@ -19,3 +21,10 @@ def home(request):
 
 def permission_denied(request, exception=None):
     return render(request, "403.html", status=403)
+
+
+def page_not_found(request, exception=None):
+    """An address the API does not have answers as the API does (JSON); a page, the page."""
+    if request.path_info.startswith("/api/"):
+        return JsonResponse({"detail": _("Not found.")}, status=404)
+    return render(request, "404.html", status=404)

@@ -2,6 +2,7 @@ from importlib import import_module
 
 import pytest
 from django.apps import apps
+from django.core.cache import cache
 from django.db import connection
 
 from tests.factories import PASSWORD, UserFactory
@@ -43,7 +44,10 @@ def client_for(client, make_user):
 
     def login(*roles: str):
         user = make_user(*roles)
-        assert client.login(username=user.username, password=PASSWORD)
+        # force_login: Client.login() calls authenticate() without a request, which the
+        # lockout backend (django-axes) refuses; sign-in itself is tested through the pages.
+        assert user.check_password(PASSWORD)
+        client.force_login(user)
         client.user = user
         return client
 
@@ -54,6 +58,13 @@ def client_for(client, make_user):
 def fast_password_hasher(settings):
     """Users are made in most tests; the default hasher costs half a second a password."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def no_throttle(settings):
+    """Tests call the API far faster than a person: no rate limits unless a test sets them
+    (tests/core/test_auth_limits.py)."""
+    settings.API_THROTTLE_RATES = {}
 
 
 @pytest.fixture(autouse=True)
@@ -85,6 +96,9 @@ def reference_data(request):
     request.getfixturevalue("transactional_db" if transactional else "db")
     for module, function in REFERENCE_DATA:
         getattr(import_module(module), function)(apps, None)
+    # The cache is a database table that no test's rollback or flush empties: sign-in
+    # failures and throttle counts of one test must not lock out the next.
+    cache.clear()
 
 
 # A fixed Fernet key for the tests' stored platform credentials (production sets its own in

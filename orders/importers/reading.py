@@ -7,6 +7,7 @@ as exported; a number that a spreadsheet already rounded (``2.61121E+15``) is ke
 form the spreadsheet shows, so row checks can refuse it.
 """
 
+import codecs
 import csv
 import gc
 import io
@@ -21,6 +22,7 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 
 from core.errors import DomainError
+from orders.importers.xlsx import Refused, XlsxLimits, open_workbook
 
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 CSV_EXTENSIONS = {".csv", ".txt"}
@@ -29,6 +31,7 @@ XLSX_EXTENSIONS = {".xlsx"}
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 # Floats at or above this many units lost digits in the spreadsheet (a double holds 15).
 EXACT_FLOAT_LIMIT = 10**15
+SHARED_CELLS = 50_000
 
 
 @contextmanager
@@ -138,21 +141,12 @@ def detect_encoding(data: bytes) -> str:
         return "utf-8-sig"
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         return "utf-16"
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
-    else:
-        return "utf-8"
-    try:
-        data.decode("gb18030")
-    except UnicodeDecodeError:
-        pass
-    else:
-        return "gb18030"
+    for encoding in ("utf-8", "gb18030"):
+        if _decodes(data, encoding):
+            return encoding
     from charset_normalizer import from_bytes
 
-    best = from_bytes(data).best()
+    best = from_bytes(data[:1048576]).best()
     if best is None:
         raise DomainError(
             _("The file's text encoding could not be recognised: save it as UTF-8 or GBK CSV."),
@@ -161,15 +155,21 @@ def detect_encoding(data: bytes) -> str:
     return best.encoding
 
 
+def _decodes(data: bytes, encoding: str) -> bool:
+    """Whether ``data`` is valid ``encoding``, checked a megabyte at a time (a whole 20 MB
+    file decoded at once would be a second, larger copy of it)."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    view = memoryview(data)
+    try:
+        for start in range(0, len(data), 1048576):
+            decoder.decode(view[start : start + 1048576])
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 # --- readers ---------------------------------------------------------------------------------
-
-
-def _csv_records(text: str) -> Iterator[list[str]]:
-    first_line = text.split("\n", 1)[0]
-    delimiter = max([",", "\t", ";"], key=first_line.count)
-    if not first_line.count(delimiter):
-        delimiter = ","
-    return csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
 
 
 def _xlsx_text(value) -> str:
@@ -199,53 +199,161 @@ def _xlsx_text(value) -> str:
     return str(value)
 
 
-def _xlsx_records(data: bytes) -> Iterator[list[str]]:
-    from openpyxl import load_workbook
+def upload_limits() -> "UploadLimits":
+    """The limits every uploaded table (order export, tracking file) is read within, from
+    the settings (README, docs/DEPLOY.md)."""
+    return UploadLimits(
+        max_bytes=max_upload_bytes(),
+        max_inflated_bytes=int(getattr(settings, "UPLOAD_MAX_INFLATED_BYTES", 100 * 2**20)),
+        max_rows=int(getattr(settings, "UPLOAD_MAX_ROWS", 50_000)),
+        max_columns=int(getattr(settings, "UPLOAD_MAX_COLUMNS", 200)),
+        max_cell_chars=int(getattr(settings, "UPLOAD_MAX_CELL_CHARS", 2_000)),
+        max_error_rows=int(getattr(settings, "UPLOAD_MAX_ERROR_ROWS", 1_000)),
+    )
 
+
+@dataclass(frozen=True)
+class UploadLimits:
+    max_bytes: int  # the file as uploaded
+    max_inflated_bytes: int  # an XLSX's zip members, uncompressed, all together
+    max_rows: int  # rows below the header, blank ones included
+    max_columns: int
+    max_cell_chars: int
+    max_error_rows: int  # bad rows before the file is refused as a whole
+
+    def xlsx(self) -> XlsxLimits:
+        return XlsxLimits(
+            max_inflated_bytes=self.max_inflated_bytes,
+            # Workbook, relationships and styles are small in any real export.
+            max_part_bytes=min(self.max_inflated_bytes, 8 * 2**20),
+            max_rows=self.max_rows + 1,  # the header is row 1
+            max_columns=self.max_columns,
+            max_cell_chars=self.max_cell_chars,
+        )
+
+
+def excerpt(value: str, length: int = 40) -> str:
+    """At most ``length`` characters of a cell, for an error message."""
+    value = str(value)
+    if len(value) <= length:
+        return value
+    return value[: length - 1] + "…"
+
+
+def _where(row: int | None, column: int | None) -> str:
+    if row and column is not None:
+        return _("row %(row)s, column %(column)s") % {"row": row, "column": column_letter(column)}
+    return _("row %(row)s") % {"row": row}
+
+
+def limit_error(limit: str, limits: UploadLimits, *, row=None, column=None) -> DomainError:
+    """The refusal of a file that breaks one of ``limits``, naming the limit and where."""
+    where = _where(row, column) if row else ""
+    if limit == "inflated":
+        message = _(
+            "The workbook unpacks to more than %(limit)s MB (the limit): save only the orders "
+            "sheet, or export as CSV."
+        ) % {"limit": round(limits.max_inflated_bytes / 2**20)}
+    elif limit == "rows":
+        message = _(
+            "The file has more than %(limit)s rows (the limit; %(where)s is past it): split it "
+            "into smaller files."
+        ) % {"limit": f"{limits.max_rows:,}", "where": where}
+    elif limit == "columns":
+        message = _(
+            "The file has more than %(limit)s columns (the limit; %(where)s is past it): delete "
+            "the extra columns."
+        ) % {"limit": limits.max_columns, "where": where}
+    elif limit == "cell" and not row:
+        message = _(
+            "A text in the workbook holds more than %(limit)s characters (the limit): no export "
+            "needs that much text in one cell."
+        ) % {"limit": f"{limits.max_cell_chars:,}"}
+    elif limit == "cell":
+        message = _(
+            "A cell holds more than %(limit)s characters (the limit; %(where)s): no export "
+            "needs that much text in one cell."
+        ) % {"limit": f"{limits.max_cell_chars:,}", "where": where}
+    else:
+        message = _("The workbook could not be opened: the file is damaged or not an XLSX.")
+    return DomainError(message, field="file", code="too_large" if limit else "invalid")
+
+
+def _xlsx_records(data: bytes, limits: UploadLimits) -> Iterator[tuple[int, list[str]]]:
     try:
-        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many kinds for a damaged file
+        workbook = open_workbook(io.BytesIO(data), limits.xlsx())
+        yield from workbook.rows(_xlsx_text)
+    except Refused as refused:
+        raise limit_error(refused.limit, limits, row=refused.row, column=refused.column) from None
+
+
+def _text_stream(data: bytes, encoding: str) -> io.TextIOWrapper:
+    """The bytes decoded as they are read: no second copy of the whole file as text."""
+    return io.TextIOWrapper(io.BytesIO(data), encoding=encoding, newline="")
+
+
+def _csv_records(data: bytes, encoding: str, limits: UploadLimits):
+    stream = _text_stream(data, encoding)
+    first_line = stream.readline(64 * 1024)
+    stream.seek(0)
+    delimiter = max([",", "\t", ";"], key=first_line.count)
+    if not first_line.count(delimiter):
+        delimiter = ","
+    reader = csv.reader(stream, delimiter=delimiter)
+    number = 0
+    try:
+        for number, record in enumerate(reader, start=1):
+            yield number, record
+    except csv.Error as exc:
+        if "field larger than field limit" in str(exc):
+            raise limit_error("cell", limits, row=number + 1) from None
         raise DomainError(
-            _("The workbook could not be opened: %(error)s") % {"error": exc}, field="file"
+            _("The CSV file could not be read at row %(row)s: %(error)s")
+            % {"row": number + 1, "error": excerpt(str(exc), 80)},
+            field="file",
         ) from exc
-    try:
-        sheet = workbook.worksheets[0]
-        for values in sheet.iter_rows(values_only=True):
-            yield [_xlsx_text(value) for value in values]
-    finally:
-        workbook.close()
+    except UnicodeDecodeError as exc:
+        raise DomainError(
+            _("The file's text encoding could not be recognised: save it as UTF-8 or GBK CSV."),
+            field="file",
+        ) from exc
 
 
-def read_table(data: bytes, file_name: str, *, max_rows: int | None = None) -> Table:
+def read_table(
+    data: bytes,
+    file_name: str,
+    *,
+    max_rows: int | None = None,
+    limits: UploadLimits | None = None,
+) -> Table:
     """Read ``data`` into a Table. Refuses (``DomainError`` on field "file") a file that is
-    over the size limit, empty, not CSV/XLSX, not decodable, or has no header row."""
-    limit = max_upload_bytes()
-    if len(data) > limit:
+    over a limit (``upload_limits()``: size, unpacked size, rows, columns, characters in a
+    cell), empty, not CSV/XLSX, not decodable, or has no header row. The limits are checked
+    while reading: a refused file costs no more memory than the rows read before it."""
+    limits = limits or upload_limits()
+    if len(data) > limits.max_bytes:
         raise DomainError(
             _("The file is %(size)s MB; the limit is %(limit)s MB.")
-            % {"size": round(len(data) / 1048576, 1), "limit": round(limit / 1048576, 1)},
+            % {
+                "size": round(len(data) / 1048576, 1),
+                "limit": round(limits.max_bytes / 1048576, 1),
+            },
             field="file",
             code="too_large",
         )
-    if not data.strip():
+    if not data[:65536].strip() and not data.strip():
         raise DomainError(_("The file is empty."), field="file", code="empty")
     kind = file_kind(data, file_name)
     if kind == "xlsx":
         encoding = ""
-        records = _xlsx_records(data)
+        records = _xlsx_records(data, limits)
     else:
         encoding = detect_encoding(data)
-        text = data.decode(encoding)
-        records = _csv_records(text)
+        records = _csv_records(data, encoding, limits)
 
     table = Table(kind=kind, encoding=encoding, header=[])
-    try:
-        with collector_paused():
-            _fill(table, records, max_rows)
-    except csv.Error as exc:
-        raise DomainError(
-            _("The CSV file could not be read: %(error)s") % {"error": exc}, field="file"
-        ) from exc
+    with collector_paused():
+        _fill(table, records, max_rows, limits)
     if not table.header:
         raise DomainError(_("The file is empty."), field="file", code="empty")
     if not table.rows and not table.truncated:
@@ -253,10 +361,35 @@ def read_table(data: bytes, file_name: str, *, max_rows: int | None = None) -> T
     return table
 
 
-def _fill(table: Table, records: Iterator[list[str]], max_rows: int | None) -> None:
-    """The first non-empty record is the header; then every record that is not empty."""
+def _fill(
+    table: Table,
+    records: Iterator[tuple[int, list[str]]],
+    max_rows: int | None,
+    limits: UploadLimits,
+) -> None:
+    """The first non-empty record is the header; then every record that is not empty.
+    Every record is checked against the limits as it comes."""
     rows = table.rows
-    for number, record in enumerate(records, start=1):
+    last_row, max_columns, max_chars = (
+        limits.max_rows + 1,
+        limits.max_columns,
+        limits.max_cell_chars,
+    )
+    # Most cells of an export repeat (status, SKU, price, province, session): one string for
+    # each distinct short value instead of one per cell keeps a large file's rows at about
+    # half the memory. Bounded, so a file of distinct values does not grow it without end.
+    shared: dict[str, str] = {}
+    for number, record in records:
+        if number > last_row:
+            raise limit_error("rows", limits, row=number)
+        if len(record) > max_columns:
+            while record and not record[-1]:
+                record.pop()
+            if len(record) > max_columns:
+                raise limit_error("columns", limits, row=number, column=max_columns)
+        for index, cell in enumerate(record):
+            if len(cell) > max_chars:
+                raise limit_error("cell", limits, row=number, column=index)
         if not table.header:
             if not any(cell.strip() for cell in record):
                 raise DomainError(
@@ -274,4 +407,6 @@ def _fill(table: Table, records: Iterator[list[str]], max_rows: int | None) -> N
         if max_rows is not None and len(rows) >= max_rows:
             table.truncated = True
             return
+        if len(shared) < SHARED_CELLS:
+            record = [shared.setdefault(cell, cell) if len(cell) <= 24 else cell for cell in record]
         rows.append((number, record))

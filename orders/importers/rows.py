@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.utils.translation import gettext as _
 
+from core.errors import DomainError
 from core.regions import normalise
 from inventory.models import Sku
 from orders.drafts import (
@@ -28,7 +29,7 @@ from orders.drafts import (
     draft_errors,
 )
 from orders.importers.presets import FIELD_LABELS, ColumnMap
-from orders.importers.reading import Table, clean_cell
+from orders.importers.reading import Table, clean_cell, excerpt, upload_limits
 from orders.sessions import SessionFinder, SessionMismatch
 
 # What platforms call an order that was closed, cancelled or fully refunded.
@@ -108,10 +109,12 @@ def parse_order_number(text: str) -> str:
                 "The order number %(value)s was rounded by a spreadsheet: export the orders "
                 "again and upload the file as exported, without saving it from Excel."
             )
-            % {"value": text},
+            % {"value": excerpt(text)},
         )
     if not ORDER_NUMBER.match(text):
-        raise Bad("external_no", _("“%(value)s” is not an order number.") % {"value": text})
+        raise Bad(
+            "external_no", _("“%(value)s” is not an order number.") % {"value": excerpt(text)}
+        )
     return text
 
 
@@ -120,7 +123,7 @@ def parse_quantity(text: str) -> int:
         raise Bad(
             "quantity",
             _("The quantity must be a whole number of at least 1, not “%(value)s”.")
-            % {"value": text},
+            % {"value": excerpt(text)},
         )
     return int(text.split(".")[0])  # at least 1 and at most MAX_QUANTITY: orders.drafts
 
@@ -137,11 +140,13 @@ def parse_money(text: str, field_name: str) -> Decimal | None:
     except InvalidOperation:
         value = None
     if value is None or not value.is_finite() or value < 0 or value >= Decimal("1e10"):
-        raise Bad(field_name, _("“%(value)s” is not an amount of money.") % {"value": text})
+        raise Bad(
+            field_name, _("“%(value)s” is not an amount of money.") % {"value": excerpt(text)}
+        )
     if value != value.quantize(CENT):
         raise Bad(
             field_name,
-            _("“%(value)s” has more than 2 decimal places.") % {"value": text},
+            _("“%(value)s” has more than 2 decimal places.") % {"value": excerpt(text)},
         )
     return value.quantize(CENT)
 
@@ -158,7 +163,7 @@ def parse_time(text: str, zone: ZoneInfo) -> datetime:
             pass
     raise Bad(
         "paid_at",
-        _("“%(value)s” is not a time like 2026-06-18 20:15:03.") % {"value": text},
+        _("“%(value)s” is not a time like 2026-06-18 20:15:03.") % {"value": excerpt(text)},
     )
 
 
@@ -176,7 +181,7 @@ def parse_phone(text: str) -> tuple[str, bool]:
 # --- rows ------------------------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(slots=True)
 class OrderValues:
     """The order-level values one row carries."""
 
@@ -198,7 +203,7 @@ class OrderValues:
     live_session_title: str = ""
 
 
-@dataclass
+@dataclass(slots=True)
 class ParsedRow:
     number: int  # as the spreadsheet numbers it (the header is row 1)
     cells: list[str]
@@ -209,7 +214,7 @@ class ParsedRow:
     errors: list[tuple[str, str]] = field(default_factory=list)  # (field, reason)
 
 
-@dataclass
+@dataclass(slots=True)
 class OrderGroup:
     """The rows of one order number, and the draft made of them when they are all good."""
 
@@ -280,10 +285,16 @@ class RowReader:
         self._load_skus(rows)
         seen: set[str] = set()
         parsed = []
+        max_bad = upload_limits().max_error_rows
+        bad = 0
         for number, cells in rows:
             row = self.read_row(number, cells, seen)
             if row.external_no:
                 seen.add(row.external_no)
+            if row.errors:
+                bad += 1
+                if bad > max_bad:
+                    raise too_many_bad_rows(max_bad, row, self.column_name)
             parsed.append(row)
         return parsed
 
@@ -354,7 +365,7 @@ class RowReader:
                 errors.append(
                     Bad(
                         "merchant_code",
-                        _("No SKU has the merchant code “%(code)s”.") % {"code": code},
+                        _("No SKU has the merchant code “%(code)s”.") % {"code": excerpt(code)},
                     )
                 )
         quantity = None
@@ -396,7 +407,8 @@ class RowReader:
         if not place.detail:
             raise Bad(
                 "address_detail" if detail else "full_address",
-                _("The address “%(value)s” has no street.") % {"value": values.raw_address},
+                _("The address “%(value)s” has no street.")
+                % {"value": excerpt(values.raw_address)},
             )
         values.province, values.city, values.district = place.province, place.city, place.district
         values.address_detail = place.detail
@@ -417,6 +429,27 @@ class RowReader:
 
 
 _ADDRESS = {"province", "city", "district", "address_detail"}
+
+
+def too_many_bad_rows(limit: int, row: ParsedRow, column_name) -> DomainError:
+    """A file with more bad rows than the limit is refused whole: it is most likely the
+    wrong file, and reading on would only fill a useless errors file."""
+    field_name, reason = row.errors[0]
+    return DomainError(
+        _(
+            "More than %(limit)s rows are bad (the limit per file), so the file was not "
+            "imported: is it the right file for this channel? The last one read: row "
+            "%(row)s, %(column)s: %(reason)s"
+        )
+        % {
+            "limit": f"{limit:,}",
+            "row": row.number,
+            "column": column_name(field_name) or "-",
+            "reason": excerpt(reason, 120),
+        },
+        field="file",
+        code="too_many_errors",
+    )
 
 
 class _Many(Bad):

@@ -253,9 +253,11 @@ def test_lists_never_show_a_full_phone_or_the_street(client_for, role):
     assert not {"phone", "address_detail", "raw_address"} & set(row)
 
 
-def test_a_creator_sees_one_order_with_phone_and_street_hidden(client_for):
+@pytest.mark.parametrize("role", ["packer", "creator", "manager"])
+def test_one_order_shows_phone_and_street_hidden_to_every_role(client_for, role):
+    # The full phone and address are for the packing station page and the label only.
     order = _order("A1", (_sku(), 1), phone=PHONE)
-    client = client_for("creator")
+    client = client_for(role)
 
     response = client.get(f"/api/orders/{order.pk}/")
 
@@ -265,16 +267,15 @@ def test_a_creator_sees_one_order_with_phone_and_street_hidden(client_for):
     assert response.json()["masked_phone"] == MASKED
 
 
-@pytest.mark.parametrize("role", ["packer", "manager"])
-def test_packers_and_managers_see_the_full_phone_and_address(client_for, role):
+def test_a_packer_sees_no_order_money_a_creator_does(client_for):
     order = _order("A1", (_sku(), 1), phone=PHONE)
-    client = client_for(role)
 
-    body = client.get(f"/api/orders/{order.pk}/").json()
-
-    assert body["phone"] == PHONE
-    assert body["address_detail"] == STREET
-    assert body["masked_phone"] == MASKED
+    packer = client_for("packer").get(f"/api/orders/{order.pk}/").json()
+    assert not {"goods_total", "shipping_fee"} & set(packer)
+    assert not {"unit_price", "amount"} & set(packer["lines"][0])
+    creator = client_for("creator").get(f"/api/orders/{order.pk}/").json()
+    assert {"goods_total", "shipping_fee"} <= set(creator)
+    assert {"unit_price", "amount"} <= set(creator["lines"][0])
 
 
 def test_one_order_shows_lines_allocations_with_lot_and_farmer_and_the_events(client_for):
@@ -284,9 +285,9 @@ def test_one_order_shows_lines_allocations_with_lot_and_farmer_and_the_events(cl
     second = receive(kg="50", farmer=FarmerFactory(name="王秀英"))
     order = _order("A1", (sku, 3))
     order_allocate(order=order)
-    client = client_for("packer")
+    client = client_for("manager")
 
-    # when a packer opens it
+    # when a manager opens it
     body = client.get(f"/api/orders/{order.pk}/").json()
 
     # then the line carries its kilograms and where they come from, and the events are in order
@@ -329,7 +330,8 @@ def test_a_manager_creates_an_order_and_it_is_allocated(client_for):
     assert body["status"] == order.status == OrderStatus.ALLOCATED
     assert body["external_no"] == "2611210000000012345"
     assert body["goods_total"] == "79.80"
-    assert body["phone"] == PHONE and body["phone_masked_by_platform"] is False
+    assert body["masked_phone"] == MASKED and body["phone_masked_by_platform"] is False
+    assert "phone" not in body and PHONE not in response.content.decode()
     assert body["lines"][0]["allocations"] == [
         {
             "lot_code": lot.code,

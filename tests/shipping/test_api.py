@@ -5,6 +5,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -209,7 +210,8 @@ def test_pack_makes_the_parcel_ships_the_stock_out_and_gives_the_label_url(clien
     parcel = Parcel.objects.get()
     assert body["parcel"]["id"] == parcel.pk
     assert body["parcel"]["tracking_number"] == "SF000000000099"
-    assert body["label_url"] == f"/api/parcels/{parcel.pk}/label/"
+    assert body["label_url"] == f"http://testserver/api/parcels/{parcel.pk}/label/"
+    assert body["parcel"]["trace_url"].startswith(settings.SHANHUO_PUBLIC_URL + "/t/")
     assert body["warnings"] == []
     assert [(i["sku"], i["kg"]) for i in body["parcel"]["items"]] == [("MT-5J", "5.000")]
     order.refresh_from_db()
@@ -365,13 +367,14 @@ def test_the_parcel_list_masks_the_phone_and_hides_the_street(client_for):
         assert "文三路" not in content, role
 
 
-def test_one_parcel_shows_the_full_phone_to_packers_only(client_for):
+def test_one_parcel_shows_the_phone_masked_to_every_role(client_for):
+    # The full phone and address are for the packing station page and the label only.
     parcel = packed_parcel(phone="13987654321")
 
     packer = client_for("packer").get(f"/api/parcels/{parcel.pk}/").json()
     creator = client_for("creator").get(f"/api/parcels/{parcel.pk}/").json()
 
-    assert packer["phone"] == "13987654321"
+    assert "phone" not in packer and packer["masked_phone"] == "139****4321"
     assert "phone" not in creator
     assert creator["masked_phone"] == "139****4321"
     assert creator["items"][0]["lot_code"] == parcel.items.get().lot.code
@@ -690,7 +693,7 @@ def test_pack_answers_from_the_packed_objects_without_reading_the_parcel_again(
     assert not any("shipping_returnline" in q["sql"] for q in queries.captured_queries)
     assert parcel["channel"] == "kuaishou"
     assert parcel["packed_by"] == "packer-user"
-    assert parcel["phone"] == order.phone
+    assert "phone" not in parcel and order.phone not in response.content.decode()
     assert parcel["items"][0]["farmer_name"] and parcel["items"][0]["returned_kg"] == "0.000"
     assert [e["status"] for e in parcel["events"]] == [ParcelStatus.PACKED]
     assert parcel["packed_at"] == parcel["events"][0]["occurred_at"]

@@ -152,7 +152,8 @@ def test_development_defaults_stay_as_they_were():
     assert "whitenoise.middleware.WhiteNoiseMiddleware" not in s["MIDDLEWARE"]
     assert s["STATICFILES"] == "django.contrib.staticfiles.storage.StaticFilesStorage"
     assert s["LOG_FORMAT"] == "plain"
-    assert s["CACHE"] == "django.core.cache.backends.locmem.LocMemCache"
+    # Shared by every process: sign-in lockout and API throttling count there.
+    assert s["CACHE"] == "django.core.cache.backends.db.DatabaseCache"
 
 
 def test_production_without_a_secret_key_refuses_to_start():

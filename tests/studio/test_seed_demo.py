@@ -3,6 +3,7 @@ from decimal import Decimal
 from django.contrib.auth import authenticate, get_user_model
 from django.core.management import call_command
 from django.db.models import Count
+from django.test import RequestFactory
 
 from core.roles import user_roles
 from inventory.models import Delivery, Farmer, Lot, Product, Sku, StockMovement
@@ -36,7 +37,9 @@ def test_seed_demo_users_log_in_with_their_roles(db):
 
     # then each demo user logs in with the demo password and holds its role
     for username in ("intake", "packer", "creator", "manager"):
-        user = authenticate(username=username, password="shanhuo123")
+        user = authenticate(
+            RequestFactory().post("/accounts/login/"), username=username, password="shanhuo123"
+        )
         assert user is not None, username
         assert user_roles(user) == {username}
         assert not user.is_superuser
@@ -55,7 +58,12 @@ def test_seed_demo_repairs_a_changed_demo_password(db):
     call_command("seed_demo", verbosity=0)
 
     # then the demo password works again
-    assert authenticate(username="packer", password="shanhuo123") is not None
+    assert (
+        authenticate(
+            RequestFactory().post("/accounts/login/"), username="packer", password="shanhuo123"
+        )
+        is not None
+    )
 
 
 def test_seed_demo_stock_matches_its_ledger_and_looks_real(db):
