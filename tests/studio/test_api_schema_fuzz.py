@@ -112,7 +112,7 @@ def live_server_url(fuzz_database, tmp_path_factory):
         deadline = time.monotonic() + 60
         while True:
             try:
-                with urllib.request.urlopen(f"{url}/health/", timeout=5):
+                with urllib.request.urlopen(f"{url}/health/?scope=web", timeout=5):
                     break
             except OSError:
                 if time.monotonic() > deadline or server.poll() is not None:

@@ -211,6 +211,9 @@ def text_of(response) -> str:
     body = b"".join(response.streaming_content) if response.streaming else response.content
     if "pdf" in kind:
         return "\n".join(page_texts(body))
+    if kind.startswith("image/"):
+        # A picture's bytes are not text: decoded as UTF-8 they can spell "¥" by chance.
+        return ""
     if "spreadsheet" in kind:
         book = load_workbook(io.BytesIO(body), read_only=True)
         return "\n".join(
