@@ -317,6 +317,10 @@ class Lot(models.Model):
         """Past its expiry date: never allocated, picked or packed again, only written off."""
         return self.expiry_date < timezone.localdate()
 
+    @property
+    def days_expired(self) -> int:
+        return -self.days_to_expiry
+
 
 class MovementKind(models.TextChoices):
     INTAKE = "intake", _("Intake")

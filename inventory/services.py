@@ -488,7 +488,9 @@ def _short(
 
 
 @transaction.atomic
-def stock_reserve(*, requests: Sequence[ReserveRequest], reference: str) -> list[list[Reservation]]:
+def stock_reserve(
+    *, requests: Sequence[ReserveRequest], reference: str, at: datetime | None = None
+) -> list[list[Reservation]]:
     """Reserve every request or none: for each, kilograms from lots of its product and grade,
     first expiry first (then oldest intake), split across lots when one is not enough.
 
@@ -497,7 +499,7 @@ def stock_reserve(*, requests: Sequence[ReserveRequest], reference: str) -> list
     ``F()``. Reservations are not ledger movements: on-hand is unchanged. Raises
     ``InsufficientStock`` (nothing changed) when any request falls short. Returns one list of
     reservations per request, in request order."""
-    (outcome,) = stock_reserve_many(documents=[requests])
+    (outcome,) = stock_reserve_many(documents=[requests], at=at)
     if isinstance(outcome, InsufficientStock):
         raise outcome
     return outcome
@@ -505,7 +507,7 @@ def stock_reserve(*, requests: Sequence[ReserveRequest], reference: str) -> list
 
 @transaction.atomic
 def stock_reserve_many(
-    *, documents: Sequence[Sequence[ReserveRequest]]
+    *, documents: Sequence[Sequence[ReserveRequest]], at: datetime | None = None
 ) -> list[list[list[Reservation]] | InsufficientStock]:
     """Reserve for many documents (orders) at once, each all or nothing, one after another in
     the given order: an earlier document is served first, and a document that cannot get every
@@ -518,6 +520,7 @@ def stock_reserve_many(
     ``reserved_kg`` of every touched lot rises by its total in one ``UPDATE`` with ``F()``,
     rounded to the gram. Reservations are not ledger movements: on-hand is unchanged.
 
+    Expiry is judged on today, or on the day of ``at`` for history entered afterwards.
     Returns, per document, one list of reservations per request (request order), or the
     ``InsufficientStock`` (not raised) that says how much it was short."""
     for document in documents:
@@ -527,7 +530,7 @@ def stock_reserve_many(
     match = Q()
     for product_id, grade_id in pairs:
         match |= Q(product_id=product_id, grade_id=grade_id)
-    today = timezone.localdate()
+    today = timezone.localdate(_moment(at))
     candidates = (
         list(
             Lot.objects.select_for_update()

@@ -4,12 +4,13 @@ reserved for each line, the order's event history, and order imports."""
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from core.regions import NEEDS_REVIEW, AddressMatch, validate_adcode
+from core.regions import NEEDS_REVIEW, AddressMatch, canonical_province, provinces, validate_adcode
 from inventory.models import KG, MONEY, Lot, Sku, mask_phone
 
 
@@ -254,6 +255,15 @@ class TransitTime(models.Model):
 
     def __str__(self) -> str:
         return f"{self.province} {self.carrier_code or '*'}: {self.days}"
+
+    def clean(self) -> None:
+        """A province is stored by its full name (新疆 → 新疆维吾尔自治区); a carrier's code in
+        lower case."""
+        name = canonical_province(self.province)
+        if name not in {region.name for region in provinces()}:
+            raise ValidationError({"province": _("Name a province, e.g. 新疆 or 浙江省.")})
+        self.province = name
+        self.carrier_code = self.carrier_code.strip().lower()
 
 
 class OrderLine(models.Model):

@@ -11,15 +11,17 @@ from collections.abc import Iterable, Sequence
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Case, Exists, OuterRef, Value, When
+from django.db.models import Case, Exists, OuterRef, Q, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.errors import DomainError
+from inventory.models import Lot
 from inventory.services import (
     InsufficientStock,
     Reservation,
     ReserveRequest,
+    lock_lots,
     stock_release,
     stock_reserve_many,
 )
@@ -36,6 +38,7 @@ from orders.lifecycle import (
     ALLOCATABLE,
     CANCELLABLE,
     CLOSED,
+    HOLDS_STOCK,
     TransitionError,
     lock_orders,
     move_locked,
@@ -272,7 +275,8 @@ def _allocate_locked(*, orders: Sequence[tuple[int, str]], acting_user) -> dict[
             for (line_id, _request), reservations in zip(lines[order_id], outcome, strict=True)
             for reservation in reservations
         ]
-        moves.append((order_id, status, OrderStatus.ALLOCATED, ""))
+        if status in ALLOCATABLE:  # not when allocated again (order_reallocate)
+            moves.append((order_id, status, OrderStatus.ALLOCATED, ""))
     Allocation.objects.bulk_create(allocations)
     move_locked(moves=moves, acting_user=acting_user)
     changed = [pk for pk in served if reasons.get(pk, "") != previous.get(pk, "")]
@@ -374,6 +378,63 @@ def backorders_fill(*, product_grade_pairs: Iterable[tuple[int, int]] | None = N
         for statuses in _allocate_in_chunks(order_ids, None, ALLOCATE_CHUNK)
         for status in statuses.values()
     )
+
+
+@transaction.atomic
+def order_reallocate(*, order: Order, acting_user=None) -> Order:
+    """Allocate an order that holds stock (allocated or picking) again from fresh stock: what
+    it holds goes back to its lots and every line is reserved again, first expiry first among
+    the lots that still arrive fresh — what a manager does for an order the pick list or the
+    station refused for an expired lot. All or nothing: when fresh stock falls short nothing
+    changes and the refusal says what the order would wait for (cancel it, or wait).
+
+    Locks the order, then, in one statement in lot-id order, the lots it holds and every lot
+    of its products and grades with stock (release and reserve then take locks already held:
+    a lot made meanwhile has a higher id, so the order by id still holds)."""
+    locked = lock_orders([order.pk]).get(order.pk)
+    if locked is None:
+        raise DomainError(_("This order no longer exists."), field="order")
+    if locked.status not in HOLDS_STOCK:
+        raise TransitionError(locked, OrderStatus.ALLOCATED)
+    held = list(Allocation.objects.filter(line__order=locked).select_related("lot"))
+    if not held:
+        raise DomainError(_("This order holds no stock to allocate again."), field="order")
+    pairs = set(
+        OrderLine.objects.filter(order=locked).values_list("sku__product_id", "sku__grade_id")
+    )
+    match = Q()
+    for product_id, grade_id in pairs:
+        match |= Q(product_id=product_id, grade_id=grade_id)
+    same_goods = Lot.objects.filter(match, on_hand_kg__gt=0).values_list("pk", flat=True)
+    lock_lots([*{a.lot_id for a in held}, *same_goods])
+    stock_release(
+        reservations=[Reservation(a.lot_id, a.kg) for a in held], reference=locked.reference
+    )
+    Allocation.objects.filter(pk__in=[a.pk for a in held]).delete()
+    served = _allocate_locked(orders=[(locked.pk, locked.status)], acting_user=acting_user)
+    if not served[locked.pk]:
+        reason = Order.objects.values_list("backorder_reason", flat=True).get(pk=locked.pk)
+        raise DomainError(
+            _("Order %(order)s cannot be allocated again from fresh stock: %(reason)s.")
+            % {"order": locked.external_no, "reason": reason},
+            field="order",
+            code="insufficient_stock",
+        )
+    Order.objects.filter(pk=locked.pk).update(backorder_reason="")
+    expired = sorted({a.lot.code for a in held if a.lot.is_expired})
+    OrderEvent.objects.create(
+        order=locked,
+        from_status=locked.status,
+        to_status=locked.status,
+        acting_user=acting_user,
+        note=(
+            _("Allocated again from fresh stock (expired: %(lots)s).")
+            % {"lots": ", ".join(expired)}
+            if expired
+            else _("Allocated again from fresh stock.")
+        )[:200],
+    )
+    return locked
 
 
 # --- cancel ----------------------------------------------------------------------------------

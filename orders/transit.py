@@ -20,8 +20,11 @@ from functools import cache
 from math import asin, cos, radians, sin, sqrt
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.utils import timezone
 
+from core.errors import DomainError
 from core.regions import canonical_province, provinces
 from orders.models import TransitTime
 
@@ -155,3 +158,70 @@ def fresh_until(*, transit_days: int, min_days_on_arrival: int, today: date | No
     """The last day produce sent today must still be good: it arrives after ``transit_days``
     and must keep ``min_days_on_arrival`` days of life then."""
     return (today or timezone.localdate()) + timedelta(days=transit_days + min_days_on_arrival)
+
+
+@dataclass(frozen=True)
+class ProvinceTransit:
+    """One province's days with any carrier, as allocation reads them: from the table
+    (``row``) or the default."""
+
+    province: str
+    short: str
+    days: int
+    default_days: int
+    row: TransitTime | None
+
+
+def transit_overview() -> tuple[list[ProvinceTransit], list[TransitTime]]:
+    """Every province's days with any carrier (34 rows, by code) and the carriers' own rows
+    (by province, carrier), in two queries at most."""
+    rows = list(
+        TransitTime.objects.select_related("updated_by").order_by("province", "carrier_code")
+    )
+    table = TransitTable(
+        rows={(row.province, row.carrier_code): row.days for row in rows}, origin=studio_province()
+    )
+    any_carrier = {row.province: row for row in rows if not row.carrier_code}
+    overview = [
+        ProvinceTransit(
+            province=region.name,
+            short=region.short,
+            days=table.days(region.name),
+            default_days=default_days(region.name, table.origin),
+            row=any_carrier.get(region.name),
+        )
+        for region in provinces()
+    ]
+    return overview, [row for row in rows if row.carrier_code]
+
+
+@transaction.atomic
+def transit_time_set(
+    *, province: str, carrier_code: str = "", days: int, acting_user
+) -> TransitTime | None:
+    """Set the days to ``province`` with ``carrier_code`` (empty: any carrier). Days for any
+    carrier equal to the default remove the row, so the province follows the studio's
+    province again. Returns the row, or None when it was removed."""
+    row = TransitTime(province=province, carrier_code=carrier_code, days=days)
+    try:
+        row.full_clean(validate_unique=False, validate_constraints=False)
+    except ValidationError as exc:
+        field, messages = next(iter(exc.message_dict.items()))
+        raise DomainError(messages[0], field=field) from exc
+    existing = TransitTime.objects.select_for_update().filter(
+        province=row.province, carrier_code=row.carrier_code
+    )
+    if not row.carrier_code and days == default_days(row.province):
+        existing.delete()
+        return None
+    saved, _created = TransitTime.objects.update_or_create(
+        province=row.province,
+        carrier_code=row.carrier_code,
+        defaults={"days": days, "updated_by": acting_user},
+    )
+    return saved
+
+
+def transit_time_delete(*, row: TransitTime) -> None:
+    """Remove a row: that province (and carrier) follows the default again."""
+    row.delete()
