@@ -30,7 +30,7 @@ from openpyxl import load_workbook
 
 from inventory.models import Delivery, Farmer, FarmerPayment, Lot, Sku
 from orders.importers.service import import_upload
-from orders.models import Channel, ImportBatch, LiveSession, Order, OrderLine
+from orders.models import Channel, ImportBatch, LiveSession, Order, OrderLine, TransitTime
 from orders.platforms.models import PlatformAccount, PlatformCall, SyncState
 from shipping.models import Parcel, ParcelStatus, Printer, PrintJob, ShipmentReport, Wave
 from shipping.shipments import shipments_export
@@ -142,6 +142,7 @@ def fill(route: str, studio) -> str | None:
         "platform-calls": PlatformCall,
         "sync-states": SyncState,
         "platform-accounts": PlatformAccount,
+        "transit-times": TransitTime,
     }
     values = {
         ("inventory/deliveries/", "pk"): lambda: str(studio["lot"].delivery_id),
