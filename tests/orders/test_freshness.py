@@ -302,3 +302,24 @@ def test_a_manager_edits_the_transit_table_by_api_and_page(client_for, settings)
     assert dict(TransitTime.objects.values_list("province", "days")) == {"浙江省": 2}
     page = client.get("/orders/transit/").content.decode()
     assert "浙江省" in page
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"province": "新疆", "days": -1},
+        {"province": "新疆", "days": 31},
+        {"province": "新疆", "days": "三"},
+        {"province": "", "days": 2},
+        {"province": "新疆" * 20, "days": 2},
+        {"province": "新疆", "carrier_code": "x" * 40, "days": 2},
+        {"days": 2},
+    ],
+)
+def test_bad_transit_input_is_a_400_naming_the_field(client_for, body):
+    answer = client_for("manager").post(
+        "/api/transit-times/", body, content_type="application/json"
+    )
+    assert answer.status_code == 400, answer.content
+    assert set(answer.json()) & {"province", "days", "carrier_code"}
