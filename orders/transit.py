@@ -127,6 +127,7 @@ class TransitTable:
 
     rows: dict[tuple[str, str], int] = field(default_factory=dict)
     origin: str = ""
+    _known: dict[tuple[str, str], int] = field(default_factory=dict, repr=False)
 
     @classmethod
     def load(cls) -> "TransitTable":
@@ -140,7 +141,14 @@ class TransitTable:
 
     def days(self, province: str, carrier_code: str = "") -> int:
         """Days to ``province`` with ``carrier_code`` (its own row), else with any carrier
-        (the province's row), else the default from the studio's province."""
+        (the province's row), else the default from the studio's province. Remembered: a
+        chunk of 500 orders asks about a few dozen places."""
+        key = (province, carrier_code)
+        if key not in self._known:
+            self._known[key] = self._days(province, carrier_code)
+        return self._known[key]
+
+    def _days(self, province: str, carrier_code: str) -> int:
         name = canonical_province(province)
         if carrier_code and (name, carrier_code) in self.rows:
             return self.rows[(name, carrier_code)]
