@@ -210,6 +210,10 @@ def admin_urls() -> list[str]:
 def text_of(response) -> str:
     kind = response.get("Content-Type", "")
     body = b"".join(response.streaming_content) if response.streaming else response.content
+    if kind.startswith("image/"):
+        # Pixels hold no text to read; decoded as text, random bytes (a label's QR of a
+        # random trace token) sometimes spell "¥" (C2 A5) and failed the walk by chance.
+        return ""
     if "pdf" in kind:
         return "\n".join(page_texts(body))
     if "spreadsheet" in kind:
