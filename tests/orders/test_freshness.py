@@ -323,3 +323,19 @@ def test_bad_transit_input_is_a_400_naming_the_field(client_for, body):
     )
     assert answer.status_code == 400, answer.content
     assert set(answer.json()) & {"province", "days", "carrier_code"}
+
+
+@pytest.mark.django_db
+def test_the_order_page_says_why_and_allocates_again(client_for):
+    order, old = _allocated_then_expired()
+    receive(kg="10", product=old.product, grade=old.grade)
+    client = client_for("manager")
+    page = client.get(f"/orders/{order.pk}/").content.decode()
+    assert old.code in page and f"/orders/{order.pk}/reallocate/" in page
+
+    answer = client.post(f"/orders/{order.pk}/reallocate/", {"next": f"/orders/{order.pk}/"})
+
+    assert answer.status_code == 302 and answer["Location"] == f"/orders/{order.pk}/"
+    assert old.code not in client.get(f"/orders/{order.pk}/").content.decode().split("<table")[0]
+    old.refresh_from_db()
+    assert old.reserved_kg == 0
