@@ -28,7 +28,14 @@ class FarmerAdmin(admin.ModelAdmin):
 
 @admin.register(Product)
 class ProductAdmin(admin.ModelAdmin):
-    list_display = ["name", "category", "shelf_life_days", "storage", "is_active"]
+    list_display = [
+        "name",
+        "category",
+        "shelf_life_days",
+        "min_days_on_arrival",
+        "storage",
+        "is_active",
+    ]
     list_filter = ["storage", "is_active", "category"]
     search_fields = ["name"]
 

@@ -177,6 +177,7 @@ class LotViewSet(viewsets.ReadOnlyModelViewSet):
         "count": STOCK_WRITERS,
         "move": STOCK_WRITERS,
         "movements": STOCK_READERS,
+        "expired": MANAGERS,
     }
 
     def get_queryset(self):
@@ -190,6 +191,20 @@ class LotViewSet(viewsets.ReadOnlyModelViewSet):
         serializer = serializer_class(data=self.request.data)
         serializer.is_valid(raise_exception=True)
         return serializer.validated_data
+
+    @extend_schema(
+        summary="Expired stock to write off",
+        description="Lots past their expiry date that still hold kilograms, first expired "
+        "first. They are never allocated, picked or packed: write off `available_kg` with "
+        "`POST /api/lots/{code}/write-off/`; `reserved_kg` is still held by orders, which a "
+        "manager allocates again from fresh stock (`POST /api/orders/{id}/reallocate/`).",
+        responses=LotSerializer(many=True),
+    )
+    @action(detail=False, methods=["get"], filter_backends=[])
+    def expired(self, request):
+        page = self.paginate_queryset(selectors.expired_lots().select_related("delivery"))
+        serializer = LotSerializer(page, many=True, context=self.get_serializer_context())
+        return self.get_paginated_response(serializer.data)
 
     @extend_schema(
         summary="Write off spoiled or damaged kilograms",
@@ -304,6 +319,7 @@ class IntakeViewSet(
             note=data["note"],
             rows=[services.IntakeRow(**row) for row in data["rows"]],
             acting_user=request.user,
+            confirm_old_harvest=data["confirm_old_harvest"],
         )
         delivery = self.get_queryset().get(pk=delivery.pk)
         body = DeliverySerializer(delivery, context=self.get_serializer_context()).data

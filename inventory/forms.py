@@ -53,6 +53,13 @@ class IntakeForm(forms.Form):
         empty_label=_("By product storage"),
     )
     note = forms.CharField(label=_("Note"), max_length=200, required=False)
+    confirm_old_harvest = forms.BooleanField(
+        label=_("Accept this old harvest (manager)"),
+        required=False,
+        help_text=_(
+            "The lots are expired already: they are never sold and are listed for write-off."
+        ),
+    )
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("initial", {}).setdefault("harvest_date", timezone.localdate())

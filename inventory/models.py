@@ -88,6 +88,14 @@ class Product(models.Model):
     storage = models.CharField(
         _("storage"), max_length=10, choices=Storage.choices, default=Storage.AMBIENT
     )
+    min_days_on_arrival = models.PositiveSmallIntegerField(
+        _("days of life on arrival"),
+        default=0,
+        help_text=_(
+            "The days of shelf life a parcel must still have when the buyer receives it: "
+            "allocation takes no lot that would arrive with less."
+        ),
+    )
     is_active = models.BooleanField(_("active"), default=True)
 
     class Meta:
@@ -223,6 +231,10 @@ class LotQuerySet(models.QuerySet):
         limit = timezone.localdate() + timedelta(days=days)
         return self.with_stock().filter(expiry_date__lte=limit)
 
+    def expired(self, today=None):
+        """Lots with stock whose expiry date is over (the expiry day itself is still good)."""
+        return self.with_stock().filter(expiry_date__lt=today or timezone.localdate())
+
 
 class Lot(models.Model):
     """Produce of one farmer, product and grade, received together. The cached ``on_hand_kg``
@@ -299,6 +311,15 @@ class Lot(models.Model):
     @property
     def expiring_soon(self) -> bool:
         return self.days_to_expiry <= 2
+
+    @property
+    def is_expired(self) -> bool:
+        """Past its expiry date: never allocated, picked or packed again, only written off."""
+        return self.expiry_date < timezone.localdate()
+
+    @property
+    def days_expired(self) -> int:
+        return -self.days_to_expiry
 
 
 class MovementKind(models.TextChoices):

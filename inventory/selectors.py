@@ -21,6 +21,13 @@ def lot_list(*, filters: dict | None = None) -> QuerySet[Lot]:
     )
 
 
+def expired_lots() -> QuerySet[Lot]:
+    """Lots past their expiry date that still hold kilograms: what is to be written off
+    (what orders still hold of them first goes back, when those orders are allocated again).
+    Longest expired first."""
+    return lot_list().filter(pk__in=Lot.objects.expired().values("pk"))
+
+
 @dataclass(frozen=True)
 class LotFilters:
     """What a list of lots can be narrowed by, for the stock page and the lots API alike;

@@ -128,7 +128,15 @@ class FarmerCreateSerializer(serializers.Serializer):
 class ProductSerializer(CleanModelSerializer):
     class Meta:
         model = Product
-        fields = ["id", "name", "category", "shelf_life_days", "storage", "is_active"]
+        fields = [
+            "id",
+            "name",
+            "category",
+            "shelf_life_days",
+            "min_days_on_arrival",
+            "storage",
+            "is_active",
+        ]
 
 
 class GradeSerializer(CleanModelSerializer):
@@ -180,6 +188,7 @@ class LotSerializer(RoleFieldsMixin, serializers.ModelSerializer):
     location_name = serializers.CharField(source="location.name", read_only=True)
     available_kg = kg_output()
     days_to_expiry = serializers.IntegerField(read_only=True)
+    expired = serializers.BooleanField(source="is_expired", read_only=True)
 
     class Meta:
         model = Lot
@@ -200,6 +209,7 @@ class LotSerializer(RoleFieldsMixin, serializers.ModelSerializer):
             "received_at",
             "expiry_date",
             "days_to_expiry",
+            "expired",
             "gross_kg",
             "crates",
             "tare_per_crate_kg",
@@ -297,6 +307,15 @@ class IntakeCreateSerializer(serializers.Serializer):
         help_text=_("Location id; by default an active location suited to the product."),
     )
     note = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    confirm_old_harvest = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text=_(
+            "Managers only: accept a harvest older than the product's shelf life (the lots "
+            "are expired on arrival, never allocated, and listed for write-off). Without it "
+            "such an intake is a 400 on harvest_date."
+        ),
+    )
     rows = IntakeRowSerializer(many=True)
 
 

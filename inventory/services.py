@@ -5,6 +5,7 @@ order so two callers cannot deadlock), checks the rule *inside* the lock, moves 
 with ``F()`` and writes its ledger row in the same transaction.
 """
 
+from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -18,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.errors import DomainError
+from core.roles import Role, has_role
 from inventory.models import (
     KG,
     CodeSequence,
@@ -195,6 +197,38 @@ def _validate_intake_row(index: int, row: IntakeRow) -> None:
         raise DomainError(_("The price cannot be negative."), field="price_per_kg", row=index)
 
 
+def _check_harvest_age(
+    *, product: Product, harvest_date: date, day: date, confirmed: bool, acting_user
+) -> None:
+    """Refuse a harvest older than the product's shelf life on the day of intake, unless a
+    manager confirms it (a paper ledger typed in late, produce taken to be written off)."""
+    expiry = harvest_date + timedelta(days=product.shelf_life_days)
+    if expiry >= day:
+        return
+    if not confirmed:
+        raise DomainError(
+            _(
+                "Harvested %(days)d days ago, %(product)s keeps %(shelf)d days: these lots "
+                "expired on %(expiry)s. Check the harvest date; only a manager can confirm "
+                "an intake this old."
+            )
+            % {
+                "days": (day - harvest_date).days,
+                "product": product.name,
+                "shelf": product.shelf_life_days,
+                "expiry": expiry.isoformat(),
+            },
+            field="harvest_date",
+            code="old_harvest",
+        )
+    if not has_role(acting_user, [Role.MANAGER]):
+        raise DomainError(
+            _("Only a manager can confirm an intake of expired produce."),
+            field="confirm_old_harvest",
+            code="forbidden",
+        )
+
+
 @transaction.atomic
 def intake_record(
     *,
@@ -206,11 +240,14 @@ def intake_record(
     location: Location | None = None,
     note: str = "",
     at: datetime | None = None,
+    confirm_old_harvest: bool = False,
 ) -> Delivery:
     """Record one farmer's delivery: one lot per row (usually one per grade), each with an
     ``intake`` ledger row of its net kg. Expiry is harvest date + the product's shelf life.
-    Nothing is saved unless every row is valid. Announces the new stock
-    (``stock_available``) once it commits."""
+    A harvest so old that the lots would be expired on the day of intake is refused
+    (code ``old_harvest``) unless a manager confirms it (``confirm_old_harvest``): such lots
+    are never allocated, only written off. Nothing is saved unless every row is valid.
+    Announces the new stock (``stock_available``) once it commits."""
     if not farmer.is_active:
         raise DomainError(_("This farmer is no longer active."), field="farmer")
     if not product.is_active:
@@ -220,6 +257,13 @@ def intake_record(
     now = _moment(at)
     if harvest_date > timezone.localdate(now):
         raise DomainError(_("The harvest date cannot be in the future."), field="harvest_date")
+    _check_harvest_age(
+        product=product,
+        harvest_date=harvest_date,
+        day=timezone.localdate(now),
+        confirmed=confirm_old_harvest,
+        acting_user=acting_user,
+    )
     if not rows:
         raise DomainError(_("Weigh at least one grade."), field="rows")
     for index, row in enumerate(rows):
@@ -391,11 +435,17 @@ def lot_move(
 
 @dataclass(frozen=True)
 class ReserveRequest:
-    """Kilograms of one product and grade that one line of a document needs."""
+    """Kilograms of one product and grade that one line of a document needs.
+
+    ``fresh_until``: the last day the produce must still be good (the day the parcel arrives
+    plus the days of life it must keep then); lots expiring before it are not taken. None:
+    any lot not yet expired. Inventory knows no orders and no carriers: the caller says how
+    fresh, inventory only compares dates."""
 
     product_id: int
     grade_id: int
     kg: Decimal
+    fresh_until: date | None = None
 
 
 @dataclass(frozen=True)
@@ -407,26 +457,40 @@ class Reservation:
 
 
 class InsufficientStock(DomainError):
-    """Not enough available kilograms; nothing was reserved."""
+    """Not enough available kilograms; nothing was reserved. ``shortages``: kilograms short
+    per (product id, grade id); ``not_fresh``: of those pairs, kilograms that were available
+    but in lots expiring before the request's ``fresh_until`` (they would not arrive fresh)."""
 
-    def __init__(self, message: str, *, shortages: dict[tuple[int, int], Decimal]):
+    def __init__(
+        self,
+        message: str,
+        *,
+        shortages: dict[tuple[int, int], Decimal],
+        not_fresh: dict[tuple[int, int], Decimal] | None = None,
+    ):
         super().__init__(message, field="kg", code="insufficient_stock")
         self.shortages = shortages
+        self.not_fresh = not_fresh or {}
 
 
 def _fefo_key(lot: Lot):
     return (lot.expiry_date, lot.received_at, lot.pk)
 
 
-def _short(shortages: dict[tuple[int, int], Decimal]) -> InsufficientStock:
+def _short(
+    shortages: dict[tuple[int, int], Decimal], not_fresh: dict[tuple[int, int], Decimal]
+) -> InsufficientStock:
     return InsufficientStock(
         _("Not enough stock: %(kg)s kg short.") % {"kg": sum(shortages.values())},
         shortages=shortages,
+        not_fresh=not_fresh,
     )
 
 
 @transaction.atomic
-def stock_reserve(*, requests: Sequence[ReserveRequest], reference: str) -> list[list[Reservation]]:
+def stock_reserve(
+    *, requests: Sequence[ReserveRequest], reference: str, at: datetime | None = None
+) -> list[list[Reservation]]:
     """Reserve every request or none: for each, kilograms from lots of its product and grade,
     first expiry first (then oldest intake), split across lots when one is not enough.
 
@@ -435,7 +499,7 @@ def stock_reserve(*, requests: Sequence[ReserveRequest], reference: str) -> list
     ``F()``. Reservations are not ledger movements: on-hand is unchanged. Raises
     ``InsufficientStock`` (nothing changed) when any request falls short. Returns one list of
     reservations per request, in request order."""
-    (outcome,) = stock_reserve_many(documents=[requests])
+    (outcome,) = stock_reserve_many(documents=[requests], at=at)
     if isinstance(outcome, InsufficientStock):
         raise outcome
     return outcome
@@ -443,18 +507,20 @@ def stock_reserve(*, requests: Sequence[ReserveRequest], reference: str) -> list
 
 @transaction.atomic
 def stock_reserve_many(
-    *, documents: Sequence[Sequence[ReserveRequest]]
+    *, documents: Sequence[Sequence[ReserveRequest]], at: datetime | None = None
 ) -> list[list[list[Reservation]] | InsufficientStock]:
     """Reserve for many documents (orders) at once, each all or nothing, one after another in
     the given order: an earlier document is served first, and a document that cannot get every
     request in full reserves nothing, so what it would have taken stays for later ones.
 
     The candidate lots of every document (lots of the requested products and grades that have
-    stock left) are locked in one query, in lot-id order, so two callers cannot deadlock; the
-    first-expiry-first choice is made in Python against the locked quantities, and
+    stock left and are not expired today) are locked in one query, in lot-id order, so two
+    callers cannot deadlock; the first-expiry-first choice is made in Python against the
+    locked quantities, skipping lots that expire before a request's ``fresh_until``, and
     ``reserved_kg`` of every touched lot rises by its total in one ``UPDATE`` with ``F()``,
     rounded to the gram. Reservations are not ledger movements: on-hand is unchanged.
 
+    Expiry is judged on today, or on the day of ``at`` for history entered afterwards.
     Returns, per document, one list of reservations per request (request order), or the
     ``InsufficientStock`` (not raised) that says how much it was short."""
     for document in documents:
@@ -464,10 +530,11 @@ def stock_reserve_many(
     match = Q()
     for product_id, grade_id in pairs:
         match |= Q(product_id=product_id, grade_id=grade_id)
+    today = timezone.localdate(_moment(at))
     candidates = (
         list(
             Lot.objects.select_for_update()
-            .filter(match, on_hand_kg__gt=F("reserved_kg"))
+            .filter(match, on_hand_kg__gt=F("reserved_kg"), expiry_date__gte=today)
             .order_by("pk")
         )
         if pairs
@@ -476,6 +543,7 @@ def stock_reserve_many(
     by_pair: dict[tuple[int, int], list[Lot]] = {}
     for lot in sorted(candidates, key=_fefo_key):
         by_pair.setdefault((lot.product_id, lot.grade_id), []).append(lot)
+    expiries = {pair: [lot.expiry_date for lot in lots] for pair, lots in by_pair.items()}
     available = {lot.pk: lot.available_kg for lot in candidates}
     # Per pair, the index of its first lot with anything left: lots only empty during a call.
     first_with_stock = dict.fromkeys(by_pair, 0)
@@ -486,6 +554,7 @@ def stock_reserve_many(
         taken_here: dict[int, Decimal] = {}  # this document's tentative takes, by lot
         result: list[list[Reservation]] = []
         shortages: dict[tuple[int, int], Decimal] = {}
+        not_fresh: dict[tuple[int, int], Decimal] = {}
         for request in document:
             pair = (request.product_id, request.grade_id)
             lots = by_pair.get(pair, [])
@@ -493,9 +562,12 @@ def stock_reserve_many(
             while start < len(lots) and available[lots[start].pk] <= 0:
                 start += 1
             first_with_stock[pair] = start
+            fresh = start
+            if request.fresh_until is not None:  # lots are sorted by expiry: skip the early ones
+                fresh = max(start, bisect_left(expiries.get(pair, []), request.fresh_until))
             needed = request.kg
             taken: list[Reservation] = []
-            for lot in lots[start:]:
+            for lot in lots[fresh:]:
                 if needed <= 0:
                     break
                 kg = min(needed, available[lot.pk] - taken_here.get(lot.pk, 0))
@@ -505,9 +577,15 @@ def stock_reserve_many(
                     needed -= kg
             if needed > 0:
                 shortages[pair] = shortages.get(pair, Decimal("0")) + needed
+                stale = sum(
+                    (available[lot.pk] - taken_here.get(lot.pk, 0) for lot in lots[start:fresh]),
+                    Decimal("0"),
+                )
+                if stale > 0:
+                    not_fresh[pair] = not_fresh.get(pair, Decimal("0")) + stale
             result.append(taken)
         if shortages:
-            outcomes.append(_short(shortages))
+            outcomes.append(_short(shortages, not_fresh))
             continue
         for lot_id, kg in taken_here.items():
             available[lot_id] -= kg

@@ -10,6 +10,7 @@ urlpatterns = [
     path("deliveries/<int:pk>/tags.pdf", views.delivery_lot_tags, name="lot_tags"),
     path("deliveries/<int:pk>/slip.pdf", views.delivery_slip, name="intake_slip"),
     path("stock/", views.stock, name="stock"),
+    path("expired/", views.expired_stock, name="expired"),
     path("lots/<str:code>/", views.lot_detail, name="lot"),
     path("lots/<str:code>/tag.pdf", views.lot_tag, name="lot_tag"),
     path("lots/<str:code>/write-off/", views.lot_write_off_view, name="lot_write_off"),

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from core.errors import DomainError
 from core.pdf import pdf_response
-from core.roles import STOCK_READERS, STOCK_WRITERS, has_role, role_required
+from core.roles import STOCK_READERS, STOCK_WRITERS, Role, has_role, role_required
 from inventory import selectors, services
 from inventory.forms import (
     CountForm,
@@ -53,7 +53,15 @@ def intake_desk(request):
     return render(
         request,
         "inventory/intake.html",
-        {"form": form, "rows": rows, "recent": selectors.recent_deliveries(limit=5)},
+        {
+            "form": form,
+            "rows": rows,
+            "recent": selectors.recent_deliveries(limit=5),
+            # Managers may accept a harvest older than its shelf life; the box shows once
+            # such a harvest was refused (or was ticked).
+            "can_confirm_old": has_role(request.user, [Role.MANAGER])
+            and (form["harvest_date"].errors or form["confirm_old_harvest"].value()),
+        },
     )
 
 
@@ -84,6 +92,7 @@ def _record_delivery(request, form: IntakeForm, filled: list) -> Delivery:
             for _index, row in filled
         ],
         acting_user=request.user,
+        confirm_old_harvest=data["confirm_old_harvest"],
     )
 
 
@@ -243,6 +252,45 @@ def lot_write_off_view(request, code: str):
         return _("%(kg)s kg written off.") % {"kg": data["kg"]}
 
     return _lot_action(request, code, WriteOffForm, "w", "write_off_form", act)
+
+
+# --- expired stock ---------------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+@role_required(Role.MANAGER)
+def expired_stock(request):
+    """Lots past their expiry date that still hold kilograms, for the manager to write off:
+    POST ``lot`` writes off all of it that no order holds (``lot_write_off``)."""
+    if request.method == "POST":
+        lot = get_object_or_404(Lot, code=request.POST.get("lot", ""))
+        try:
+            services.lot_write_off(
+                lot=lot,
+                kg=lot.available_kg,
+                reason=_("Expired on %(day)s") % {"day": lot.expiry_date.isoformat()},
+                reference="expired",
+                acting_user=request.user,
+            )
+        except DomainError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(
+                request,
+                _("%(kg)s kg of lot %(lot)s written off.")
+                % {"kg": lot.available_kg, "lot": lot.code},
+            )
+        return redirect("inventory:expired")
+    lots = list(selectors.expired_lots())
+    return render(
+        request,
+        "inventory/expired.html",
+        {
+            "lots": lots,
+            "total_kg": sum((lot.on_hand_kg for lot in lots), Decimal("0")),
+            "held": any(lot.reserved_kg for lot in lots),
+        },
+    )
 
 
 @require_POST

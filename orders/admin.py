@@ -14,6 +14,7 @@ from orders.models import (
     Order,
     OrderEvent,
     OrderLine,
+    TransitTime,
 )
 
 # A file with thousands of bad rows is read from its error CSV, not from this page.
@@ -22,9 +23,25 @@ ERRORS_SHOWN = 50
 
 @admin.register(Channel)
 class ChannelAdmin(admin.ModelAdmin):
-    list_display = ["code", "name", "is_active"]
+    list_display = ["code", "name", "carrier_code", "is_active"]
     list_editable = ["is_active"]
     search_fields = ["code", "name"]
+
+
+@admin.register(TransitTime)
+class TransitTimeAdmin(admin.ModelAdmin):
+    """Days to a province, per carrier or for any; provinces without a row use the default
+    from the studio's province (``orders.transit``; the managers' page shows both)."""
+
+    list_display = ["province", "carrier_code", "days", "updated_by", "updated_at"]
+    list_editable = ["days"]
+    list_filter = ["carrier_code"]
+    search_fields = ["province"]
+    readonly_fields = ["updated_by", "updated_at"]
+
+    def save_model(self, request, obj, form, change):
+        obj.updated_by = request.user
+        super().save_model(request, obj, form, change)
 
 
 @admin.register(LiveSession)
@@ -81,6 +98,7 @@ class OrderAdmin(admin.ModelAdmin):
         "channel",
         "external_no",
         "status",
+        "backorder_reason",
         "platform_status",
         "paid_at",
         "goods_total",
@@ -104,6 +122,7 @@ class OrderAdmin(admin.ModelAdmin):
                 "fields": [
                     ("channel", "external_no"),
                     ("status", "platform_status"),
+                    "backorder_reason",
                     "live_session",
                     "paid_at",
                     ("goods_total", "shipping_fee"),

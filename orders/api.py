@@ -85,6 +85,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         "create": ORDER_WRITERS,
         "cancel": ORDER_WRITERS,
         "allocate": ORDER_WRITERS,
+        "reallocate": ORDER_WRITERS,
         "address": ORDER_WRITERS,
     }
 
@@ -217,9 +218,12 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
 
     @extend_schema(
         summary="Allocate an order",
-        description="Reserves every line's kilograms first expiry first, all lines or none. "
-        '`result` is `"allocated"`, or `"backordered"` when stock is short. Only new and '
-        "back-ordered orders can be allocated; any other state is a 409 naming both states.",
+        description="Reserves every line's kilograms first expiry first among the lots that "
+        "still arrive fresh (transit days to the order's province + the product's days of "
+        'life on arrival), all lines or none. `result` is `"allocated"`, or `"backordered"` '
+        "when stock is short; the order's `backorder_reason` then says what it waits for "
+        '("没有能新鲜送达新疆的蜜桃（特级）批次：需 4 天"). Only new and back-ordered orders can '
+        "be allocated; any other state is a 409 naming both states.",
         request=None,
         responses={200: AllocateResultSerializer, 409: CONFLICT},
     )
@@ -236,6 +240,25 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
                 "order": self._order_body(order),
             }
         )
+
+    @extend_schema(
+        summary="Allocate an order again from fresh stock",
+        description="For an allocated or picking order that holds produce of an expired lot "
+        "(the pick list and the station refuse it): what it holds goes back and every line "
+        "is reserved again from lots that still arrive fresh. All or nothing: when fresh "
+        "stock is short the order keeps what it held and the answer is a 400 saying what it "
+        "lacks. An order in any other state is a 409.",
+        request=None,
+        responses={200: OrderDetailSerializer, 400: BAD_INPUT, 409: CONFLICT},
+    )
+    @action(detail=True, methods=["post"], filter_backends=[])
+    def reallocate(self, request, pk=None):
+        order = self.get_object()
+        try:
+            services.order_reallocate(order=order, acting_user=request.user)
+        except DomainError as exc:
+            return domain_error_response(exc)
+        return Response(self._order_body(order))
 
 
 LIVE_SESSION_IN_USE = OpenApiResponse(description="The live session has orders.")

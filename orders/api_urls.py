@@ -1,12 +1,13 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from orders import api, dashboard_api
+from orders import api, dashboard_api, transit_api
 
 router = SimpleRouter()
 router.register("orders", api.OrderViewSet, basename="orders")
 router.register("live-sessions", api.LiveSessionViewSet, basename="live-sessions")
 router.register("channels", api.ChannelViewSet, basename="channels")
+router.register("transit-times", transit_api.TransitTimeViewSet, basename="transit-times")
 
 urlpatterns = router.urls + [
     path("dashboard/", dashboard_api.SalesDashboardView.as_view(), name="dashboard"),

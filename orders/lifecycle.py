@@ -26,6 +26,7 @@ allocations and an order in any other state holds none. Every move below keeps t
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 
 from django.db import transaction
@@ -239,6 +240,30 @@ class Packing:
         return self.packed == {order.pk for order in self.orders}
 
 
+def expired_lots_refusal(lots: Iterable[tuple[str, date]]) -> str:
+    """Why produce of these expired lots (code, expiry date) must not be picked or packed,
+    and what to do: the message the pick list, the station and ``orders_pack`` give."""
+    named = ", ".join(
+        _("%(lot)s (expired %(day)s)") % {"lot": code, "day": day.isoformat()}
+        for code, day in sorted(set(lots))
+    )
+    return _(
+        "Expired lot %(lots)s: do not pick or pack it. A manager allocates the order "
+        "again from fresh stock and writes the expired lot off."
+    ) % {"lots": named}
+
+
+class ExpiredLot(DomainError):
+    """Packing refused: the order holds produce of a lot past its expiry date."""
+
+    def __init__(self, lots: Iterable[Lot]):
+        super().__init__(
+            expired_lots_refusal((lot.code, lot.expiry_date) for lot in lots),
+            field="order",
+            code="expired_lot",
+        )
+
+
 def _same_recipient(one: Order, other: Order) -> bool:
     return (one.recipient_name, one.phone, one.full_address) == (
         other.recipient_name,
@@ -317,9 +342,10 @@ def orders_pack(
     (``inventory.services.stock_ship_out``) in the same transaction.
 
     Locks the orders by primary key (``related``: relations to load with them). Every order
-    must be packable and hold stock. An order with nothing left to pack becomes packed; one
-    with units still to pack (a later box) goes to (or stays in) picking, still holding them.
-    Refuses with ``DomainError`` (code ``not_packable``) before anything is written."""
+    must be packable and hold stock, none of it from an expired lot (``ExpiredLot``, code
+    ``expired_lot``). An order with nothing left to pack becomes packed; one with units still
+    to pack (a later box) goes to (or stays in) picking, still holding them. Refuses with
+    ``DomainError`` (code ``not_packable``) before anything is written."""
     ids = sorted({order.pk, *(other.pk for other in merge)})
     locked = lock_orders(ids, related=related)
     primary = locked.get(order.pk)
@@ -350,6 +376,9 @@ def orders_pack(
     for each in locked.values():
         if each.pk not in holding:
             raise _stock_mismatch(each.external_no, S.PACKED)
+    expired = [allocation.lot for allocation in allocations if allocation.lot.is_expired]
+    if expired:
+        raise ExpiredLot(expired)
 
     if items is None:
         packed_items = [PackedItem(a.line, a.lot, a.kg) for a in allocations]

@@ -4,11 +4,13 @@ reserved for each line, the order's event history, and order imports."""
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from core.regions import NEEDS_REVIEW, AddressMatch, validate_adcode
+from core.regions import NEEDS_REVIEW, AddressMatch, canonical_province, provinces, validate_adcode
 from inventory.models import KG, MONEY, Lot, Sku, mask_phone
 
 
@@ -23,6 +25,16 @@ class Channel(models.Model):
         default=dict,
         blank=True,
         help_text=_("Export header → field, saved from the import mapping screen."),
+    )
+    # A plain code, not a foreign key: carriers belong to shipping, above orders.
+    carrier_code = models.CharField(
+        _("usual carrier"),
+        max_length=20,
+        blank=True,
+        help_text=_(
+            "The code of the carrier this channel's orders usually go with (e.g. sf): "
+            "allocation reads the transit days for it. Empty: any carrier."
+        ),
     )
 
     class Meta:
@@ -122,6 +134,14 @@ class Order(models.Model):
     paid_at = models.DateTimeField(_("paid at"))
     goods_total = models.DecimalField(_("goods total"), default=Decimal("0"), **MONEY)
     shipping_fee = models.DecimalField(_("shipping fee"), default=Decimal("0"), **MONEY)
+    backorder_reason = models.CharField(
+        _("waiting for"),
+        max_length=200,
+        blank=True,
+        default="",
+        db_default="",  # writers that COPY rows without it leave it empty
+        help_text=_("Why a back-ordered order waits: the stock it lacks, in plain words."),
+    )
     import_batch = models.ForeignKey(
         "ImportBatch",
         on_delete=models.SET_NULL,
@@ -193,6 +213,57 @@ class Order(models.Model):
     def reference(self) -> str:
         """How inventory's ledger and reservations name this order."""
         return f"order:{self.pk}"
+
+
+class TransitTime(models.Model):
+    """Days a parcel travels from the studio to a province, with one carrier or any. Rows
+    override the defaults computed from the studio's province (``orders.transit``)."""
+
+    province = models.CharField(
+        _("province"), max_length=20, help_text=_("The full name, e.g. 新疆维吾尔自治区.")
+    )
+    carrier_code = models.CharField(
+        _("carrier code"),
+        max_length=20,
+        blank=True,
+        default="",
+        help_text=_("A carrier's code (sf, zto …); empty for any carrier."),
+    )
+    days = models.PositiveSmallIntegerField(
+        _("days in transit"), validators=[MaxValueValidator(30)]
+    )
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("changed by"),
+    )
+    updated_at = models.DateTimeField(_("changed at"), auto_now=True)
+
+    class Meta:
+        ordering = ["province", "carrier_code"]
+        verbose_name = _("transit time")
+        verbose_name_plural = _("transit times")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["province", "carrier_code"], name="transit_province_carrier_unique"
+            ),
+            models.CheckConstraint(condition=Q(days__lte=30), name="transit_days_at_most_30"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.province} {self.carrier_code or '*'}: {self.days}"
+
+    def clean(self) -> None:
+        """A province is stored by its full name (新疆 → 新疆维吾尔自治区); a carrier's code in
+        lower case."""
+        name = canonical_province(self.province)
+        if name not in {region.name for region in provinces()}:
+            raise ValidationError({"province": _("Name a province, e.g. 新疆 or 浙江省.")})
+        self.province = name
+        self.carrier_code = self.carrier_code.strip().lower()
 
 
 class OrderLine(models.Model):

@@ -23,6 +23,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from core.regions import NEEDS_REVIEW
+from inventory.models import Lot
 from orders.lifecycle import CLOSED
 from orders.models import (
     Allocation,
@@ -31,6 +32,7 @@ from orders.models import (
     Order,
     OrderEvent,
     OrderLine,
+    OrderStatus,
 )
 
 ZERO_MONEY = Value(Decimal("0"), output_field=DecimalField(max_digits=14, decimal_places=2))
@@ -89,6 +91,48 @@ def orders_to_pack() -> QuerySet[Order]:
     )
 
 
+def expired_lots_held(order: Order) -> list:
+    """The lots past their expiry date that ``order`` holds produce of, read from what
+    ``orders_to_pack`` prefetched (no query)."""
+    return [
+        allocation.lot
+        for line in order.lines.all()
+        for allocation in line.allocations.all()
+        if allocation.lot.is_expired
+    ]
+
+
+def expired_held_by(*, orders: QuerySet[Order]) -> list:
+    """The expired lots the given orders hold produce of (one query; ``orders`` may be a
+    subquery), by code."""
+    today = timezone.localdate()
+    lots = Allocation.objects.filter(line__order__in=orders, lot__expiry_date__lt=today)
+    return list(Lot.objects.filter(pk__in=lots.values("lot_id")).order_by("code"))
+
+
+def orders_holding_expired() -> QuerySet[Order]:
+    """Orders that still hold produce of an expired lot (they cannot be packed): allocate
+    them again from fresh stock. First paid first."""
+    today = timezone.localdate()
+    held = Allocation.objects.filter(line__order=OuterRef("pk"), lot__expiry_date__lt=today)
+    return order_list().filter(Exists(held)).order_by("paid_at", "pk")
+
+
+def backorders_waiting() -> QuerySet[Order]:
+    """Back-ordered orders with what each waits for, first paid first."""
+    return order_list().filter(status=OrderStatus.BACKORDERED).order_by("paid_at", "pk")
+
+
+def backorder_reasons() -> QuerySet:
+    """How many back-orders wait for each reason, the most common first."""
+    return (
+        Order.objects.filter(status=OrderStatus.BACKORDERED)
+        .values("backorder_reason")
+        .annotate(n=Count("id"))
+        .order_by("-n", "backorder_reason")
+    )
+
+
 def held_stock_by_lot(*, orders: QuerySet[Order]) -> QuerySet:
     """The kilograms the given orders still hold, summed per location, lot and SKU (one
     grouped query; ``orders`` may be a subquery), in that order: a pick list's rows."""
@@ -102,6 +146,7 @@ def held_stock_by_lot(*, orders: QuerySet[Order]) -> QuerySet:
             "line__sku__name",
             "line__sku__merchant_code",
             "line__sku__net_kg",
+            "lot__expiry_date",
         )
         .annotate(kg=Sum("kg"))
         .order_by("lot__location__code", "lot__code", "line__sku__merchant_code")

@@ -167,6 +167,7 @@ class OrderSerializer(RoleFieldsMixin, serializers.ModelSerializer):
             "external_no",
             "status",
             "status_display",
+            "backorder_reason",
             "platform_status",
             "live_session",
             "live_session_title",

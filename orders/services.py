@@ -8,16 +8,20 @@ reserved and released only by ``inventory.services``; orders records what it got
 """
 
 from collections.abc import Iterable, Sequence
+from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Case, Exists, OuterRef, Q, Value, When
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.errors import DomainError
+from inventory.models import Lot
 from inventory.services import (
     InsufficientStock,
     Reservation,
     ReserveRequest,
+    lock_lots,
     stock_release,
     stock_reserve_many,
 )
@@ -34,6 +38,7 @@ from orders.lifecycle import (
     ALLOCATABLE,
     CANCELLABLE,
     CLOSED,
+    HOLDS_STOCK,
     TransitionError,
     lock_orders,
     move_locked,
@@ -48,6 +53,7 @@ from orders.models import (
     OrderLine,
     OrderStatus,
 )
+from orders.transit import TransitTable, fresh_until, province_short
 
 
 class DuplicateOrder(DomainError):
@@ -156,21 +162,54 @@ def orders_create(
 ALLOCATE_CHUNK = 500
 
 
+def _waiting_reason(
+    outcome: InsufficientStock,
+    *,
+    province: str,
+    life_days: dict[tuple[int, int], int],
+    names: dict[tuple[int, int], str],
+) -> str:
+    """What a back-ordered order waits for, in plain words: per product and grade, either no
+    lot that arrives fresh ("没有能新鲜送达新疆的蜜桃（特级）批次：需 4 天") when the stock
+    there is too short-lived, or the kilograms missing."""
+    place = province_short(province) if province else _("this address")
+    parts = []
+    for pair, short in sorted(outcome.shortages.items()):
+        if outcome.not_fresh.get(pair, Decimal("0")) >= short:
+            parts.append(
+                _("No lot of %(product)s arrives fresh in %(place)s: it needs %(days)d days")
+                % {"product": names[pair], "place": place, "days": life_days[pair]}
+            )
+        else:
+            parts.append(_("%(product)s: %(kg)s kg short") % {"product": names[pair], "kg": short})
+    return "; ".join(parts)[:200]
+
+
 def _allocate_locked(*, orders: Sequence[tuple[int, str]], acting_user) -> dict[int, bool]:
     """Allocate orders, each ``(order id, status)``, that the caller has locked and found
     allocatable, first served in the given order. Each order gets every line's kilograms
-    (quantity × SKU net kg) from lots of its product and grade, first expiry first, or nothing:
-    it then becomes back-ordered (if it was new) with the shortage as the event's note.
-    Returns, per order id, whether it was allocated.
+    (quantity × SKU net kg) from lots of its product and grade, first expiry first among the
+    lots that still arrive fresh (``orders.transit``: today + the days to the order's
+    province with its channel's carrier + the product's days of life on arrival), or
+    nothing: it then becomes back-ordered (if it was new), and what it waits for is written
+    on it (``backorder_reason``) and in the event's note. Returns, per order id, whether it
+    was allocated.
 
-    A fixed number of statements whatever the number of orders: read the lines, reserve
-    (``stock_reserve_many``: lock the candidate lots, one update), insert the allocations,
-    one update per new status, insert the events."""
+    A fixed number of statements whatever the number of orders: read the transit table and
+    the lines (with their orders' destinations), reserve (``stock_reserve_many``: lock the
+    candidate lots, one update), insert the allocations, one update per new status, one of
+    the reasons that changed, insert the events."""
     if not orders:
         return {}
     lines: dict[int, list[tuple[int, ReserveRequest]]] = {order_id: [] for order_id, _s in orders}
+    transit = TransitTable.load()
+    today = timezone.localdate()
+    life_days: dict[int, dict[tuple[int, int], int]] = {order_id: {} for order_id in lines}
+    destination: dict[int, str] = {}
+    previous: dict[int, str] = {}
+    names: dict[tuple[int, int], str] = {}
     holding: set[int] = set()
-    for line_id, order_id, product_id, grade_id, kg, holds in (
+    for row in (
         OrderLine.objects.filter(order_id__in=lines)
         .order_by("pk")
         .values_list(
@@ -179,10 +218,24 @@ def _allocate_locked(*, orders: Sequence[tuple[int, str]], acting_user) -> dict[
             "sku__product_id",
             "sku__grade_id",
             "kg",
+            "sku__product__min_days_on_arrival",
             Exists(Allocation.objects.filter(line=OuterRef("pk"))),
+            "order__province",
+            "order__channel__carrier_code",
+            "order__backorder_reason",
+            "sku__product__name",
+            "sku__grade__name",
         )
     ):
-        lines[order_id].append((line_id, ReserveRequest(product_id, grade_id, kg)))
+        line_id, order_id, product_id, grade_id, kg, min_days, holds = row[:7]
+        province, carrier, previous[order_id], product, grade = row[7:]
+        pair = (product_id, grade_id)
+        destination[order_id] = province
+        names[pair] = f"{product}（{grade}）"
+        days = transit.days(province, carrier)
+        life_days[order_id][pair] = days + min_days
+        until = fresh_until(transit_days=days, min_days_on_arrival=min_days, today=today)
+        lines[order_id].append((line_id, ReserveRequest(product_id, grade_id, kg, until)))
         if holds:
             holding.add(order_id)
     # Stock follows the status (see orders.lifecycle): an order waiting for allocation holds
@@ -202,12 +255,19 @@ def _allocate_locked(*, orders: Sequence[tuple[int, str]], acting_user) -> dict[
     )
     allocations: list[Allocation] = []
     moves: list[tuple[int, str, str, str]] = []
+    reasons: dict[int, str] = {}
     served: dict[int, bool] = {}
     for (order_id, status), outcome in zip(orders, outcomes, strict=True):
         if isinstance(outcome, InsufficientStock):
             served[order_id] = False
+            reasons[order_id] = _waiting_reason(
+                outcome,
+                province=destination[order_id],
+                life_days=life_days[order_id],
+                names=names,
+            )
             if status == OrderStatus.NEW:
-                moves.append((order_id, status, OrderStatus.BACKORDERED, str(outcome)))
+                moves.append((order_id, status, OrderStatus.BACKORDERED, reasons[order_id]))
             continue
         served[order_id] = True
         allocations += [
@@ -215,9 +275,18 @@ def _allocate_locked(*, orders: Sequence[tuple[int, str]], acting_user) -> dict[
             for (line_id, _request), reservations in zip(lines[order_id], outcome, strict=True)
             for reservation in reservations
         ]
-        moves.append((order_id, status, OrderStatus.ALLOCATED, ""))
+        if status in ALLOCATABLE:  # not when allocated again (order_reallocate)
+            moves.append((order_id, status, OrderStatus.ALLOCATED, ""))
     Allocation.objects.bulk_create(allocations)
     move_locked(moves=moves, acting_user=acting_user)
+    changed = [pk for pk in served if reasons.get(pk, "") != previous.get(pk, "")]
+    if changed:
+        Order.objects.filter(pk__in=changed).update(
+            backorder_reason=Case(
+                *(When(pk=pk, then=Value(reasons[pk])) for pk in changed if pk in reasons),
+                default=Value(""),
+            )
+        )
     return served
 
 
@@ -309,6 +378,63 @@ def backorders_fill(*, product_grade_pairs: Iterable[tuple[int, int]] | None = N
         for statuses in _allocate_in_chunks(order_ids, None, ALLOCATE_CHUNK)
         for status in statuses.values()
     )
+
+
+@transaction.atomic
+def order_reallocate(*, order: Order, acting_user=None) -> Order:
+    """Allocate an order that holds stock (allocated or picking) again from fresh stock: what
+    it holds goes back to its lots and every line is reserved again, first expiry first among
+    the lots that still arrive fresh — what a manager does for an order the pick list or the
+    station refused for an expired lot. All or nothing: when fresh stock falls short nothing
+    changes and the refusal says what the order would wait for (cancel it, or wait).
+
+    Locks the order, then, in one statement in lot-id order, the lots it holds and every lot
+    of its products and grades with stock (release and reserve then take locks already held:
+    a lot made meanwhile has a higher id, so the order by id still holds)."""
+    locked = lock_orders([order.pk]).get(order.pk)
+    if locked is None:
+        raise DomainError(_("This order no longer exists."), field="order")
+    if locked.status not in HOLDS_STOCK:
+        raise TransitionError(locked, OrderStatus.ALLOCATED)
+    held = list(Allocation.objects.filter(line__order=locked).select_related("lot"))
+    if not held:
+        raise DomainError(_("This order holds no stock to allocate again."), field="order")
+    pairs = set(
+        OrderLine.objects.filter(order=locked).values_list("sku__product_id", "sku__grade_id")
+    )
+    match = Q()
+    for product_id, grade_id in pairs:
+        match |= Q(product_id=product_id, grade_id=grade_id)
+    same_goods = Lot.objects.filter(match, on_hand_kg__gt=0).values_list("pk", flat=True)
+    lock_lots([*{a.lot_id for a in held}, *same_goods])
+    stock_release(
+        reservations=[Reservation(a.lot_id, a.kg) for a in held], reference=locked.reference
+    )
+    Allocation.objects.filter(pk__in=[a.pk for a in held]).delete()
+    served = _allocate_locked(orders=[(locked.pk, locked.status)], acting_user=acting_user)
+    if not served[locked.pk]:
+        reason = Order.objects.values_list("backorder_reason", flat=True).get(pk=locked.pk)
+        raise DomainError(
+            _("Order %(order)s cannot be allocated again from fresh stock: %(reason)s.")
+            % {"order": locked.external_no, "reason": reason},
+            field="order",
+            code="insufficient_stock",
+        )
+    Order.objects.filter(pk=locked.pk).update(backorder_reason="")
+    expired = sorted({a.lot.code for a in held if a.lot.is_expired})
+    OrderEvent.objects.create(
+        order=locked,
+        from_status=locked.status,
+        to_status=locked.status,
+        acting_user=acting_user,
+        note=(
+            _("Allocated again from fresh stock (expired: %(lots)s).")
+            % {"lots": ", ".join(expired)}
+            if expired
+            else _("Allocated again from fresh stock.")
+        )[:200],
+    )
+    return locked
 
 
 # --- cancel ----------------------------------------------------------------------------------

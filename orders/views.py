@@ -18,7 +18,14 @@ from core.roles import (
 )
 from orders import addresses, selectors, services
 from orders.forms import PROVINCES, AddressForm, CancelForm, LiveSessionForm, OrderFilterForm
-from orders.lifecycle import ALLOCATABLE, BACKLOG, CANCELLABLE, HOLDS_STOCK, PACKABLE
+from orders.lifecycle import (
+    ALLOCATABLE,
+    BACKLOG,
+    CANCELLABLE,
+    HOLDS_STOCK,
+    PACKABLE,
+    expired_lots_refusal,
+)
 from orders.models import LiveSession, Order, OrderStatus
 
 PAGE_SIZE = 50
@@ -104,12 +111,19 @@ def _detail_page(request, order: Order, *, address_form: AddressForm | None = No
             "can_pack": has_role(request.user, SHIPPING_WORKERS) and order.status in PACKABLE,
             "can_allocate": can_act and order.status in ALLOCATABLE,
             "can_cancel": can_act and order.status in CANCELLABLE,
+            "expired_refusal": _expired_refusal(order),
             "cancel_form": CancelForm(),
             "address_form": address_form if can_correct else None,
             "provinces": PROVINCES,
         },
         status=status,
     )
+
+
+def _expired_refusal(order: Order) -> str:
+    """The station's refusal when the order holds an expired lot (from the prefetched lots)."""
+    expired = selectors.expired_lots_held(order)
+    return expired_lots_refusal((lot.code, lot.expiry_date) for lot in expired) if expired else ""
 
 
 @require_GET

@@ -20,7 +20,7 @@ from reportlab.lib.pagesizes import A4
 from reportlab.pdfgen.canvas import Canvas
 
 from core.pdf import cjk_font_name, cjk_mono_font_name, fit_text, format_kg, mm
-from orders.lifecycle import PACKED_OR_LATER
+from orders.lifecycle import PACKED_OR_LATER, expired_lots_refusal
 from shipping.models import Wave
 from shipping.selectors import (
     PickRow,
@@ -141,6 +141,12 @@ class PickListData:
     def packed_count(self) -> int:
         return sum(1 for order in self.orders if order.packed)
 
+    @property
+    def expired_refusal(self) -> str:
+        """The pick list refuses expired lots: why and what to do, or ""."""
+        expired = {(row.lot_code, row.expiry_date) for row in self.rows if row.expired}
+        return expired_lots_refusal(expired) if expired else ""
+
 
 def pick_list_data(wave: Wave) -> PickListData:
     """The pick list of a wave: the grouped rows (one query) and its orders (one query, plus
@@ -206,6 +212,9 @@ def render_pick_list(data: PickListData) -> bytes:
         )
     if data.note:
         sheet.text(data.note, 9, gray=0.35)
+    if data.expired_refusal:
+        sheet.y -= 1 * mm
+        sheet.text(data.expired_refusal, 10)
     sheet.y -= 2 * mm
 
     def cell(name: str, text: str, size: float = 9, *, right: bool = False, cell_font=None):
@@ -246,7 +255,12 @@ def render_pick_list(data: PickListData) -> bytes:
                 canvas.line(sheet.left, sheet.y + 1, sheet.right, sheet.y + 1)
             box = 4 * mm
             canvas.setLineWidth(0.8)
-            canvas.rect(sheet.left + 1.5 * mm, sheet.y - 1 - box, box, box)
+            if row.expired:  # no tick box: a cross, and the row says why
+                x, top = sheet.left + 1.5 * mm, sheet.y - 1
+                canvas.line(x, top, x + box, top - box)
+                canvas.line(x, top - box, x + box, top)
+            else:
+                canvas.rect(sheet.left + 1.5 * mm, sheet.y - 1 - box, box, box)
             if new_location:
                 cell("location", row.location_code, 10, cell_font=mono)
             if new_location or row.lot_code != previous_lot:
@@ -259,7 +273,10 @@ def render_pick_list(data: PickListData) -> bytes:
             canvas.setFillGray(0.35)
             if new_location:
                 cell("location", row.location_name, 7)
-            cell("sku", row.merchant_code, 7, cell_font=mono)
+            if row.expired:
+                cell("sku", _("EXPIRED — do not pick"), 7)
+            else:
+                cell("sku", row.merchant_code, 7, cell_font=mono)
             canvas.setFillGray(0)
             sheet.y -= row_height - 11
             canvas.setLineWidth(0.3)

@@ -136,10 +136,16 @@ class PickRow:
     merchant_code: str
     kg: Decimal
     units: Decimal  # kg ÷ the SKU's net kg: whole unless a unit is split between two lots
+    expiry_date: date | None = None
 
     @property
     def whole_units(self) -> bool:
         return self.units == self.units.to_integral_value()
+
+    @property
+    def expired(self) -> bool:
+        """Past the lot's expiry date: not to be picked (``orders.lifecycle``)."""
+        return self.expiry_date is not None and self.expiry_date < timezone.localdate()
 
 
 @dataclass(frozen=True)
@@ -168,6 +174,7 @@ def pick_rows(wave: Wave) -> list[PickRow]:
                 merchant_code=row["line__sku__merchant_code"],
                 kg=kg,
                 units=units.normalize() if units == units.to_integral_value() else units,
+                expiry_date=row["lot__expiry_date"],
             )
         )
     return rows

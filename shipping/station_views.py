@@ -14,9 +14,9 @@ from django.views.decorators.http import require_GET, require_http_methods
 from core.errors import DomainError
 from core.pdf import pdf_response
 from core.roles import SHIPPING_WORKERS, role_required
-from orders.lifecycle import CLOSED, PACKABLE, PACKED_OR_LATER
+from orders.lifecycle import CLOSED, PACKABLE, PACKED_OR_LATER, expired_lots_refusal
 from orders.models import Order
-from orders.selectors import orders_to_pack
+from orders.selectors import expired_lots_held, orders_to_pack
 from shipping.labels import label_data, render_labels
 from shipping.models import Carrier, Parcel, PrintJobState, Wave, WaveOrder, WaybillNumber
 from shipping.printing.forms import StationChoiceForm
@@ -47,7 +47,10 @@ def _refusal(order: Order) -> str:
     """Why the order cannot be packed, or "" when it can."""
     values = {"order": order.external_no, "status": order.get_status_display()}
     if order.status in PACKABLE:
-        return ""
+        expired = expired_lots_held(order)  # the same refusal as orders_pack's
+        return (
+            expired_lots_refusal((lot.code, lot.expiry_date) for lot in expired) if expired else ""
+        )
     if order.status in PACKED_OR_LATER:
         return _("Order %(order)s is already packed (%(status)s).") % values
     if order.status in CLOSED:

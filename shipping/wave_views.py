@@ -17,7 +17,9 @@ from core.errors import DomainError
 from core.pdf import pdf_response
 from core.roles import SHIPPING_READERS, SHIPPING_WORKERS, has_role, role_required
 from orders.forms import PROVINCES
-from orders.lifecycle import PACKED_OR_LATER
+from orders.lifecycle import PACKED_OR_LATER, expired_lots_refusal
+from orders.models import Order
+from orders.selectors import expired_held_by
 from shipping import selectors, tasks
 from shipping.models import Wave
 from shipping.picklist import pick_list_data, render_pick_list
@@ -117,8 +119,15 @@ def wave_detail(request, code: str):
             "packed_states": PACKED_OR_LATER,
             "station_path": STATION_PATH,
             "can_act": has_role(request.user, SHIPPING_WORKERS),
+            "expired_refusal": _expired_refusal(wave),
         },
     )
+
+
+def _expired_refusal(wave: Wave) -> str:
+    """The pick list's refusal of expired lots, shown on the wave's page too."""
+    lots = expired_held_by(orders=Order.objects.filter(wave_order__wave=wave))
+    return expired_lots_refusal((lot.code, lot.expiry_date) for lot in lots) if lots else ""
 
 
 @require_GET

@@ -350,8 +350,10 @@ SPECTACULAR_SETTINGS = {
 
 # --- The studio itself (printed on slips and labels) ----------------------------------------
 STUDIO_NAME = os.environ.get("STUDIO_NAME", "朱家坪村山货直播间")
-STUDIO_PHONE = os.environ.get("STUDIO_PHONE", "0916-5551234")
-STUDIO_ADDRESS = os.environ.get("STUDIO_ADDRESS", "陕西省汉中市留坝县朱家坪村村委会旁")
+STUDIO_PHONE = os.environ.get("STUDIO_PHONE", "0539-5551234")
+STUDIO_ADDRESS = os.environ.get("STUDIO_ADDRESS", "山东省临沂市沂南县朱家坪村村委会旁")
+# The province parcels leave from: transit days default from it (orders.transit).
+STUDIO_PROVINCE = os.environ.get("STUDIO_PROVINCE", "山东省")
 # A TrueType CJK font to embed in PDFs; found automatically when empty.
 SHANHUO_CJK_FONT = os.environ.get("SHANHUO_CJK_FONT", "")
 # Where buyers reach the trace page: printed in the QR code on every shipping label.

@@ -95,8 +95,12 @@ def receive(
     harvest_date: date | None = None,
     location: Location | None = None,
     user=None,
+    confirm_old_harvest: bool = False,
 ) -> Lot:
-    """One lot received through the intake service (ledger row included)."""
+    """One lot received through the intake service (ledger row included). A harvest older
+    than the product's shelf life needs ``confirm_old_harvest`` (a manager receives it)."""
+    if confirm_old_harvest and user is None:
+        user = UserFactory(username="intake-manager", roles=["manager"])
     delivery = intake_record(
         farmer=farmer or FarmerFactory(),
         product=product or ProductFactory(),
@@ -108,5 +112,6 @@ def receive(
         harvest_date=harvest_date or timezone.localdate(),
         location=location or LocationFactory(),
         acting_user=user or UserFactory(username="intake-clerk", roles=["intake"]),
+        confirm_old_harvest=confirm_old_harvest,
     )
     return delivery.lots.get()

@@ -39,6 +39,7 @@ ORDER_COLUMNS = (
     "paid_at",
     "goods_total",
     "shipping_fee",
+    "backorder_reason",
     "import_batch_id",
     "shipment_reported_at",
     "created_at",
@@ -108,6 +109,7 @@ def _order_row(order_id, draft: OrderDraft, channel_id, batch_id, now) -> tuple:
         draft.paid_at,
         goods_total(draft),
         draft.shipping_fee,
+        "",  # backorder_reason: allocation writes it
         batch_id,
         None,
         now,

@@ -16,10 +16,12 @@ DEMO_PASSWORD = "shanhuo123"
 RANDOM_SEED = 610729
 
 
-COUNTY = "留坝县"
+# 朱家坪村 in the 沂蒙山 hills: 山东省临沂市沂南县. Parcels leave from 山东
+# (settings.STUDIO_PROVINCE), so transit days start there.
+COUNTY = "沂南县"
 
 
-ADCODE = "610729"
+ADCODE = "371321"
 
 
 # username, role, first name, admin access
@@ -40,19 +42,19 @@ FARMERS = [
     ("张桂芳", "朱家坪村", "15191623768", False),
     ("朱永福", "朱家坪村", "13992647031", True),
     ("李翠萍", "朱家坪村", "18292160459", False),
-    ("刘长林", "火烧店村", "13609162874", True),
-    ("陈玉梅", "火烧店村", "15991630526", False),
-    ("杨富贵", "火烧店村", "17709165183", True),
-    ("何春花", "火烧店村", "13379162605", False),
-    ("赵明亮", "江口村", "18829167342", True),
-    ("周冬梅", "江口村", "15319169817", False),
-    ("吴德全", "江口村", "13571602938", False),
-    ("孙有田", "玉皇庙村", "18091624576", True),
-    ("马金凤", "玉皇庙村", "13186165209", False),
-    ("胡国强", "玉皇庙村", "15877163491", True),
-    ("郭满仓", "闸口石村", "13468167725", False),
-    ("罗小芳", "闸口石村", "19916163358", True),
-    ("谢正义", "闸口石村", "18209160613", False),
+    ("刘长林", "竹泉村", "13609162874", True),
+    ("陈玉梅", "竹泉村", "15991630526", False),
+    ("杨富贵", "竹泉村", "17709165183", True),
+    ("何春花", "竹泉村", "13379162605", False),
+    ("赵明亮", "常山庄村", "18829167342", True),
+    ("周冬梅", "常山庄村", "15319169817", False),
+    ("吴德全", "常山庄村", "13571602938", False),
+    ("孙有田", "北寨村", "18091624576", True),
+    ("马金凤", "北寨村", "13186165209", False),
+    ("胡国强", "北寨村", "15877163491", True),
+    ("郭满仓", "岸堤村", "13468167725", False),
+    ("罗小芳", "岸堤村", "19916163358", True),
+    ("谢正义", "岸堤村", "18209160613", False),
 ]
 
 
@@ -65,6 +67,10 @@ PRODUCTS = [
     ("蜂蜜", "蜂产品", 730, Storage.AMBIENT),
     ("土鸡蛋", "禽蛋", 30, Storage.COLD),
 ]
+
+
+# Days of shelf life a parcel must still have when the buyer opens it (other products: 0).
+DAYS_ON_ARRIVAL = {"蜜桃": 1, "土鸡蛋": 5}
 
 
 GRADES = [("特级", 0), ("一级", 1), ("二级", 2), ("次果", 3)]
@@ -140,6 +146,10 @@ DELIVERIES = [
     ("蜜桃", 1, ("一级", "二级"), ""),
     ("蜜桃", 0, ("特级", "一级"), "早上现摘"),
 ]
+
+
+# A delivery nobody sold (product, days ago, grade, note): expired now, to be written off.
+EXPIRED_DELIVERY = ("蜜桃", 8, "二级", "冷库角落漏发的一批")
 
 
 # Where in the product's price range each grade rank is paid, in percent.
@@ -266,6 +276,35 @@ DESTINATIONS = [
 ]
 
 
+# The usual carrier of each channel: allocation reads its transit days.
+CHANNEL_CARRIERS = {"kuaishou": "sf", "douyin": "zto"}
+
+
+# Transit days the manager set where the defaults from 山东 were wrong: province, carrier code
+# ("" any), days.
+TRANSIT_DAYS = [
+    ("新疆维吾尔自治区", "zto", 5),  # 中通 to 新疆 goes by road
+    ("海南省", "", 3),  # the strait
+    ("西藏自治区", "", 5),
+]
+
+
+# Orders that wait for fresh stock: a buyer far away orders peaches of a grade whose lots are
+# all too close to their expiry to arrive fresh. live session index, number, recipient, phone,
+# (province, city, district, street), SKU, quantity.
+FRESHNESS_ORDERS = [
+    (
+        0,
+        "2409000000000000001",
+        "艾力·买买提",
+        "13899812345",
+        ("新疆维吾尔自治区", "喀什地区", "喀什市", "人民东路 17 号 3 单元 502 室"),
+        "MT-10J-CG",
+        1,
+    ),
+]
+
+
 REMOTE_PROVINCES = {"新疆维吾尔自治区", "青海省", "内蒙古自治区", "宁夏回族自治区", "海南省"}
 
 
@@ -346,8 +385,8 @@ PAYMENTS = [
 
 # carrier code, file name, how the numbers run. Each pool holds a few hundred numbers.
 WAYBILL_POOLS = [
-    ("sf", "顺丰电子面单-留坝山货-第1批.txt", "SF{:012d}", 160226_000001),
-    ("zto", "中通电子面单-留坝山货-第1批.txt", "75{:013d}", 3_102_600_000_001),
+    ("sf", "顺丰电子面单-沂南山货-第1批.txt", "SF{:012d}", 160226_000001),
+    ("zto", "中通电子面单-沂南山货-第1批.txt", "75{:013d}", 3_102_600_000_001),
 ]
 
 
@@ -365,6 +404,7 @@ DEMO_WAVES = [
 
 # 顺丰's sorting codes (大头笔) for the provinces it routes through its big hubs.
 SORTING_CODES = {
+    "山东省": "531WA",
     "北京市": "010WA",
     "上海市": "021WB",
     "广东省": "020GF",
@@ -384,7 +424,7 @@ DELIVERED_NOTES = [
 ]
 
 
-EXCEPTION_NOTE = "收件人电话无法接通，快件滞留【西安转运中心】"
+EXCEPTION_NOTE = "收件人电话无法接通，快件滞留【临沂转运中心】"
 
 
 RETURN_REASON = "买家拒收：途中挤压，果皮破损"

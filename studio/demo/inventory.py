@@ -36,7 +36,9 @@ from inventory.services import (
 from studio.demo.data import (
     ADCODE,
     COUNTY,
+    DAYS_ON_ARRIVAL,
     DELIVERIES,
+    EXPIRED_DELIVERY,
     FARMERS,
     GRADE_PRICE_BANDS,
     GRADES,
@@ -46,6 +48,7 @@ from studio.demo.data import (
     LOCATIONS,
     PAYMENTS,
     PRODUCTS,
+    RANDOM_SEED,
     SKUS,
 )
 
@@ -65,6 +68,7 @@ def create_catalogue() -> tuple[dict[str, Product], dict[str, Grade]]:
                 "category": category,
                 "shelf_life_days": shelf_life_days,
                 "storage": storage,
+                "min_days_on_arrival": DAYS_ON_ARRIVAL.get(name, 0),
             },
         )
     grades = {}
@@ -162,7 +166,27 @@ def receive_deliveries(
                 at=min(received_at, now),
             )
         )
+    _receive_forgotten_lot(farmers, products, grades, by_storage, acting_user, now)
     return deliveries
+
+
+def _receive_forgotten_lot(farmers, products, grades, by_storage, acting_user, now) -> None:
+    """Peaches received eight days ago and never sold: past their expiry now, never
+    allocated, waiting on the expired-stock page to be written off."""
+    product_name, days_ago, grade_name, note = EXPIRED_DELIVERY
+    product = products[product_name]
+    harvest_date = timezone.localdate(now) - timedelta(days=days_ago)
+    rng = random.Random(RANDOM_SEED + 4)
+    intake_record(
+        farmer=farmers[1],
+        product=product,
+        rows=[_intake_row(rng, product_name, grades[grade_name])],
+        harvest_date=harvest_date,
+        location=by_storage[product.storage],
+        acting_user=acting_user,
+        note=note,
+        at=_in_the_past(harvest_date, time(7, 0), now),
+    )
 
 
 def _demo_lot(deliveries: list[Delivery], product: str, grade: str, nth: int = 0) -> Lot:
@@ -243,6 +267,7 @@ def _sell_history_lot(rng: random.Random, lot: Lot, spoiled: Decimal, month_end,
         (taken,) = stock_reserve(
             requests=[ReserveRequest(lot.product_id, lot.grade_id, kg)],
             reference=f"history:{day.isoformat()}",
+            at=moment,
         )
         stock_ship_out(
             items=taken,

@@ -11,13 +11,15 @@ from inventory.models import (
     Sku,
 )
 from orders.drafts import LineDraft, OrderDraft
-from orders.models import Channel, LiveSession, Order, OrderLine, OrderStatus
+from orders.models import Channel, LiveSession, Order, OrderLine, OrderStatus, TransitTime
 from orders.services import backorders_fill, order_allocate, order_cancel, orders_create
 from studio.demo.data import (
     BUYER_NOTES,
     CANCEL_NOTES,
+    CHANNEL_CARRIERS,
     COMPOUNDS,
     DESTINATIONS,
+    FRESHNESS_ORDERS,
     GIVEN_NAMES,
     LIVE_SESSIONS,
     OFFICES,
@@ -26,6 +28,7 @@ from studio.demo.data import (
     REMOTE_PROVINCES,
     ROADS,
     SURNAMES,
+    TRANSIT_DAYS,
     DemoSession,
 )
 
@@ -140,15 +143,58 @@ def _draft(
     )
 
 
+def create_transit(*, acting_user) -> None:
+    """The channels' usual carriers and the transit days the manager corrected."""
+    for code, carrier in CHANNEL_CARRIERS.items():
+        Channel.objects.filter(code=code).update(carrier_code=carrier)
+    for province, carrier, days in TRANSIT_DAYS:
+        TransitTime.objects.update_or_create(
+            province=province,
+            carrier_code=carrier,
+            defaults={"days": days, "updated_by": acting_user},
+        )
+
+
+def _freshness_draft(index: int, session: LiveSession, skus: dict[str, Sku]) -> OrderDraft:
+    _session, number, name, phone, (province, city, district, street), code, quantity = (
+        FRESHNESS_ORDERS[index]
+    )
+    return OrderDraft(
+        external_no=number,
+        recipient_name=name,
+        phone=phone,
+        province=province,
+        city=city,
+        district=district,
+        address_detail=street,
+        raw_address=f"{province} {city} {district} {street}",
+        # Paid early: the grade still has stock, only none that would arrive fresh.
+        paid_at=session.starts_at + timedelta(minutes=2 + index),
+        shipping_fee=Decimal("12.00") if province in REMOTE_PROVINCES else Decimal("0"),
+        platform_status="待发货",
+        live_session=session,
+        lines=[LineDraft(sku=skus[code], quantity=quantity, unit_price=skus[code].price)],
+    )
+
+
 def create_orders(*, rng: random.Random, acting_user, now: datetime) -> list[Order]:
-    """Two live sessions and the orders paid during them, created as an import would."""
+    """Two live sessions and the orders paid during them, created as an import would, and a
+    far buyer's order that will wait for fresh peaches."""
+    create_transit(acting_user=acting_user)
     skus = {sku.merchant_code: sku for sku in Sku.objects.all()}
     numbers: set[str] = set()
     orders = []
-    for spec, session in zip(LIVE_SESSIONS, create_live_sessions(now=now), strict=True):
+    for position, (spec, session) in enumerate(
+        zip(LIVE_SESSIONS, create_live_sessions(now=now), strict=True)
+    ):
         drafts = [
             _draft(rng, spec=spec, session=session, skus=skus, numbers=numbers)
             for _n in range(spec.orders)
+        ]
+        drafts += [
+            _freshness_draft(index, session, skus)
+            for index, spec_row in enumerate(FRESHNESS_ORDERS)
+            if spec_row[0] == position
         ]
         orders += orders_create(channel=session.channel, drafts=drafts, acting_user=acting_user)
     return orders
@@ -162,7 +208,12 @@ def settle_orders(*, rng: random.Random, orders: list[Order], acting_user) -> No
     for order in ordered:
         order_allocate(order=order, acting_user=acting_user)
     allocated = [order for order in ordered if order.status == OrderStatus.ALLOCATED]
-    waiting = [order for order in ordered if order.status == OrderStatus.BACKORDERED]
+    held = {row[1] for row in FRESHNESS_ORDERS}  # they stay waiting: the demo shows why
+    waiting = [
+        order
+        for order in ordered
+        if order.status == OrderStatus.BACKORDERED and order.external_no not in held
+    ]
     picked = rng.sample(allocated, len(CANCEL_NOTES) + len(REFUND_NOTES))
     for order, note in zip(picked, CANCEL_NOTES + REFUND_NOTES, strict=True):
         to = OrderStatus.REFUNDED if note in REFUND_NOTES else OrderStatus.CANCELLED

@@ -65,7 +65,9 @@ class SmallStudio:
 def build_small_studio() -> SmallStudio:
     manager = UserFactory(username="statement-manager", roles=["manager"])
     LocationFactory()
-    peach = ProductFactory(name="蜜桃", shelf_life_days=7)
+    # Kept cold 30 days here: the sale of 03-15 takes the lot of 02-20, which must not have
+    # expired by then (an expired lot is never reserved).
+    peach = ProductFactory(name="蜜桃", shelf_life_days=30)
     chestnut = ProductFactory(name="板栗", shelf_life_days=90, storage="ambient")
     sweet_potato = ProductFactory(name="地瓜", shelf_life_days=60, storage="ambient")
     top = GradeFactory(name="特级", rank=0)

@@ -96,7 +96,9 @@ def test_lot_tags_have_one_60_by_40_mm_page_per_lot():
 
 def test_lot_tag_shows_product_grade_lot_code_kg_farmer_and_dates():
     farmer = FarmerFactory(name="朱大山", village="朱家坪村")
-    lot = receive(kg="180.5", farmer=farmer, harvest_date=date(2026, 1, 5))
+    lot = receive(
+        kg="180.5", farmer=farmer, harvest_date=date(2026, 1, 5), confirm_old_harvest=True
+    )
 
     (text,) = page_texts(tags_pdf(lot))
 

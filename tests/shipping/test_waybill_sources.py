@@ -109,7 +109,7 @@ def test_the_service_gives_a_number_a_sorting_code_and_a_privacy_label(fake, zto
     ((method, params, signed),) = fake.calls
     assert method == "logistics.newCreateOrder" and signed
     assert params["logistics_code"] == "zhongtong"
-    assert params["sender_info"]["address"]["province_name"] == "陕西省"
+    assert params["sender_info"]["address"]["province_name"] == "山东省"  # STUDIO_ADDRESS
     assert params["order_infos"][0]["order_id"] == order.external_no
     assert PlatformCall.objects.get().purpose == "waybill zto"
 

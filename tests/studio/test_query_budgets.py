@@ -23,6 +23,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from core.regions import provinces
 from inventory.models import Lot
 from inventory.services import IntakeRow, farmer_payment_record, intake_record, lot_write_off
 from orders.importers import service as import_service
@@ -34,6 +35,7 @@ from orders.models import (
     LiveSession,
     OrderAddressChange,
     PlatformCall,
+    TransitTime,
 )
 from orders.platforms.services import (
     platform_account_save,
@@ -310,6 +312,22 @@ def _session_with_orders(scene: Scene, rows: int) -> dict:
     return {"pk": session.pk}
 
 
+def _expired_lots(scene: Scene, rows: int) -> dict:
+    """Lots past their expiry date with stock left (the write-off list)."""
+    for _ in range(rows):
+        lot = receive(kg="5", farmer=FarmerFactory())
+        Lot.objects.filter(pk=lot.pk).update(expiry_date=timezone.localdate() - timedelta(days=1))
+    return {}
+
+
+def _transit_rows(scene: Scene, rows: int) -> dict:
+    """Rows of the transit table, a province each."""
+    names = [region.name for region in provinces()]
+    for _ in range(rows):
+        TransitTime.objects.create(province=names[TransitTime.objects.count()], days=3)
+    return {}
+
+
 def _channels(scene: Scene, rows: int) -> dict:
     for _ in range(rows):
         n = _n()
@@ -565,7 +583,8 @@ PAGES = [
     Case("imports:list", "manager", _imports, 5, page_rows),
     Case("imports:result", "manager", _import_with_errors, 6, context_rows("errors")),
     Case("shipping:wave_list", "creator", _waves, 5, page_rows),
-    Case("shipping:wave_detail", "packer", _wave_of, 8, context_rows("orders")),
+    # + the expired lots the wave's orders hold (the pick list's refusal)
+    Case("shipping:wave_detail", "packer", _wave_of, 9, context_rows("orders")),
     Case("shipping:handover", "packer", _handover, 6, context_rows("parcels")),
     Case("shipping:return_parcel", "intake", _returned_parcel, 7, context_rows("rows")),
     Case("platforms:list", "manager", _platform_channels, 8, context_rows("rows")),
@@ -589,6 +608,8 @@ ENDPOINTS = [
     Case("api:orders-detail", "packer", _order_of, 7, api_nested("lines")),
     Case("api:live-sessions-list", "creator", _sessions, 5, api_rows),
     Case("api:channels-list", "creator", _channels, 5, api_rows),
+    Case("api:transit-times-list", "creator", _transit_rows, 5, api_rows),
+    Case("api:lots-expired", "manager", _expired_lots, 5, api_rows),
     Case("api:imports-list", "manager", _imports, 5, api_rows),
     Case("api:imports-errors", "manager", _import_with_errors, 6, api_rows),
     Case("api:carriers-list", "creator", _carriers, 5, api_rows),

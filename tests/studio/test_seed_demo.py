@@ -77,7 +77,7 @@ def test_seed_demo_stock_matches_its_ledger_and_looks_real(db):
     assert kinds == {"intake", "write_off", "adjustment", "move", "ship_out", "return"}
     farmers = Farmer.objects.all()
     assert len({farmer.phone for farmer in farmers}) == 20
-    assert all(farmer.adcode == "610729" and farmer.county == "留坝县" for farmer in farmers)
+    assert all(farmer.adcode == "371321" and farmer.county == "沂南县" for farmer in farmers)
     assert 5 <= farmers.filter(trace_consent=True).count() <= 15
     gift_box = Sku.objects.get(merchant_code="MT-5J-TJ")
     assert (gift_box.net_kg, gift_box.price) == (Decimal("2.500"), Decimal("49.90"))

@@ -30,7 +30,7 @@ from openpyxl import load_workbook
 
 from inventory.models import Delivery, Farmer, FarmerPayment, Lot, Sku
 from orders.importers.service import import_upload
-from orders.models import Channel, ImportBatch, LiveSession, Order, OrderLine
+from orders.models import Channel, ImportBatch, LiveSession, Order, OrderLine, TransitTime
 from orders.platforms.models import PlatformAccount, PlatformCall, SyncState
 from shipping.models import Parcel, ParcelStatus, Printer, PrintJob, ShipmentReport, Wave
 from shipping.shipments import shipments_export
@@ -142,6 +142,7 @@ def fill(route: str, studio) -> str | None:
         "platform-calls": PlatformCall,
         "sync-states": SyncState,
         "platform-accounts": PlatformAccount,
+        "transit-times": TransitTime,
     }
     values = {
         ("inventory/deliveries/", "pk"): lambda: str(studio["lot"].delivery_id),
@@ -209,6 +210,10 @@ def admin_urls() -> list[str]:
 def text_of(response) -> str:
     kind = response.get("Content-Type", "")
     body = b"".join(response.streaming_content) if response.streaming else response.content
+    if kind.startswith("image/"):
+        # Pixels hold no text to read; decoded as text, random bytes (a label's QR of a
+        # random trace token) sometimes spell "¥" (C2 A5) and failed the walk by chance.
+        return ""
     if "pdf" in kind:
         return "\n".join(page_texts(body))
     if kind.startswith("image/"):
