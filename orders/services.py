@@ -8,12 +8,15 @@ reserved and released only by ``inventory.services``; orders records what it got
 """
 
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 from django.utils.translation import gettext as _
 
 from core.errors import DomainError
+from inventory.models import SkuComponent
+from inventory.selectors import box_parts
 from inventory.services import (
     InsufficientStock,
     Reservation,
@@ -156,6 +159,36 @@ def orders_create(
 ALLOCATE_CHUNK = 500
 
 
+def _unpack_boxes(
+    lines: dict[int, list[tuple[int, ReserveRequest]]], boxes: dict[int, tuple[int, int]]
+) -> None:
+    """Replace each gift-box line's request by one per component (its units × the line's
+    quantity × its net kg), each from the component's own product and grade: the order then
+    reserves every component, first expiry first, or (all or nothing, as for any line) none.
+    The line keeps one allocation per component lot. One query (the boxes' components)."""
+    parts = box_parts({sku_id for sku_id, _quantity in boxes.values()})
+    for order_id, requests in lines.items():
+        unpacked: list[tuple[int, ReserveRequest]] = []
+        for line_id, request in requests:
+            sku_id, quantity = boxes.get(line_id, (None, 0))
+            if sku_id not in parts:
+                unpacked.append((line_id, request))
+                continue
+            unpacked += [
+                (
+                    line_id,
+                    replace(
+                        request,
+                        product_id=part.product_id,
+                        grade_id=part.grade_id,
+                        kg=part.kg_per_box * quantity,
+                    ),
+                )
+                for part in parts[sku_id]
+            ]
+        lines[order_id] = unpacked
+
+
 def _allocate_locked(*, orders: Sequence[tuple[int, str]], acting_user) -> dict[int, bool]:
     """Allocate orders, each ``(order id, status)``, that the caller has locked and found
     allocatable, first served in the given order. Each order gets every line's kilograms
@@ -170,7 +203,8 @@ def _allocate_locked(*, orders: Sequence[tuple[int, str]], acting_user) -> dict[
         return {}
     lines: dict[int, list[tuple[int, ReserveRequest]]] = {order_id: [] for order_id, _s in orders}
     holding: set[int] = set()
-    for line_id, order_id, product_id, grade_id, kg, holds in (
+    boxes: dict[int, tuple[int, int]] = {}  # gift-box lines: line id → (SKU id, quantity)
+    for line_id, order_id, product_id, grade_id, kg, holds, *box in (
         OrderLine.objects.filter(order_id__in=lines)
         .order_by("pk")
         .values_list(
@@ -180,11 +214,19 @@ def _allocate_locked(*, orders: Sequence[tuple[int, str]], acting_user) -> dict[
             "sku__grade_id",
             "kg",
             Exists(Allocation.objects.filter(line=OuterRef("pk"))),
+            "sku__is_bundle",
+            "sku_id",
+            "quantity",
         )
     ):
         lines[order_id].append((line_id, ReserveRequest(product_id, grade_id, kg)))
         if holds:
             holding.add(order_id)
+        is_box, sku_id, quantity = box
+        if is_box:
+            boxes[line_id] = (sku_id, quantity)
+    if boxes:
+        _unpack_boxes(lines, boxes)
     # Stock follows the status (see orders.lifecycle): an order waiting for allocation holds
     # nothing, and an allocated order holds something.
     for order_id, _status in orders:
@@ -300,7 +342,16 @@ def backorders_fill(*, product_grade_pairs: Iterable[tuple[int, int]] | None = N
         lines = OrderLine.objects.filter(order=OuterRef("pk"))
         match = None
         for product_id, grade_id in pairs:
-            q = lines.filter(sku__product_id=product_id, sku__grade_id=grade_id)
+            # A gift box waits for its components' products, not its own.
+            in_box = SkuComponent.objects.filter(
+                bundle=OuterRef("sku"),
+                component__product_id=product_id,
+                component__grade_id=grade_id,
+            )
+            q = lines.filter(
+                Q(sku__is_bundle=False, sku__product_id=product_id, sku__grade_id=grade_id)
+                | Q(sku__is_bundle=True) & Exists(in_box)
+            )
             match = Exists(q) if match is None else match | Exists(q)
         waiting = waiting.filter(match)
     order_ids = list(waiting.order_by("paid_at", "pk").values_list("pk", flat=True))

@@ -259,7 +259,10 @@ def render_pick_list(data: PickListData) -> bytes:
             canvas.setFillGray(0.35)
             if new_location:
                 cell("location", row.location_name, 7)
-            cell("sku", row.merchant_code, 7, cell_font=mono)
+            code = row.merchant_code
+            if row.box_name:
+                code = _("%(code)s · in %(box)s") % {"code": code, "box": row.box_name}
+            cell("sku", code, 7, cell_font=mono)
             canvas.setFillGray(0)
             sheet.y -= row_height - 11
             canvas.setLineWidth(0.3)
