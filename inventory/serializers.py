@@ -193,7 +193,10 @@ class SkuSerializer(RoleFieldsMixin, CleanModelSerializer):
         ]
         read_only_fields = ["is_bundle"]
         extra_kwargs = {
-            "net_kg": {"help_text": _("Net kg per unit; a gift box's is the sum of its parts.")}
+            "net_kg": {
+                "required": False,
+                "help_text": _("Net kg per unit; a gift box's is the sum of its parts."),
+            }
         }
 
     def validate(self, attrs):
@@ -208,6 +211,10 @@ class SkuSerializer(RoleFieldsMixin, CleanModelSerializer):
             except DomainError as error:
                 field = "components" if error.row is None else f"components[{error.row}]"
                 raise serializers.ValidationError({field: [error.message]}) from error
+        elif self.instance is None and "net_kg" not in attrs:
+            raise serializers.ValidationError(
+                {"net_kg": [_("Give the net kg per unit, or the components of a gift box.")]}
+            )
         attrs = super().validate(attrs)
         if components is not None:
             attrs["components"] = components
