@@ -29,7 +29,10 @@ from tests.shipping.builders import carrier_with_pool
 
 pytestmark = pytest.mark.django_db
 D = Decimal
-HEADER = "订单号,订单状态,商品名称,商家编码,商品单价,商品数量,运费,实付金额,收货人,收货人手机号,省,市,区,详细地址,买家留言,支付时间,直播间"
+HEADER = (
+    "订单号,订单状态,商品名称,商家编码,商品单价,商品数量,运费,实付金额,"
+    "收货人,收货人手机号,省,市,区,详细地址,买家留言,支付时间,直播间"
+)
 
 
 @pytest.fixture
