@@ -56,7 +56,12 @@ def intake_desk(request):
     return render(
         request,
         "inventory/intake.html",
-        {"form": form, "rows": rows, "recent": selectors.recent_deliveries(limit=5)},
+        {
+            "form": form,
+            "rows": rows,
+            "recent": selectors.recent_deliveries(limit=5),
+            "weight_unit": unit.value,  # read once: the context processor need not again
+        },
     )
 
 

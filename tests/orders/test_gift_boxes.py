@@ -109,6 +109,12 @@ def test_a_box_is_the_sum_of_its_parts(box):
     ]
 
 
+@pytest.fixture(autouse=True)
+def english():
+    with translation.override("en"):
+        yield
+
+
 def test_a_box_cannot_hold_a_box_or_two_skus_of_one_product(box):
     other = SkuFactory(
         merchant_code="MT-3J",
@@ -245,7 +251,9 @@ def test_the_api_makes_a_gift_box(box, client_for):
     bad = dict(
         body, merchant_code="LH-3", components=[{"component": box["gift"].pk, "quantity": 1}]
     )
-    response = client.post("/api/skus/", bad, content_type="application/json")
+    response = client.post(
+        "/api/skus/", bad, content_type="application/json", HTTP_ACCEPT_LANGUAGE="en"
+    )
     assert response.status_code == 400
     assert "cannot hold another" in str(response.json())
     assert not Sku.objects.filter(merchant_code="LH-3").exists()
