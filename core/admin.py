@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
 from core import leases
-from core.models import Lease
+from core.models import Lease, StudioSettings
 
 
 @admin.register(Lease)
@@ -22,4 +22,18 @@ class LeaseAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(StudioSettings)
+class StudioSettingsAdmin(admin.ModelAdmin):
+    """The one row of the studio's settings: changed, never added twice nor deleted."""
+
+    list_display = ["__str__", "weight_unit", "updated_at"]
+    fields = ["weight_unit"]
+
+    def has_add_permission(self, request) -> bool:
+        return not StudioSettings.objects.exists()
+
+    def has_delete_permission(self, request, obj=None) -> bool:
         return False

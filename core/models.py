@@ -5,6 +5,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from core.units import WeightUnit
+
 
 class IdempotencyKey(models.Model):
     """A create call's ``Idempotency-Key``: the same key and body replays the first response."""
@@ -48,3 +50,47 @@ class Lease(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class StudioSettings(models.Model):
+    """The studio's own choices, one row (``load()`` gives the defaults before it is saved).
+    Today: the unit the intake desk asks for and pages and printouts show (斤 or kg); storage
+    stays kg (``core.units``)."""
+
+    SINGLETON_PK = 1
+
+    weight_unit = models.CharField(
+        _("weight unit"),
+        max_length=3,
+        choices=WeightUnit.choices,
+        default=WeightUnit.KG,
+        help_text=_(
+            "What the intake desk weighs in and what prices per unit, lot tags, statements "
+            "and labels show. Weights are always stored in kg; 1 斤 = 0.5 kg."
+        ),
+    )
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("studio settings")
+        verbose_name_plural = _("studio settings")
+        constraints = [
+            models.CheckConstraint(condition=models.Q(pk=1), name="studio_settings_singleton"),
+        ]
+
+    def __str__(self) -> str:
+        return str(_("Studio settings"))
+
+    def save(self, *args, **kwargs):
+        self.pk = self.SINGLETON_PK
+        super().save(*args, **kwargs)
+
+    @classmethod
+    def load(cls) -> "StudioSettings":
+        """The one row; the defaults (not saved: reading writes nothing) when there is none
+        yet. One query."""
+        return cls.objects.filter(pk=cls.SINGLETON_PK).first() or cls(pk=cls.SINGLETON_PK)
+
+    @property
+    def unit(self) -> WeightUnit:
+        return WeightUnit(self.weight_unit)

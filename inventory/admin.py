@@ -3,9 +3,14 @@ through the intake desk, the API or the services behind them."""
 
 from django import forms
 from django.contrib import admin
+from django.core.exceptions import ValidationError
+from django.forms.models import BaseInlineFormSet
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
+from core.errors import DomainError
+from inventory import services
 from inventory.models import (
     Delivery,
     Farmer,
@@ -15,6 +20,7 @@ from inventory.models import (
     Lot,
     Product,
     Sku,
+    SkuComponent,
     StockMovement,
 )
 
@@ -45,12 +51,64 @@ class GradeAdmin(admin.ModelAdmin):
     list_display = ["name", "rank"]
 
 
+class SkuComponentFormSet(BaseInlineFormSet):
+    """A gift box's components, checked by the service's rules before anything is saved."""
+
+    def clean(self):
+        super().clean()
+        if any(self.errors):
+            return
+        components = [
+            (form.cleaned_data["component"], form.cleaned_data["quantity"])
+            for form in self.forms
+            if form.cleaned_data
+            and not form.cleaned_data.get("DELETE")
+            and form.cleaned_data.get("component")
+        ]
+        try:
+            services.sku_components_check(bundle=self.instance, components=components)
+        except DomainError as error:
+            raise ValidationError(error.message) from error
+
+
+class SkuComponentInline(admin.TabularInline):
+    model = SkuComponent
+    fk_name = "bundle"
+    formset = SkuComponentFormSet
+    extra = 0
+    autocomplete_fields = ["component"]
+    verbose_name = gettext_lazy("component (this SKU is then a gift box)")
+    verbose_name_plural = gettext_lazy("gift box components")
+
+
 @admin.register(Sku)
 class SkuAdmin(admin.ModelAdmin):
-    list_display = ["merchant_code", "name", "product", "grade", "net_kg", "price", "is_active"]
-    list_filter = ["product", "grade", "is_active"]
+    list_display = [
+        "merchant_code",
+        "name",
+        "product",
+        "grade",
+        "net_kg",
+        "price",
+        "is_bundle",
+        "is_active",
+    ]
+    list_filter = ["product", "grade", "is_bundle", "is_active"]
     search_fields = ["merchant_code", "name"]
     list_select_related = ["product", "grade"]
+    inlines = [SkuComponentInline]
+    readonly_fields = ["is_bundle"]
+
+    def save_related(self, request, form, formsets, change):
+        """Components saved by the inline go through ``sku_set_components`` again, which
+        keeps ``is_bundle`` and ``net_kg`` (their sum) in step."""
+        super().save_related(request, form, formsets, change)
+        sku = form.instance
+        components = [
+            (part.component, part.quantity)
+            for part in SkuComponent.objects.filter(bundle=sku).select_related("component")
+        ]
+        services.sku_set_components(bundle=sku, components=components)
 
 
 @admin.register(Location)

@@ -149,7 +149,9 @@ class LocationViewSet(MasterDataViewSet):
 
 @master_data_schema("SKUs")
 class SkuViewSet(MasterDataViewSet):
-    queryset = Sku.objects.select_related("product", "grade")
+    queryset = Sku.objects.select_related("product", "grade").prefetch_related(
+        "components__component"
+    )
     serializer_class = SkuSerializer
     filterset_class = SkuFilter
     ordering_fields = ["merchant_code", "name", "price"]

@@ -3,11 +3,20 @@
 from decimal import Decimal
 
 from django import forms
+from django.core.validators import DecimalValidator
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from core.errors import DomainError
+from core.units import (
+    PRICE_INPUT_PLACES,
+    WEIGHT_INPUT_PLACES,
+    InexactConversion,
+    WeightUnit,
+    kg_from,
+    price_per_kg_from,
+)
 from inventory.certificate import CommitmentBasis
 from inventory.models import Farmer, Grade, Location, PaymentMethod, Product
 from inventory.reports import Period
@@ -79,7 +88,9 @@ class IntakeForm(forms.Form):
 
 
 class IntakeRowForm(forms.Form):
-    """One grade as weighed. A row left blank is ignored."""
+    """One grade as weighed, in the studio's unit (``unit``: 斤 or kg); ``cleaned_data`` holds
+    kilograms and yuan per kg, converted exactly (``core.units``). A row left blank is
+    ignored."""
 
     grade = forms.ModelChoiceField(label=_("Grade"), queryset=Grade.objects.all(), empty_label="—")
     gross_kg = forms.DecimalField(
@@ -106,11 +117,46 @@ class IntakeRowForm(forms.Form):
         widget=forms.TextInput(DECIMAL_INPUT),
     )
 
+    def __init__(self, *args, unit: str = WeightUnit.KG, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.unit = WeightUnit(str(unit))
+        if self.unit == WeightUnit.JIN:
+            # Typed in 斤 with 2 places, a weight is 3 places in kg; a price per 斤 may have 3
+            # places when its double per kg has 2 (¥3.575/斤 = ¥7.15/kg).
+            fields = self.fields
+            fields["gross_kg"].label = _("Gross 斤")
+            fields["gross_kg"].decimal_places = WEIGHT_INPUT_PLACES[self.unit]
+            fields["tare_per_crate_kg"].label = _("Tare 斤/crate")
+            fields["tare_per_crate_kg"].decimal_places = WEIGHT_INPUT_PLACES[self.unit]
+            fields["price_per_kg"].label = _("Price ¥/斤")
+            fields["price_per_kg"].decimal_places = PRICE_INPUT_PLACES[self.unit]
+            for name in ("gross_kg", "tare_per_crate_kg", "price_per_kg"):
+                field = fields[name]
+                field.validators = [
+                    v for v in field.validators if not isinstance(v, DecimalValidator)
+                ] + [DecimalValidator(field.max_digits, field.decimal_places)]
+
+    def clean_gross_kg(self):
+        return kg_from(self.cleaned_data["gross_kg"], self.unit)
+
     def clean_crates(self):
         return self.cleaned_data.get("crates") or 0
 
     def clean_tare_per_crate_kg(self):
-        return self.cleaned_data.get("tare_per_crate_kg") or Decimal("0")
+        return kg_from(self.cleaned_data.get("tare_per_crate_kg") or Decimal("0"), self.unit)
+
+    def clean_price_per_kg(self):
+        price = self.cleaned_data["price_per_kg"]
+        try:
+            return price_per_kg_from(price, self.unit)
+        except InexactConversion:
+            raise forms.ValidationError(
+                _(
+                    "A price per 斤 must be whole fen per kg: at most 2 decimal places, or 5 "
+                    "as the third (¥3.575/斤 is ¥7.15/kg)."
+                ),
+                code="inexact",
+            ) from None
 
 
 IntakeRowFormSet = forms.formset_factory(IntakeRowForm, extra=3, max_num=10, absolute_max=10)

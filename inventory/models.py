@@ -150,6 +150,14 @@ class Sku(models.Model):
         ),
         **KG,
     )
+    # A gift box (组合装/礼盒): made of other SKUs (``components``), kept in step with them by
+    # ``inventory.services.sku_set_components`` together with ``net_kg`` (their sum).
+    is_bundle = models.BooleanField(
+        _("gift box"),
+        default=False,
+        editable=False,
+        help_text=_("Made of other SKUs: an order of it reserves each of them."),
+    )
     is_active = models.BooleanField(_("active"), default=True)
 
     class Meta:
@@ -169,6 +177,45 @@ class Sku(models.Model):
 
     def __str__(self) -> str:
         return f"{self.merchant_code} {self.name}"
+
+
+class SkuComponent(models.Model):
+    """One SKU inside a gift box, with how many of it one box holds (2 × 蜜桃 2.5 kg + 1 ×
+    蜂蜜 500 g). A box holds one SKU per product and grade, and no box holds another box."""
+
+    bundle = models.ForeignKey(
+        Sku, on_delete=models.CASCADE, related_name="components", verbose_name=_("gift box")
+    )
+    component = models.ForeignKey(
+        Sku, on_delete=models.PROTECT, related_name="in_bundles", verbose_name=_("component")
+    )
+    quantity = models.PositiveSmallIntegerField(
+        _("quantity"), default=1, validators=[MinValueValidator(1)]
+    )
+
+    class Meta:
+        ordering = ["bundle", "id"]
+        verbose_name = _("gift box component")
+        verbose_name_plural = _("gift box components")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["bundle", "component"], name="sku_component_once_per_bundle"
+            ),
+            models.CheckConstraint(
+                condition=Q(quantity__gt=0), name="sku_component_quantity_positive"
+            ),
+            models.CheckConstraint(
+                condition=~Q(bundle=models.F("component")), name="sku_component_not_itself"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.component.name}"
+
+    @property
+    def kg(self) -> Decimal:
+        """Net kilograms of this component in one box."""
+        return self.component.net_kg * self.quantity
 
 
 class Location(models.Model):

@@ -28,6 +28,7 @@ from core.pdf import (
     text_width,
     wrap_text,
 )
+from core.units import WeightUnit, format_unit_price, format_weight
 from inventory.models import Delivery, Lot, Storage
 
 # What ``lot_tag_data`` reads through a lot: fetch lots with ``select_related(*LOT_TAG_RELATED)``
@@ -38,8 +39,11 @@ LOT_TAG_SIZE = (60 * mm, 40 * mm)  # a small thermal label
 SLIP_WIDTH = 80 * mm  # receipt printer paper; about 72 mm of it is printable
 
 
-def _kg(kg: Decimal) -> str:
-    return _("%(kg)s kg") % {"kg": format_kg(kg)}
+def _kg(kg: Decimal, unit: str = WeightUnit.KG) -> str:
+    """12.5 kg, or 25 斤 in a studio that weighs in 斤 (``core.units``)."""
+    if unit == WeightUnit.KG:
+        return _("%(kg)s kg") % {"kg": format_kg(kg)}
+    return format_weight(kg, unit)
 
 
 def _new_canvas(buffer: BytesIO, size: tuple[float, float], title: str) -> Canvas:
@@ -63,14 +67,16 @@ class LotTagData:
     harvest_date: date
     expiry_date: date
     storage: str  # a ``Storage`` value
+    unit: str = WeightUnit.KG  # the studio's weight unit: what ``kg`` is printed in
 
     @property
     def is_cold(self) -> bool:
         return self.storage == Storage.COLD
 
 
-def lot_tag_data(lot: Lot) -> LotTagData:
-    """The tag of one lot. Reads ``lot.product``, ``lot.grade`` and ``lot.farmer``."""
+def lot_tag_data(lot: Lot, *, unit: str = WeightUnit.KG) -> LotTagData:
+    """The tag of one lot, its weight printed in ``unit``. Reads ``lot.product``,
+    ``lot.grade`` and ``lot.farmer``."""
     return LotTagData(
         lot_code=lot.code,
         product_name=lot.product.name,
@@ -81,6 +87,7 @@ def lot_tag_data(lot: Lot) -> LotTagData:
         harvest_date=lot.harvest_date,
         expiry_date=lot.expiry_date,
         storage=lot.product.storage,
+        unit=unit,
     )
 
 
@@ -133,7 +140,7 @@ def _draw_lot_tag(canvas: Canvas, tag: LotTagData) -> None:
     column = column_right - 1.5 * mm - left
     y -= 12
     canvas.setFont(font, 12)
-    canvas.drawString(left, y, fit_text(_kg(tag.kg), font, 12, column))
+    canvas.drawString(left, y, fit_text(_kg(tag.kg, tag.unit), font, 12, column))
 
     rows = [
         (tag.farmer_name, 8),
@@ -194,6 +201,7 @@ class IntakeSlipData:
     received_by: str
     note: str
     lines: tuple[IntakeSlipLine, ...]
+    unit: str = WeightUnit.KG  # the studio's weight unit: weights and prices per it
 
     @property
     def total_kg(self) -> Decimal:
@@ -205,8 +213,9 @@ class IntakeSlipData:
         return sum((line.amount for line in self.lines), Decimal("0.00"))
 
 
-def intake_slip_data(delivery: Delivery) -> IntakeSlipData:
-    """The receipt of one delivery: one query for its lots, with product and grade. Reads
+def intake_slip_data(delivery: Delivery, *, unit: str = WeightUnit.KG) -> IntakeSlipData:
+    """The receipt of one delivery, weights and prices in ``unit``: one query for its lots,
+    with product and grade. Reads
     ``delivery.farmer`` and ``delivery.received_by`` (``select_related`` them to save two)."""
     lots = delivery.lots.select_related("product", "grade").order_by("pk")
     user = delivery.received_by
@@ -233,6 +242,7 @@ def intake_slip_data(delivery: Delivery) -> IntakeSlipData:
             )
             for lot in lots
         ),
+        unit=unit,
     )
 
 
@@ -351,19 +361,22 @@ def render_intake_slip(data: IntakeSlipData) -> bytes:
         slip.rule(dashed=True)
         slip.pair(line.lot_code, f"{line.product_name} {line.grade_name}", 10, max_lines=2)
         indent = 3 * mm
-        slip.pair(_("Gross"), _kg(line.gross_kg), indent=indent)
+        slip.pair(_("Gross"), _kg(line.gross_kg, data.unit), indent=indent)
         if line.crates:
             tare = _("%(crates)d × %(tare)s") % {
                 "crates": line.crates,
-                "tare": _kg(line.tare_per_crate_kg),
+                "tare": _kg(line.tare_per_crate_kg, data.unit),
             }
             slip.pair(_("Crates × tare"), tare, indent=indent)
-        slip.pair(_("Net"), _kg(line.net_kg), indent=indent)
-        price = _("%(price)s/kg") % {"price": format_money(line.price_per_kg)}
+        slip.pair(_("Net"), _kg(line.net_kg, data.unit), indent=indent)
+        if data.unit == WeightUnit.KG:
+            price = _("%(price)s/kg") % {"price": format_money(line.price_per_kg)}
+        else:
+            price = format_unit_price(line.price_per_kg, data.unit)
         slip.pair(_("Price"), price, indent=indent)
         slip.pair(_("Amount"), format_money(line.amount), indent=indent)
     slip.rule(weight=1.2)
-    slip.pair(_("Total net"), _kg(data.total_kg), 10)
+    slip.pair(_("Total net"), _kg(data.total_kg, data.unit), 10)
     slip.pair(_("Total amount"), format_money(data.total_amount), 12)
     if data.note:
         slip.rule(dashed=True)

@@ -7,7 +7,7 @@ from django.db.models import DecimalField, F, Prefetch, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce, Round
 from django.utils import timezone
 
-from inventory.models import Delivery, FarmerPayment, Lot, StockMovement
+from inventory.models import Delivery, FarmerPayment, Lot, SkuComponent, StockMovement
 
 ZERO = Value(Decimal("0"), output_field=DecimalField(max_digits=12, decimal_places=3))
 
@@ -149,3 +149,47 @@ def farmer_payments(*, date_from=None, date_to=None) -> QuerySet[FarmerPayment]:
     if date_to:
         payments = payments.filter(paid_on__lte=date_to)
     return payments
+
+
+# --- gift boxes ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BoxPart:
+    """One component of a gift box, as allocation, pick lists and the station need it."""
+
+    bundle_id: int
+    sku_id: int
+    merchant_code: str
+    name: str
+    product_id: int
+    grade_id: int
+    net_kg: Decimal  # of one unit of the component
+    quantity: int  # units of it in one box
+
+    @property
+    def kg_per_box(self) -> Decimal:
+        return self.net_kg * self.quantity
+
+
+def box_parts(bundle_ids) -> dict[int, list[BoxPart]]:
+    """The components of the given gift boxes, per box id, in the order they were set. One
+    query (a subquery may stand for the ids)."""
+    parts: dict[int, list[BoxPart]] = {}
+    rows = (
+        SkuComponent.objects.filter(bundle_id__in=bundle_ids)
+        .order_by("bundle_id", "id")
+        .values_list(
+            "bundle_id",
+            "component_id",
+            "component__merchant_code",
+            "component__name",
+            "component__product_id",
+            "component__grade_id",
+            "component__net_kg",
+            "quantity",
+        )
+    )
+    for row in rows:
+        parts.setdefault(row[0], []).append(BoxPart(*row))
+    return parts

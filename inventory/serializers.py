@@ -9,6 +9,7 @@ from copy import copy
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
@@ -16,6 +17,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.api import RoleFieldsMixin
+from core.errors import DomainError
 from core.roles import FARMER_PHONE_READERS, FARMER_PRICE_READERS, SALES_READERS
 from inventory.models import (
     Delivery,
@@ -25,8 +27,10 @@ from inventory.models import (
     Lot,
     Product,
     Sku,
+    SkuComponent,
     StockMovement,
 )
+from inventory.services import MAX_BOX_UNITS, sku_components_check, sku_set_components
 
 # The columns are DECIMAL(12, 3) and DECIMAL(12, 2): larger numbers cannot be stored.
 MAX_KG = Decimal("999999999.999")
@@ -151,11 +155,32 @@ class LocationSerializer(CleanModelSerializer):
         fields = ["id", "code", "name", "storage", "is_active"]
 
 
+class SkuComponentSerializer(serializers.ModelSerializer):
+    """One SKU inside a gift box and how many of it one box holds."""
+
+    component = serializers.PrimaryKeyRelatedField(
+        queryset=Sku.objects.select_related("product", "grade")
+    )
+    merchant_code = serializers.CharField(source="component.merchant_code", read_only=True)
+    name = serializers.CharField(source="component.name", read_only=True)
+    quantity = serializers.IntegerField(min_value=1, max_value=MAX_BOX_UNITS)
+
+    class Meta:
+        model = SkuComponent
+        fields = ["component", "merchant_code", "name", "quantity"]
+
+
 class SkuSerializer(RoleFieldsMixin, CleanModelSerializer):
+    """A sellable pack. With ``components`` it is a gift box (组合装/礼盒): an order line of it
+    reserves each component from its own product's lots, and its ``net_kg`` is the sum of
+    theirs (set by the server, whatever is sent). ``components: []`` makes it a plain SKU
+    again; leaving ``components`` out keeps them as they are."""
+
     role_fields = {"price": SALES_READERS}  # packers and intake staff see no sales money
 
     product_name = serializers.CharField(source="product.name", read_only=True)
     grade_name = serializers.CharField(source="grade.name", read_only=True)
+    components = SkuComponentSerializer(many=True, required=False)
 
     class Meta:
         model = Sku
@@ -170,8 +195,58 @@ class SkuSerializer(RoleFieldsMixin, CleanModelSerializer):
             "net_kg",
             "price",
             "packaging_kg",
+            "is_bundle",
+            "components",
             "is_active",
         ]
+        read_only_fields = ["is_bundle"]
+        extra_kwargs = {
+            "net_kg": {
+                "required": False,
+                "help_text": _("Net kg per unit; a gift box's is the sum of its parts."),
+            }
+        }
+
+    def validate(self, attrs):
+        components = attrs.pop("components", None)
+        if components:
+            bundle = self.instance or Sku()
+            try:
+                attrs["net_kg"] = sku_components_check(
+                    bundle=bundle,
+                    components=[(c["component"], c["quantity"]) for c in components],
+                )
+            except DomainError as error:
+                field = "components" if error.row is None else f"components[{error.row}]"
+                raise serializers.ValidationError({field: [error.message]}) from error
+        elif self.instance is None and "net_kg" not in attrs:
+            raise serializers.ValidationError(
+                {"net_kg": [_("Give the net kg per unit, or the components of a gift box.")]}
+            )
+        attrs = super().validate(attrs)
+        if components is not None:
+            attrs["components"] = components
+        return attrs
+
+    def _save_components(self, sku: Sku, components) -> None:
+        if components is not None:
+            sku_set_components(
+                bundle=sku, components=[(c["component"], c["quantity"]) for c in components]
+            )
+
+    @transaction.atomic
+    def create(self, validated_data):
+        components = validated_data.pop("components", None)
+        sku = super().create(validated_data)
+        self._save_components(sku, components)
+        return sku
+
+    @transaction.atomic
+    def update(self, instance, validated_data):
+        components = validated_data.pop("components", None)
+        sku = super().update(instance, validated_data)
+        self._save_components(sku, components)
+        return sku
 
 
 # --- lots and the ledger ---------------------------------------------------------------------

@@ -22,6 +22,7 @@ from core.errors import DomainError
 from core.roles import Role, has_role
 from inventory.models import (
     KG,
+    ZERO_KG,
     CodeSequence,
     Delivery,
     Farmer,
@@ -31,6 +32,8 @@ from inventory.models import (
     MovementKind,
     PaymentMethod,
     Product,
+    Sku,
+    SkuComponent,
     StockMovement,
 )
 from inventory.signals import announce_available
@@ -427,6 +430,89 @@ def lot_move(
         note=(f"{previous.code} → {location.code} {note}").strip(),
         at=_moment(at),
     )
+    return locked
+
+
+# --- gift boxes ------------------------------------------------------------------------------
+
+MAX_BOX_COMPONENTS = 20
+MAX_BOX_UNITS = 1000  # of one component in one box
+
+
+def sku_components_check(*, bundle: Sku, components: Sequence[tuple[Sku, int]]) -> Decimal:
+    """Refuse (``DomainError``, ``row`` the component's index) what cannot be a gift box's
+    content; return the box's net kg. The rules of ``sku_set_components``, for forms that
+    check before they save."""
+    if len(components) > MAX_BOX_COMPONENTS:
+        raise DomainError(
+            _("A gift box holds at most %(count)d SKUs.") % {"count": MAX_BOX_COMPONENTS},
+            field="components",
+        )
+    if components and bundle.pk and SkuComponent.objects.filter(component=bundle).exists():
+        raise DomainError(
+            _("%(sku)s is inside a gift box: it cannot be a gift box itself.")
+            % {"sku": bundle.merchant_code},
+            field="components",
+        )
+    seen: set[tuple[int, int]] = set()
+    total = ZERO_KG
+    for index, (sku, quantity) in enumerate(components):
+        if isinstance(quantity, bool) or not isinstance(quantity, int):
+            raise TypeError(f"quantity must be an int, not {type(quantity).__name__}")
+        if not 1 <= quantity <= MAX_BOX_UNITS:
+            raise DomainError(
+                _("A component's quantity is from 1 to %(max)d.") % {"max": MAX_BOX_UNITS},
+                field="quantity",
+                row=index,
+            )
+        if sku.pk == bundle.pk:
+            raise DomainError(_("A gift box cannot hold itself."), field="component", row=index)
+        if sku.is_bundle:
+            raise DomainError(
+                _("%(sku)s is a gift box: a gift box cannot hold another.")
+                % {"sku": sku.merchant_code},
+                field="component",
+                row=index,
+            )
+        pair = (sku.product_id, sku.grade_id)
+        if pair in seen:
+            raise DomainError(
+                _(
+                    "The box already holds a SKU of %(product)s %(grade)s: one per product "
+                    "and grade."
+                )
+                % {"product": sku.product.name, "grade": sku.grade.name},
+                field="component",
+                row=index,
+            )
+        seen.add(pair)
+        total += sku.net_kg * quantity
+    return total
+
+
+@transaction.atomic
+def sku_set_components(*, bundle: Sku, components: Sequence[tuple[Sku, int]]) -> Sku:
+    """Make ``bundle`` a gift box of the given ``(SKU, quantity)`` components, or, with none,
+    a plain SKU again. A box's ``net_kg`` becomes the sum of its components' (what an order
+    line of it weighs) and ``is_bundle`` follows.
+
+    A box holds one SKU per product and grade (so a lot always says which component it
+    serves), no other box and not itself; a SKU inside a box cannot become one
+    (``sku_components_check``). Locks the bundle's row, so two editors do not interleave.
+    Orders already allocated keep what they reserved."""
+    locked = Sku.objects.select_for_update().filter(pk=bundle.pk).first()
+    if locked is None:
+        raise DomainError(_("This SKU no longer exists."), field="bundle")
+    total = sku_components_check(bundle=locked, components=components)
+    SkuComponent.objects.filter(bundle=locked).delete()
+    SkuComponent.objects.bulk_create(
+        [SkuComponent(bundle=locked, component=sku, quantity=qty) for sku, qty in components]
+    )
+    locked.is_bundle = bool(components)
+    if components:
+        locked.net_kg = total
+    locked.save(update_fields=["is_bundle", "net_kg"])
+    bundle.is_bundle, bundle.net_kg = locked.is_bundle, locked.net_kg
     return locked
 
 

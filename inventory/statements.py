@@ -20,6 +20,7 @@ from django.utils.translation import get_language, gettext, ngettext
 from reportlab.lib.pagesizes import A4
 from reportlab.pdfgen.canvas import Canvas
 
+from core.models import StudioSettings
 from core.pdf import (
     cjk_font_name,
     cjk_mono_font_name,
@@ -31,6 +32,13 @@ from core.pdf import (
 )
 from core.pdf import fit_text as _fit_text
 from core.pdf import wrap_text as _wrap_text
+from core.units import (
+    WeightUnit,
+    format_unit_price_number,
+    format_weight,
+    format_weight_number,
+    unit_label,
+)
 from inventory.reports import FarmerStatement
 
 # Most of what a statement measures repeats from farmer to farmer (headings, the footnote,
@@ -79,10 +87,16 @@ class StudioInfo:
     name: str
     phone: str
     address: str
+    weight_unit: str = WeightUnit.KG  # what weights and prices per unit are printed in
 
     @classmethod
     def from_settings(cls) -> "StudioInfo":
-        return cls(settings.STUDIO_NAME, settings.STUDIO_PHONE, settings.STUDIO_ADDRESS)
+        return cls(
+            settings.STUDIO_NAME,
+            settings.STUDIO_PHONE,
+            settings.STUDIO_ADDRESS,
+            StudioSettings.load().weight_unit,
+        )
 
 
 # A row of the statement: its height and how to draw it given the y of its top edge. A row of
@@ -102,8 +116,10 @@ class _Column:
     mono: bool = False
 
 
-def _kg(kg) -> str:
-    return _("%(kg)s kg") % {"kg": format_kg(kg)}
+def _kg(kg, unit: str = WeightUnit.KG) -> str:
+    if unit == WeightUnit.KG:
+        return _("%(kg)s kg") % {"kg": format_kg(kg)}
+    return format_weight(kg, unit)
 
 
 class _Layout:
@@ -240,6 +256,8 @@ class _Layout:
         self.space(6)
 
         self.heading(_("1. Produce delivered in this period"))
+        unit = self.studio.weight_unit
+        in_kg = unit == WeightUnit.KG
         if s.lots:
             self.table(
                 [
@@ -247,8 +265,8 @@ class _Layout:
                     _Column(_("Lot"), 92, mono=True),
                     _Column(_("Product"), 76),
                     _Column(_("Grade"), 42),
-                    _Column(_("Kg"), 66, "right"),
-                    _Column(_("¥/kg"), 58, "right"),
+                    _Column(_("Kg") if in_kg else unit_label(unit), 66, "right"),
+                    _Column(_("¥/kg") if in_kg else f"¥/{unit_label(unit)}", 58, "right"),
                     _Column(_("Amount"), WIDTH - 406, "right"),
                 ],
                 [
@@ -257,8 +275,8 @@ class _Layout:
                         lot.lot_code,
                         lot.product,
                         lot.grade,
-                        format_kg(lot.kg),
-                        format_money(lot.price_per_kg),
+                        format_weight_number(lot.kg, unit),
+                        "¥" + format_unit_price_number(lot.price_per_kg, unit),
                         format_money(lot.amount),
                     ]
                     for lot in s.lots
@@ -268,7 +286,7 @@ class _Layout:
                     ngettext("%(n)d lot", "%(n)d lots", s.delivered_lots) % {"n": s.delivered_lots},
                     "",
                     "",
-                    format_kg(s.delivered_kg),
+                    format_weight_number(s.delivered_kg, unit),
                     "",
                     format_money(s.delivered_amount),
                 ],
@@ -278,8 +296,8 @@ class _Layout:
         self.space(8)
 
         self.heading(_("2. What happened to your produce in this period"))
-        shipped = _("Shipped to buyers: %(kg)s") % {"kg": _kg(s.shipped_kg)}
-        written_off = _("Written off: %(kg)s") % {"kg": _kg(s.written_off_kg)}
+        shipped = _("Shipped to buyers: %(kg)s") % {"kg": _kg(s.shipped_kg, unit)}
+        written_off = _("Written off: %(kg)s") % {"kg": _kg(s.written_off_kg, unit)}
         self.pair(shipped, written_off)
         self.paragraph(
             _("Shipped kilograms are net of buyers' returns; written off means spoiled or damaged.")
@@ -326,10 +344,22 @@ class _Layout:
         else:
             closing_label = _("Still owed to you at the end of the period")
             closing_value = format_money(s.closing_balance)
-        note = _(
-            "Each lot is worth its net weight at intake × the price per kg, rounded to the fen. "
-            "Spoilage, count differences and returns after intake are the studio's loss and do "
-            "not change what you are owed."
+        if self.studio.weight_unit == WeightUnit.KG:
+            worth = _(
+                "Each lot is worth its net weight at intake × the price per kg, rounded to the fen."
+            )
+        else:
+            worth = _(
+                "Each lot is worth its net weight at intake × the price per 斤 (1 斤 = 0.5 kg), "
+                "rounded to the fen."
+            )
+        note = (
+            worth
+            + " "
+            + _(
+                "Spoilage, count differences and returns after intake are the studio's loss and do "
+                "not change what you are owed."
+            )
         )
         if s.is_prepaid:
             note += " " + _("The advance is taken off your next deliveries.")

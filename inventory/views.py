@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core.errors import DomainError
+from core.models import StudioSettings
 from core.pdf import pdf_response
 from core.roles import STOCK_READERS, STOCK_WRITERS, Role, has_role, role_required
 from inventory import selectors, services
@@ -40,7 +41,9 @@ LEDGER_PAGE_SIZE = 50
 def intake_desk(request):
     """Weigh a farmer's delivery: one row per grade. Nothing is saved unless all of it is."""
     form = IntakeForm(request.POST or None)
-    rows = IntakeRowFormSet(request.POST or None, prefix="rows")
+    # Weighed in the studio's unit; the row forms hand the services kilograms.
+    unit = StudioSettings.load().unit
+    rows = IntakeRowFormSet(request.POST or None, prefix="rows", form_kwargs={"unit": unit})
     if request.method == "POST" and form.is_valid() and rows.is_valid():
         filled = [(i, row.cleaned_data) for i, row in enumerate(rows) if row.cleaned_data]
         try:
@@ -61,6 +64,7 @@ def intake_desk(request):
             # such a harvest was refused (or was ticked).
             "can_confirm_old": has_role(request.user, [Role.MANAGER])
             and (form["harvest_date"].errors or form["confirm_old_harvest"].value()),
+            "weight_unit": unit.value,  # read once: the context processor need not again
         },
     )
 
@@ -133,7 +137,8 @@ def delivery_detail(request, pk: int):
 @role_required(*STOCK_WRITERS)
 def delivery_lot_tags(request, pk: int):
     delivery = get_object_or_404(selectors.delivery_with_lots(), pk=pk)
-    pdf = render_lot_tags([lot_tag_data(lot) for lot in delivery.lots.all()])
+    unit = StudioSettings.load().unit
+    pdf = render_lot_tags([lot_tag_data(lot, unit=unit) for lot in delivery.lots.all()])
     return pdf_response(pdf, f"{delivery.code}-tags.pdf")
 
 
@@ -142,7 +147,10 @@ def delivery_lot_tags(request, pk: int):
 def delivery_slip(request, pk: int):
     # intake_slip_data reads the lots in one query of its own: prefetching them here is waste.
     delivery = get_object_or_404(Delivery.objects.select_related("farmer", "received_by"), pk=pk)
-    return pdf_response(render_intake_slip(intake_slip_data(delivery)), f"{delivery.code}.pdf")
+    return pdf_response(
+        render_intake_slip(intake_slip_data(delivery, unit=StudioSettings.load().unit)),
+        f"{delivery.code}.pdf",
+    )
 
 
 # --- stock and lots --------------------------------------------------------------------------
@@ -221,7 +229,9 @@ def lot_detail(request, code: str):
 @role_required(*STOCK_WRITERS)
 def lot_tag(request, code: str):
     lot = _get_lot(code)
-    return pdf_response(render_lot_tags([lot_tag_data(lot)]), f"{lot.code}.pdf")
+    return pdf_response(
+        render_lot_tags([lot_tag_data(lot, unit=StudioSettings.load().unit)]), f"{lot.code}.pdf"
+    )
 
 
 def _lot_action(

@@ -310,18 +310,33 @@ def _take(
                 field="units",
                 row=index,
             )
-        while needed > 0:
-            allocation = held[0]
-            kg = min(needed, allocation.kg)
-            packed.append(PackedItem(line, allocation.lot, kg))
-            allocation.kg -= kg
-            needed -= kg
-            if allocation.kg == 0:
-                held.pop(0)
-                emptied.append(allocation.pk)
-                shrunk.pop(allocation.pk, None)
-            else:
-                shrunk[allocation.pk] = allocation
+        # A gift box holds lots of several products: each unit takes its share of each.
+        parts: dict[tuple[int, int], list[Allocation]] = defaultdict(list)
+        for allocation in held:
+            parts[(allocation.lot.product_id, allocation.lot.grade_id)].append(allocation)
+        if len(parts) > 1:
+            wants = []
+            for part in parts.values():
+                part_kg = sum((a.kg for a in part), Decimal("0"))
+                share = part_kg if item.units == left else part_kg * item.units / left
+                wants.append((part, share.quantize(KG_STEP)))
+        else:
+            wants = [(held, needed)]
+        for part, needed in wants:
+            while needed > 0:
+                allocation = part[0]
+                kg = min(needed, allocation.kg)
+                packed.append(PackedItem(line, allocation.lot, kg))
+                allocation.kg -= kg
+                needed -= kg
+                if allocation.kg == 0:
+                    part.pop(0)
+                    if part is not held:
+                        held.remove(allocation)
+                    emptied.append(allocation.pk)
+                    shrunk.pop(allocation.pk, None)
+                else:
+                    shrunk[allocation.pk] = allocation
     return packed, emptied, list(shrunk.values())
 
 

@@ -147,6 +147,11 @@ def held_stock_by_lot(*, orders: QuerySet[Order]) -> QuerySet:
             "line__sku__merchant_code",
             "line__sku__net_kg",
             "lot__expiry_date",
+            # A gift box's rows name its component by the lot's product and grade.
+            "line__sku_id",
+            "line__sku__is_bundle",
+            "lot__product_id",
+            "lot__grade_id",
         )
         .annotate(kg=Sum("kg"))
         .order_by("lot__location__code", "lot__code", "line__sku__merchant_code")

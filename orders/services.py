@@ -8,6 +8,7 @@ reserved and released only by ``inventory.services``; orders records what it got
 """
 
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from decimal import Decimal
 
 from django.db import transaction
@@ -16,7 +17,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.errors import DomainError
-from inventory.models import Lot
+from inventory.models import Grade, Lot, Product, SkuComponent
+from inventory.selectors import box_parts
 from inventory.services import (
     InsufficientStock,
     Reservation,
@@ -185,6 +187,36 @@ def _waiting_reason(
     return "; ".join(parts)[:200]
 
 
+def _unpack_boxes(
+    lines: dict[int, list[tuple[int, ReserveRequest]]], boxes: dict[int, tuple[int, int]]
+) -> None:
+    """Replace each gift-box line's request by one per component (its units × the line's
+    quantity × its net kg), each from the component's own product and grade: the order then
+    reserves every component, first expiry first, or (all or nothing, as for any line) none.
+    The line keeps one allocation per component lot. One query (the boxes' components)."""
+    parts = box_parts({sku_id for sku_id, _quantity in boxes.values()})
+    for order_id, requests in lines.items():
+        unpacked: list[tuple[int, ReserveRequest]] = []
+        for line_id, request in requests:
+            sku_id, quantity = boxes.get(line_id, (None, 0))
+            if sku_id not in parts:
+                unpacked.append((line_id, request))
+                continue
+            unpacked += [
+                (
+                    line_id,
+                    replace(
+                        request,
+                        product_id=part.product_id,
+                        grade_id=part.grade_id,
+                        kg=part.kg_per_box * quantity,
+                    ),
+                )
+                for part in parts[sku_id]
+            ]
+        lines[order_id] = unpacked
+
+
 def _allocate_locked(*, orders: Sequence[tuple[int, str]], acting_user) -> dict[int, bool]:
     """Allocate orders, each ``(order id, status)``, that the caller has locked and found
     allocatable, first served in the given order. Each order gets every line's kilograms
@@ -209,6 +241,7 @@ def _allocate_locked(*, orders: Sequence[tuple[int, str]], acting_user) -> dict[
     previous: dict[int, str] = {}
     names: dict[tuple[int, int], str] = {}
     holding: set[int] = set()
+    boxes: dict[int, tuple[int, int]] = {}  # gift-box lines: line id → (SKU id, quantity)
     for row in (
         OrderLine.objects.filter(order_id__in=lines)
         .order_by("pk")
@@ -225,10 +258,13 @@ def _allocate_locked(*, orders: Sequence[tuple[int, str]], acting_user) -> dict[
             "order__backorder_reason",
             "sku__product__name",
             "sku__grade__name",
+            "sku__is_bundle",
+            "sku_id",
+            "quantity",
         )
     ):
         line_id, order_id, product_id, grade_id, kg, min_days, holds = row[:7]
-        province, carrier, previous[order_id], product, grade = row[7:]
+        province, carrier, previous[order_id], product, grade, is_box, sku_id, quantity = row[7:]
         pair = (product_id, grade_id)
         destination[order_id] = province
         names[pair] = f"{product}（{grade}）"
@@ -238,6 +274,28 @@ def _allocate_locked(*, orders: Sequence[tuple[int, str]], acting_user) -> dict[
         lines[order_id].append((line_id, ReserveRequest(product_id, grade_id, kg, until)))
         if holds:
             holding.add(order_id)
+        if is_box:
+            boxes[line_id] = (sku_id, quantity)
+    if boxes:
+        _unpack_boxes(lines, boxes)
+        # A box's components wait under their own names, with the box's days of life.
+        for order_id, requests in lines.items():
+            for _line, request in requests:
+                pair = (request.product_id, request.grade_id)
+                life_days[order_id].setdefault(pair, max(life_days[order_id].values(), default=0))
+                names.setdefault(pair, "")
+        missing = {pair for pair, name in names.items() if not name}
+        if missing:
+            products = dict(
+                Product.objects.filter(pk__in={p for p, _g in missing}).values_list("pk", "name")
+            )
+            grades = dict(
+                Grade.objects.filter(pk__in={g for _p, g in missing}).values_list("pk", "name")
+            )
+            for product_id, grade_id in missing:
+                names[(product_id, grade_id)] = (
+                    f"{products.get(product_id, '')}（{grades.get(grade_id, '')}）"
+                )
     # Stock follows the status (see orders.lifecycle): an order waiting for allocation holds
     # nothing, and an allocated order holds something.
     for order_id, _status in orders:
@@ -369,7 +427,16 @@ def backorders_fill(*, product_grade_pairs: Iterable[tuple[int, int]] | None = N
         lines = OrderLine.objects.filter(order=OuterRef("pk"))
         match = None
         for product_id, grade_id in pairs:
-            q = lines.filter(sku__product_id=product_id, sku__grade_id=grade_id)
+            # A gift box waits for its components' products, not its own.
+            in_box = SkuComponent.objects.filter(
+                bundle=OuterRef("sku"),
+                component__product_id=product_id,
+                component__grade_id=grade_id,
+            )
+            q = lines.filter(
+                Q(sku__is_bundle=False, sku__product_id=product_id, sku__grade_id=grade_id)
+                | Q(sku__is_bundle=True) & Exists(in_box)
+            )
             match = Exists(q) if match is None else match | Exists(q)
         waiting = waiting.filter(match)
     order_ids = list(waiting.order_by("paid_at", "pk").values_list("pk", flat=True))

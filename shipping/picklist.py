@@ -276,7 +276,10 @@ def render_pick_list(data: PickListData) -> bytes:
             if row.expired:
                 cell("sku", _("EXPIRED — do not pick"), 7)
             else:
-                cell("sku", row.merchant_code, 7, cell_font=mono)
+                code = row.merchant_code
+                if row.box_name:
+                    code = _("%(code)s · in %(box)s") % {"code": code, "box": row.box_name}
+                cell("sku", code, 7, cell_font=mono)
             canvas.setFillGray(0)
             sheet.y -= row_height - 11
             canvas.setLineWidth(0.3)

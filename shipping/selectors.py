@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from core.regions import canonical_province
 from inventory.models import ZERO_KG
+from inventory.selectors import box_parts
 from orders.lifecycle import CLOSED, PACKABLE, PACKED_OR_LATER, SHIPPED_OR_LATER
 from orders.models import Order, OrderLine, OrderStatus
 from orders.selectors import held_stock_by_lot
@@ -137,6 +138,7 @@ class PickRow:
     kg: Decimal
     units: Decimal  # kg ÷ the SKU's net kg: whole unless a unit is split between two lots
     expiry_date: date | None = None
+    box_name: str = ""  # the gift box this component goes into ("" for a plain SKU)
 
     @property
     def whole_units(self) -> bool:
@@ -157,24 +159,42 @@ class PickTotals:
 
 def pick_rows(wave: Wave) -> list[PickRow]:
     """What to take from where for a wave: the kilograms still reserved for its orders,
-    summed per location, then lot, then SKU, in that order. One grouped query. Orders
-    already packed have consumed their reservation and are not on it."""
-    grouped = held_stock_by_lot(orders=Order.objects.filter(wave_order__wave=wave))
+    summed per location, then lot, then SKU, in that order. One grouped query, and one more
+    for the components when a gift box is among them: a box's rows name the component its
+    lot serves (units of the component), and the box. Orders already packed have consumed
+    their reservation and are not on it."""
+    grouped = list(held_stock_by_lot(orders=Order.objects.filter(wave_order__wave=wave)))
+    boxes = {row["line__sku_id"] for row in grouped if row["line__sku__is_bundle"]}
+    parts = {
+        (box_id, part.product_id, part.grade_id): part
+        for box_id, box in (box_parts(boxes) if boxes else {}).items()
+        for part in box
+    }
     rows = []
     for row in grouped:
         kg = Decimal(row["kg"]).quantize(Decimal("0.001"))  # SQLite sums as float
-        units = (kg / row["line__sku__net_kg"]).quantize(Decimal("0.01"))
+        name, code, net_kg, box_name = (
+            row["line__sku__name"],
+            row["line__sku__merchant_code"],
+            row["line__sku__net_kg"],
+            "",
+        )
+        part = parts.get((row["line__sku_id"], row["lot__product_id"], row["lot__grade_id"]))
+        if part is not None:
+            name, code, net_kg, box_name = part.name, part.merchant_code, part.net_kg, name
+        units = (kg / net_kg).quantize(Decimal("0.01"))
         rows.append(
             PickRow(
                 location_code=row["lot__location__code"],
                 location_name=row["lot__location__name"],
                 lot_code=row["lot__code"],
                 farmer_name=row["lot__farmer__name"],
-                sku_name=row["line__sku__name"],
-                merchant_code=row["line__sku__merchant_code"],
+                sku_name=name,
+                merchant_code=code,
                 kg=kg,
                 units=units.normalize() if units == units.to_integral_value() else units,
                 expiry_date=row["lot__expiry_date"],
+                box_name=box_name,
             )
         )
     return rows

@@ -28,6 +28,7 @@ urlpatterns = [
     path("imports/", include("orders.import_urls")),
     path("shipping/", include("shipping.urls")),
     path("platforms/", include("orders.platform_urls")),
+    path("settings/", include("core.urls")),
     path("t/", include("shipping.trace_urls")),
     path("api/", include((api_patterns, "api"))),
     path("admin/", admin.site.urls),

@@ -16,6 +16,8 @@ from decimal import Decimal
 from django.conf import settings
 from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
 
+from core.models import StudioSettings
+from core.units import WeightUnit
 from inventory.models import ZERO_KG, Storage
 from shipping.models import LabelSize, Parcel, ParcelItem, WaybillNumber
 
@@ -97,6 +99,7 @@ class LabelData:
     order_number: str
     size: str = LabelSize.MM_100x150  # the carrier's label size
     masked: bool = False  # the waybill's privacy service keeps the recipient: printed masked
+    unit: str = WeightUnit.KG  # the studio's weight unit: the produce's net weight is in it
 
     @property
     def net_kg(self) -> Decimal:
@@ -186,7 +189,19 @@ def _label(parcel: Parcel, parcel_items: Iterable[ParcelItem], *, mask: bool | N
         order_number=order.external_no,
         size=carrier.label_size or LabelSize.MM_100x150,
         masked=mask,
+        unit=_unit(parcel),
     )
+
+
+def _studio_unit() -> Subquery:
+    """The studio's weight unit, read with the parcels (no query of its own)."""
+    return Subquery(StudioSettings.objects.values("weight_unit")[:1])
+
+
+def _unit(parcel: Parcel) -> str:
+    if hasattr(parcel, "studio_unit"):
+        return parcel.studio_unit or WeightUnit.KG
+    return StudioSettings.load().weight_unit
 
 
 _ITEM_RELATED = ("line__sku__product",)
@@ -194,9 +209,9 @@ _ITEM_RELATED = ("line__sku__product",)
 
 def label_data(parcel: Parcel, *, mask: bool | None = None) -> LabelData:
     """The label of one parcel. ``mask=None`` masks the recipient when the waybill comes
-    with a privacy service (``privacy_service``); ``True``/``False`` force it. Two queries
-    (the items, the waybill's pool); ``parcel.order`` and ``parcel.carrier`` are read as they
-    are (``select_related`` them to save two)."""
+    with a privacy service (``privacy_service``); ``True``/``False`` force it. Three queries
+    (the items, the waybill's pool, the studio's weight unit); ``parcel.order`` and
+    ``parcel.carrier`` are read as they are (``select_related`` them to save two)."""
     items = parcel.items.select_related(*_ITEM_RELATED).order_by("pk")
     return _label(parcel, items, mask=mask)
 
@@ -215,7 +230,7 @@ def labels_data(
     if isinstance(parcels, QuerySet):
         fetched = (
             parcels.select_related("order", "carrier")
-            .annotate(pool_privacy=_pool_privacy())
+            .annotate(pool_privacy=_pool_privacy(), studio_unit=_studio_unit())
             .prefetch_related(items)
         )
         return [
@@ -228,7 +243,7 @@ def labels_data(
         chunk = (
             Parcel.objects.filter(pk__in=ids[start : start + _CHUNK])
             .select_related("order", "carrier")
-            .annotate(pool_privacy=_pool_privacy())
+            .annotate(pool_privacy=_pool_privacy(), studio_unit=_studio_unit())
             .prefetch_related(items)
         )
         by_id.update((parcel.pk, parcel) for parcel in chunk)

@@ -30,6 +30,7 @@ from core.pdf import (
     text_width,
     wrap_text,
 )
+from core.units import WeightUnit, format_weight
 from shipping.labels.data import LabelData
 from shipping.models import LabelSize
 
@@ -264,8 +265,11 @@ def _badge(
     return width
 
 
-def _kg(kg: Decimal) -> str:
-    return _("%(kg)s kg") % {"kg": format_kg(kg)}
+def _kg(kg: Decimal, unit: str = WeightUnit.KG) -> str:
+    """12.5 kg, or 25 斤 in a studio that weighs in 斤 (``core.units``)."""
+    if unit == WeightUnit.KG:
+        return _("%(kg)s kg") % {"kg": format_kg(kg)}
+    return format_weight(kg, unit)
 
 
 # --- one label -------------------------------------------------------------------------------
@@ -485,7 +489,9 @@ class _Painter:
         order_baseline = self.bottom + size * 0.3
         weight_baseline = order_baseline + size * 1.2 + weight_size * 0.25
         weight = f"{texts.weight} {_kg(label.weight_kg)}"
-        net = f"{texts.net} {_kg(label.net_kg)}"
+        # The parcel's weight is for the carrier, who bills by the kilogram; the produce's net
+        # weight is the studio's, in its unit (斤 or kg).
+        net = f"{texts.net} {_kg(label.net_kg, label.unit)}"
         canvas.setFont(font, weight_size)
         weight = fit_text(weight, font, weight_size, room * 0.55)
         canvas.drawString(self.left, weight_baseline, weight)
@@ -510,7 +516,7 @@ class _Painter:
         canvas.setFont(font, size)
         for item in shown:
             baseline -= line_height
-            amount = _kg(item.kg) if item.quantity is None else f"× {item.quantity}"
+            amount = _kg(item.kg, label.unit) if item.quantity is None else f"× {item.quantity}"
             amount_width = text_width(amount, font, size)
             name = fit_text(item.name, font, size, right - indent - amount_width - 2 * mm)
             canvas.drawString(indent, baseline, name)

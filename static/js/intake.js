@@ -33,12 +33,12 @@
       }
       var amount = net * num(field(row, "price_per_kg"));
       out.classList.remove("bad");
-      out.textContent = label("net") + " " + fmtKg(net) + " kg · " + fmtMoney(amount);
+      out.textContent = label("net") + " " + fmtKg(net) + " " + label("unit") + " · " + fmtMoney(amount);
       totalKg += net;
       totalAmount += amount;
     });
     form.querySelector("[data-totals]").textContent =
-      totalKg ? label("total") + " " + fmtKg(totalKg) + " kg · " + fmtMoney(totalAmount) : "";
+      totalKg ? label("total") + " " + fmtKg(totalKg) + " " + label("unit") + " · " + fmtMoney(totalAmount) : "";
   }
 
   // Show one blank row at a time; the rest appear with "+ Another grade".

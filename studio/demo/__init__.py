@@ -15,9 +15,10 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.models import StudioSettings
 from inventory.models import Delivery, Farmer, Location, Lot, Product, Sku, StockMovement
 from orders.models import LiveSession, Order, OrderStatus
-from studio.demo.data import DEMO_PASSWORD, RANDOM_SEED, USERS
+from studio.demo.data import DEMO_PASSWORD, RANDOM_SEED, STUDIO_WEIGHT_UNIT, USERS
 from studio.demo.inventory import (
     create_catalogue,
     create_farmers,
@@ -29,7 +30,12 @@ from studio.demo.inventory import (
     receive_deliveries,
     record_stock_events,
 )
-from studio.demo.orders import create_orders, demo_orders_present, settle_orders
+from studio.demo.orders import (
+    create_gift_box_orders,
+    create_orders,
+    demo_orders_present,
+    settle_orders,
+)
 from studio.demo.people import ensure_users
 from studio.demo.shipping import create_shipping, demo_shipping_present, shipping_counts
 
@@ -65,6 +71,7 @@ def seed() -> SeedResult:
         users = ensure_users()
         if not demo_present():
             rng = random.Random(RANDOM_SEED)
+            StudioSettings(weight_unit=STUDIO_WEIGHT_UNIT).save()
             products, grades = create_catalogue()
             locations = create_locations()
             farmers = create_farmers(acting_user=users["intake"])
@@ -86,6 +93,7 @@ def seed() -> SeedResult:
             rng = random.Random(RANDOM_SEED + 1)
             orders = create_orders(rng=rng, acting_user=users["manager"], now=timezone.now())
             settle_orders(rng=rng, orders=orders, acting_user=users["manager"])
+            create_gift_box_orders(rng=random.Random(RANDOM_SEED + 4), acting_user=users["manager"])
             created = True
         if not demo_shipping_present():
             create_shipping(rng=random.Random(RANDOM_SEED + 2), users=users)

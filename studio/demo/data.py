@@ -93,6 +93,26 @@ SKUS = [
 ]
 
 
+# Gift boxes (组合装/礼盒): merchant code, name, the product and grade it is listed under, price,
+# packaging kg, and its components (merchant code, units per box). Its net kg is their sum.
+GIFT_BOXES = [
+    (
+        "LH-YMS-TJ",
+        "沂蒙山礼盒（蜜桃5斤×2 + 土蜂蜜1斤）",
+        "蜜桃",
+        "特级",
+        "138.00",
+        "0.900",
+        (("MT-5J-TJ", 2), ("FM-1J-TJ", 1)),
+    ),
+]
+# Orders of the gift box in the peach session, on top of its own mix.
+GIFT_BOX_ORDERS = 6
+
+# The studio weighs and prices in 斤, as the farmers sell (StudioSettings.weight_unit).
+STUDIO_WEIGHT_UNIT = "jin"
+
+
 # code, name, storage
 LOCATIONS = [("A", "冷库 A", Storage.COLD), ("B", "常温区 B", Storage.AMBIENT)]
 

@@ -30,6 +30,7 @@ from inventory.services import (
     lot_adjust,
     lot_move,
     lot_write_off,
+    sku_set_components,
     stock_reserve,
     stock_ship_out,
 )
@@ -40,6 +41,7 @@ from studio.demo.data import (
     DELIVERIES,
     EXPIRED_DELIVERY,
     FARMERS,
+    GIFT_BOXES,
     GRADE_PRICE_BANDS,
     GRADES,
     HISTORY,
@@ -86,6 +88,26 @@ def create_catalogue() -> tuple[dict[str, Product], dict[str, Grade]]:
                 "packaging_kg": Decimal(packaging_kg),
             },
         )
+    for code, name, product, grade, price, packaging_kg, components in GIFT_BOXES:
+        box, _created = Sku.objects.get_or_create(
+            merchant_code=code,
+            defaults={
+                "name": name,
+                "product": products[product],
+                "grade": grades[grade],
+                "net_kg": Decimal("1"),  # the sum of the components, set just below
+                "price": Decimal(price),
+                "packaging_kg": Decimal(packaging_kg),
+                "weight_tolerance_kg": Decimal("0.300"),
+            },
+        )
+        if not box.is_bundle:
+            sku_set_components(
+                bundle=box,
+                components=[
+                    (Sku.objects.get(merchant_code=part), units) for part, units in components
+                ],
+            )
     return products, grades
 
 

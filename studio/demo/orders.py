@@ -2,6 +2,7 @@
 a few cancelled or refunded, some waiting for stock."""
 
 import random
+from dataclasses import replace
 from datetime import datetime, time, timedelta
 from decimal import Decimal
 
@@ -20,6 +21,8 @@ from studio.demo.data import (
     COMPOUNDS,
     DESTINATIONS,
     FRESHNESS_ORDERS,
+    GIFT_BOX_ORDERS,
+    GIFT_BOXES,
     GIVEN_NAMES,
     LIVE_SESSIONS,
     OFFICES,
@@ -197,6 +200,24 @@ def create_orders(*, rng: random.Random, acting_user, now: datetime) -> list[Ord
             if spec_row[0] == position
         ]
         orders += orders_create(channel=session.channel, drafts=drafts, acting_user=acting_user)
+    return orders
+
+
+def create_gift_box_orders(*, rng: random.Random, acting_user) -> list[Order]:
+    """Orders of the gift box in the peach session, allocated: each reserves peaches and
+    honey from their own lots (the box's components)."""
+    spec = LIVE_SESSIONS[0]
+    session = LiveSession.objects.get(title=spec.title)
+    boxes = {code: Sku.objects.get(merchant_code=code) for code, *_rest in GIFT_BOXES}
+    numbers = set(Order.objects.values_list("external_no", flat=True))
+    box_spec = replace(spec, skus=tuple((code, 1) for code in boxes))
+    drafts = [
+        _draft(rng, spec=box_spec, session=session, skus=boxes, numbers=numbers)
+        for _n in range(GIFT_BOX_ORDERS)
+    ]
+    orders = orders_create(channel=session.channel, drafts=drafts, acting_user=acting_user)
+    for order in orders:
+        order_allocate(order=order, acting_user=acting_user)
     return orders
 
 

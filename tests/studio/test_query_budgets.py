@@ -573,8 +573,9 @@ def _print_jobs(scene: Scene, rows: int) -> dict:
 
 PAGES = [
     Case("inventory:stock", "packer", _stocked_lots, 9, page_rows),
-    Case("inventory:intake", "intake", _deliveries, 11, context_rows("recent")),
-    Case("inventory:delivery", "intake", _delivery_of, 5, context_rows("lots")),
+    # +1 on the intake desk and a delivery: the studio's weight unit (斤 or kg)
+    Case("inventory:intake", "intake", _deliveries, 12, context_rows("recent")),
+    Case("inventory:delivery", "intake", _delivery_of, 6, context_rows("lots")),
     Case("inventory:lot", "intake", _lot_ledger, 7, context_rows("movements")),
     Case("orders:list", "packer", _orders, 8, page_rows),
     Case("orders:detail", "manager", _order_of, 7, context_rows("lines")),
@@ -598,7 +599,7 @@ ENDPOINTS = [
     Case("api:products-list", "intake", _products, 5, api_rows),
     Case("api:grades-list", "intake", _grades, 5, api_rows),
     Case("api:locations-list", "intake", _locations, 5, api_rows),
-    Case("api:skus-list", "intake", _skus, 5, api_rows),
+    Case("api:skus-list", "intake", _skus, 6, api_rows),  # +1: gift boxes' components
     Case("api:lots-list", "packer", _stocked_lots, 5, api_rows),
     Case("api:lots-movements", "packer", _lot_ledger, 6, api_rows),
     Case("api:intakes-list", "intake", _deliveries, 6, api_rows),

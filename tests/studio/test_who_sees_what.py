@@ -267,7 +267,9 @@ def test_every_url_is_walked_or_skipped_for_a_reason(studio):
 @pytest.mark.parametrize("role", list(USERS))
 def test_each_role_sees_only_what_it_needs(studio, role):
     lot = studio["lot"]
-    farmer_money = [money(FARMER_PRICE), money(lot.amount)]
+    # The demo studio weighs in 斤: its pages show the sentinel price per 斤 (¥3.655).
+    per_jin = re.compile(rf"(?<![\d.,]){re.escape(str(FARMER_PRICE / 2))}(?!\d)")
+    farmer_money = [money(FARMER_PRICE), money(lot.amount), per_jin]
     manager_money = [money(PAYMENT)]
     sales_money = [money(SALES_PRICE)]
     phones = set(Order.objects.exclude(phone__contains="*").values_list("phone", flat=True))
