@@ -10,7 +10,7 @@ reserved and released only by ``inventory.services``; orders records what it got
 from collections.abc import Iterable, Sequence
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Subquery, Sum
 from django.utils.translation import gettext as _
 
 from core.errors import DomainError
@@ -40,6 +40,8 @@ from orders.lifecycle import (
 )
 from orders.models import (
     AddressChangeStatus,
+    AfterSale,
+    AfterSaleState,
     Allocation,
     Channel,
     Order,
@@ -149,6 +151,17 @@ def orders_create(
 
 # --- allocation ------------------------------------------------------------------------------
 
+# Kilograms of a line cancelled before packing (a refund by line, orders.aftersales).
+CANCELLED_KG = Subquery(
+    AfterSale.objects.filter(
+        line=OuterRef("pk"), before_shipping=True, state=AfterSaleState.REFUNDED
+    )
+    .order_by()
+    .values("line")
+    .annotate(kg=Sum("kg"))
+    .values("kg")[:1]
+)
+
 # Orders allocated in one transaction. Their candidate lots stay locked until it commits:
 # other allocations, cancellations and packing of those products wait that long (about 0.2 s
 # for 500 orders on a busy 2-core machine). Bigger chunks save little: the per-chunk cost
@@ -170,7 +183,7 @@ def _allocate_locked(*, orders: Sequence[tuple[int, str]], acting_user) -> dict[
         return {}
     lines: dict[int, list[tuple[int, ReserveRequest]]] = {order_id: [] for order_id, _s in orders}
     holding: set[int] = set()
-    for line_id, order_id, product_id, grade_id, kg, holds in (
+    for line_id, order_id, product_id, grade_id, kg, holds, cancelled in (
         OrderLine.objects.filter(order_id__in=lines)
         .order_by("pk")
         .values_list(
@@ -180,9 +193,13 @@ def _allocate_locked(*, orders: Sequence[tuple[int, str]], acting_user) -> dict[
             "sku__grade_id",
             "kg",
             Exists(Allocation.objects.filter(line=OuterRef("pk"))),
+            CANCELLED_KG,
         )
     ):
-        lines[order_id].append((line_id, ReserveRequest(product_id, grade_id, kg)))
+        # Units refunded before packing (orders.aftersales) are never reserved again.
+        if kg - (cancelled or 0) > 0:
+            request = ReserveRequest(product_id, grade_id, kg - (cancelled or 0))
+            lines[order_id].append((line_id, request))
         if holds:
             holding.add(order_id)
     # Stock follows the status (see orders.lifecycle): an order waiting for allocation holds
