@@ -761,13 +761,16 @@ def after_sale_reshipped(*, after_sale: AfterSale, parcel_reference: str) -> Non
     after_sale.parcel_reference = parcel_reference[:40]
 
 
-def refunded_money(order_filter: Q) -> Decimal:
+def refunded_money(order_filter: Q, *, whole_orders: bool = True) -> Decimal:
     """Money refunded on the orders ``order_filter`` selects (a ``Q`` on ``Order``): a
-    refunded order's whole goods total, and a partially refunded one's refunds. The rest
-    (refunds before packing of orders still going out) count too: they are money back."""
-    whole = Order.objects.filter(order_filter, status=OrderStatus.REFUNDED).aggregate(
-        total=Sum("goods_total")
-    )["total"]
+    refunded order's whole goods total (left out with ``whole_orders=False``, for a caller
+    that has it already), and the refunds by line of the others — partially refunded ones
+    and orders that still went out after some units were refunded before packing."""
+    whole = None
+    if whole_orders:
+        whole = Order.objects.filter(order_filter, status=OrderStatus.REFUNDED).aggregate(
+            total=Sum("goods_total")
+        )["total"]
     part = AfterSale.objects.filter(
         state=AfterSaleState.REFUNDED,
         kind__in=REFUND_KINDS,
