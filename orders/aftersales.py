@@ -165,7 +165,17 @@ def cancelled_kg_by_line(line_ids) -> dict[int, Decimal]:
 
 
 def parse_kind(text: str) -> str:
-    kind = KIND_WORDS.get(str(text).strip().lower())
+    """Our kind for the platform's words: 仅退款, 退货退款, 补发/补寄, and their variants
+    (已发货仅退款, 仅退款（未发货）); an exchange (换货) is refused."""
+    words = str(text).strip().lower()
+    kind = KIND_WORDS.get(words)
+    if kind is None and "换" not in words:
+        if "退货" in words:
+            kind = AfterSaleKind.RETURN_AND_REFUND
+        elif "退款" in words:
+            kind = AfterSaleKind.REFUND_ONLY
+        elif "补发" in words or "补寄" in words:
+            kind = AfterSaleKind.RESHIP
     if kind is None:
         raise DomainError(
             _("“%(value)s” is not an after-sale kind (仅退款, 退货退款 or 补发).")

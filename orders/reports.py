@@ -34,9 +34,10 @@ refunded orders appear in ``cancelled`` and the cancel/refund percentage
 (cancelled ÷ all orders). The refund rate counts money (``refund_percent``): what went back to
 buyers — a refunded order's goods total, a partially refunded order's refunds by line, refunds
 of units cancelled before packing — over the goods totals of every order not cancelled; a
-refund of 0.1 kg weighs 0.1 kg's price, not a whole order. Gross sales are the orders' goods totals (what buyers paid for the
-goods, shipping fee excluded), as the live sessions page shows them; a SKU's amount is unit
-price × quantity of its lines, before any discount the platform applied to a whole order.
+refund of 0.1 kg weighs 0.1 kg's price, not a whole order. Gross sales are the orders' goods
+totals (what buyers paid for the goods, shipping fee excluded), as the live sessions page
+shows them; a SKU's amount is unit price × quantity of its lines, before any discount the
+platform applied to a whole order.
 """
 
 from collections.abc import Iterable

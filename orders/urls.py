@@ -1,6 +1,6 @@
 from django.urls import path
 
-from orders import dashboard_views, views
+from orders import aftersale_views, dashboard_views, views
 
 app_name = "orders"
 
@@ -10,6 +10,7 @@ urlpatterns = [
     path("<int:pk>/allocate/", views.order_allocate_view, name="allocate"),
     path("<int:pk>/cancel/", views.order_cancel_view, name="cancel"),
     path("<int:pk>/address/", views.order_address_view, name="address"),
+    path("<int:pk>/refund/", aftersale_views.order_refund, name="refund"),
     path("live/", views.live_list, name="live_list"),
     path("live/new/", views.live_create, name="live_create"),
     path("live/<int:pk>/", views.live_detail, name="live_detail"),

@@ -297,3 +297,105 @@ def test_a_packed_order_refunded_in_part():
         acting_user=staff("manager"),
     )
     assert reload(parcel.order).status == OrderStatus.PARTIALLY_REFUNDED
+
+
+# --- pages and API -----------------------------------------------------------------------
+
+
+def test_a_manager_records_a_refund_on_the_order_page(client_for):
+    from django.urls import reverse
+
+    parcel = shipped_parcel(quantity=2)
+    order = parcel.order
+    client = client_for("manager")
+    page = client.get(reverse("orders:detail", args=[order.pk])).content.decode()
+    assert reverse("orders:refund", args=[order.pk]) in page
+
+    client.post(
+        reverse("orders:refund", args=[order.pk]),
+        {
+            "line": order.lines.get().pk,
+            "kind": AfterSaleKind.REFUND_ONLY,
+            "kg": "0.5",
+            "amount": "6.00",
+            "reason": "有两个烂了",
+        },
+    )
+
+    assert reload(order).status == OrderStatus.PARTIALLY_REFUNDED
+    page = client.get(reverse("orders:detail", args=[order.pk])).content.decode()
+    assert "有两个烂了" in page and "¥6.00" in page
+
+
+def test_a_packer_sees_no_refund_money_and_cannot_record_one(client_for):
+    from django.urls import reverse
+
+    parcel = shipped_parcel(quantity=2)
+    order = parcel.order
+    after_sale_record(
+        order=order,
+        line=order.lines.get(),
+        kind="仅退款",
+        units=1,
+        amount=Decimal("33.33"),
+        reason="坏果",
+        acting_user=staff("manager"),
+    )
+    client = client_for("packer")
+    page = client.get(reverse("orders:detail", args=[order.pk])).content.decode()
+    assert "33.33" not in page
+    assert reverse("shipping:reship", args=[order.pk]) in page
+    response = client.post(reverse("orders:refund", args=[order.pk]), {})
+    assert response.status_code == 403
+
+
+def test_a_packer_reships_from_the_page(client_for):
+    from django.urls import reverse
+
+    parcel = shipped_parcel(quantity=2)
+    order = parcel.order
+    carrier = carrier_with_pool()
+    client = client_for("packer")
+
+    response = client.post(
+        reverse("shipping:reship", args=[order.pk]),
+        {
+            "line": order.lines.get().pk,
+            "units": "1",
+            "carrier": carrier.pk,
+            "weight_kg": "2.8",
+            "reason": "快递压坏",
+        },
+    )
+
+    assert response.status_code == 302
+    assert order.parcels.count() == 2
+    assert AfterSale.objects.get().state == AfterSaleState.RESHIPPED
+
+
+def test_the_api_records_and_lists_after_sales_for_managers_only(client_for):
+    from django.urls import reverse
+
+    parcel = shipped_parcel(quantity=2)
+    order = parcel.order
+    url = reverse("api:after-sales-list")
+    assert client_for("creator").get(url).status_code == 403
+    client = client_for("manager")
+    body = {
+        "channel": "kuaishou",
+        "order_no": order.external_no,
+        "kind": "仅退款",
+        "units": 1,
+        "amount": "10.00",
+        "platform_refund_id": "API-1",
+    }
+
+    first = client.post(url, body, content_type="application/json")
+    again = client.post(url, body, content_type="application/json")
+    bad = client.post(url, body | {"order_no": "999"}, content_type="application/json")
+
+    assert first.status_code == 201 and first.json()["outcome"] == "created"
+    assert again.status_code == 200 and again.json()["outcome"] == "unchanged"
+    assert bad.status_code == 400 and "order_no" in bad.json()
+    listed = client.get(url).json()["results"]
+    assert [(row["platform_refund_id"], row["amount"]) for row in listed] == [("API-1", "10.00")]
