@@ -55,7 +55,8 @@ def test_a_refund_before_shipping_cancels_the_line_and_releases_its_stock():
     lot = Lot.objects.get(product=sku.product)
     data = _csv(
         KUAISHOU_HEADER,
-        f"\tRF1001,\t{order.external_no},蜜桃,MT-5J,仅退款,退款成功,2,79.80,不想要了,2026-06-19 10:00",
+        f"\tRF1001,\t{order.external_no},蜜桃,MT-5J,仅退款,退款成功,2,79.80,不想要了,"
+        "2026-06-19 10:00",
     )
 
     result = _apply(data)
