@@ -399,3 +399,53 @@ def test_the_api_records_and_lists_after_sales_for_managers_only(client_for):
     assert bad.status_code == 400 and "order_no" in bad.json()
     listed = client.get(url).json()["results"]
     assert [(row["platform_refund_id"], row["amount"]) for row in listed] == [("API-1", "10.00")]
+
+
+# --- farmers' statements and stock health ----------------------------------------------------
+
+
+def _statement(farmer):
+    from django.utils import timezone
+
+    from inventory.reports import farmer_statement
+
+    today = timezone.localdate()
+    return farmer_statement(farmer=farmer, date_from=today, date_to=today)
+
+
+def test_a_refund_changes_no_farmers_credit_and_a_return_lowers_shipped_kg():
+    # given a shipped parcel from one farmer's lot
+    parcel = shipped_parcel(quantity=2)
+    item = parcel.items.select_related("lot__farmer").get()
+    farmer = item.lot.farmer
+    before = _statement(farmer)
+    assert before.shipped_kg == Decimal("5.000")
+
+    # when a refund without a return is recorded, the farmer's figures do not move at all
+    after_sale_record(
+        order=parcel.order,
+        line=parcel.order.lines.get(),
+        kind="仅退款",
+        units=1,
+        reason="坏果",
+        acting_user=staff("manager"),
+    )
+    assert _statement(farmer) == before
+
+    # and when 1 kg comes back and is written off: credit unchanged, shipped net of it
+    parcel_return(
+        parcel=parcel,
+        rows=[
+            ReturnRow(
+                item=item, kg=Decimal("1"), disposition=ReturnDisposition.WRITE_OFF, reason="烂"
+            )
+        ],
+        acting_user=staff("intake"),
+    )
+    after = _statement(farmer)
+    assert (after.delivered_amount, after.closing_balance) == (
+        before.delivered_amount,
+        before.closing_balance,
+    )
+    assert (after.shipped_kg, after.written_off_kg) == (Decimal("4.000"), Decimal("1.000"))
+    assert stock_mismatches() == []
