@@ -5,6 +5,7 @@ from decimal import Decimal
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from orders.aftersale_files import LAYOUTS
 from orders.import_forms import UploadForm
@@ -18,7 +19,7 @@ REFUND_KINDS = [
 
 
 class RefundForm(forms.Form):
-    line = forms.TypedChoiceField(label=_("Line"), coerce=int)
+    line = forms.TypedChoiceField(label=pgettext_lazy("order line", "Line"), coerce=int)
     kind = forms.ChoiceField(label=_("Kind"), choices=REFUND_KINDS)
     units = forms.IntegerField(label=_("Units"), required=False, min_value=1)
     kg = forms.DecimalField(

@@ -5,6 +5,7 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core.errors import DomainError
@@ -77,7 +78,7 @@ def upload(request):
 
 def _outcomes() -> dict[str, str]:
     return {
-        "created": _("New"),
+        "created": pgettext("after-sale outcome", "New"),
         "updated": _("Updated"),
         "unchanged": _("Unchanged"),
         "error": _("Error"),

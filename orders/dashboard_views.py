@@ -102,7 +102,7 @@ def _summary_rows(summary: reports.SalesSummary) -> list[dict]:
         ("refunded_amount", gettext_lazy("Refunded (¥)"), summary.refunded_amount, "money"),
         (
             "refund_percent",
-            gettext_lazy("Refund rate (% of money)"),
+            gettext_lazy("Refund rate by money (%)"),
             summary.refund_percent,
             "percent",
         ),

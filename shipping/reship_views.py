@@ -6,7 +6,7 @@ from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from core.errors import DomainError
@@ -18,7 +18,7 @@ from shipping.station_forms import WeightField
 
 
 class ReshipForm(forms.Form):
-    line = forms.TypedChoiceField(label=gettext_lazy("Line"), coerce=int)
+    line = forms.TypedChoiceField(label=pgettext_lazy("order line", "Line"), coerce=int)
     units = forms.IntegerField(label=gettext_lazy("Units to send again"), min_value=1)
     carrier = forms.ModelChoiceField(
         label=gettext_lazy("Carrier"), queryset=Carrier.objects.all(), empty_label=None

@@ -438,7 +438,7 @@ S1_SUMMARY_ROWS = [
     ["Cancelled or refunded", 2],
     ["Cancel/refund rate (%)", Decimal("28.6")],
     ["Refunded (¥)", Decimal("49.90")],
-    ["Refund rate (% of money)", Decimal("12.2")],
+    ["Refund rate by money (%)", Decimal("12.2")],
     ["Backlog (paid, not shipped)", 3],
     ["Median hours from payment to shipping", Decimal("6.0")],
     ["Shipped orders measured", 3],
