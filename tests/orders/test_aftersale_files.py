@@ -242,3 +242,29 @@ def test_a_broken_upload_is_a_400_naming_the_file(client_for):
         },
     )
     assert response.status_code == 400
+
+
+def test_the_command_imports_a_file_and_a_second_run_changes_nothing(tmp_path):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    parcel = shipped_parcel(quantity=2)
+    order = parcel.order
+    staff("manager")
+    path = tmp_path / "退款.csv"
+    path.write_bytes(
+        _csv(
+            KUAISHOU_HEADER,
+            f"RF6001,{order.external_no},蜜桃,MT-5J,仅退款,退款成功,1,39.90,坏果,",
+        )
+    )
+    out = StringIO()
+    call_command("import_after_sales", str(path), channel="kuaishou", dry_run=True, stdout=out)
+    assert not AfterSale.objects.exists()
+
+    call_command("import_after_sales", str(path), channel="kuaishou", stdout=out)
+    call_command("import_after_sales", str(path), channel="kuaishou", stdout=out)
+
+    assert AfterSale.objects.count() == 1
+    assert out.getvalue().strip().splitlines()[-1] == "kuaishou: unchanged 1"
