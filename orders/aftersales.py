@@ -232,16 +232,16 @@ def _quantity(
     left_kg = line.kg - figures.refunded_kg
     if units is None and kg is None:
         if left_kg <= 0 or left_units <= 0:
-            raise DomainError(_("This line is already refunded in full."), field="quantity")
+            raise DomainError(_("This line is already refunded in full."), field="units")
         return left_units, left_kg
     if units is not None:
         if units <= 0:
-            raise DomainError(_("Give at least one unit."), field="quantity")
+            raise DomainError(_("Give at least one unit."), field="units")
         if units > left_units:
             raise DomainError(
                 _("Only %(units)s units of %(sku)s are left to refund.")
                 % {"units": max(left_units, 0), "sku": line.sku.name},
-                field="quantity",
+                field="units",
             )
         if units == left_units:
             return units, left_kg
@@ -260,7 +260,7 @@ def _quantity(
         if count != count.to_integral_value():
             raise DomainError(
                 _("Before packing a refund cancels whole units: give the number of units."),
-                field="quantity",
+                field="units",
             )
         return int(count), kg
     return 0, kg
@@ -350,7 +350,7 @@ def _refund_effects(order: Order, sale: AfterSale, *, acting_user) -> str:
         if released < sale.kg and order.status in {OrderStatus.PICKING}:
             raise DomainError(
                 _("Some of these units are packed already: refund them after shipping."),
-                field="quantity",
+                field="units",
             )
         status = _settle(order, acting_user=acting_user, note=note)
         if status == OrderStatus.REFUNDED:
@@ -556,7 +556,7 @@ def after_sale_apply(
 
     Idempotent by (order, platform number): the same values again are ``unchanged``.
     Refuses bad input with ``DomainError`` naming the field (``order_no``,
-    ``merchant_code``, ``kind``, ``quantity``, ``kg``, ``amount``). Locks the order, then
+    ``merchant_code``, ``kind``, ``units``, ``kg``, ``amount``). Locks the order, then
     the lots of a cancelled line."""
     kind = parse_kind(kind)
     state = platform_state_of(platform_state, succeeded=succeeded, closed=closed)
