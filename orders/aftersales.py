@@ -387,7 +387,13 @@ def _create(
     """A new after-sale of the locked ``order``'s ``line``, and its effects."""
     if order.status in CLOSED:
         # Already cancelled or refunded as a whole (by the order import, say): kept for the
-        # record and for idempotency, changing nothing.
+        # record and for idempotency, changing nothing — if it fits the line at all.
+        if (units or 0) > line.quantity or (kg or ZERO) > line.kg:
+            raise DomainError(
+                _("Line %(sku)s has %(units)s units, %(kg)s kg.")
+                % {"sku": line.sku.name, "units": line.quantity, "kg": line.kg},
+                field="kg" if kg else "units",
+            )
         sale = AfterSale.objects.create(
             order=order,
             line=line,

@@ -124,7 +124,7 @@ def test_re_importing_the_same_file_changes_nothing():
 
 
 def test_bad_rows_are_named_by_row_and_column_and_the_preview_writes_nothing():
-    parcel = shipped_parcel(quantity=1)
+    parcel = shipped_parcel(quantity=2)
     order = parcel.order
     data = _csv(
         KUAISHOU_HEADER,

@@ -449,3 +449,21 @@ def test_a_refund_changes_no_farmers_credit_and_a_return_lowers_shipped_kg():
     )
     assert (after.shipped_kg, after.written_off_kg) == (Decimal("4.000"), Decimal("1.000"))
     assert stock_mismatches() == []
+
+
+def test_an_after_sale_of_an_order_already_refunded_is_recorded_and_changes_nothing():
+    from orders.services import order_cancel
+
+    order = allocated_order()
+    order_cancel(order=order, to=OrderStatus.REFUNDED, acting_user=staff("manager"))
+    values = {"channel": "kuaishou", "order_no": order.external_no, "kind": "仅退款"}
+
+    recorded = after_sale_apply(
+        **values, units=1, platform_refund_id="R1", platform_state="退款成功"
+    )
+    with pytest.raises(Exception) as refused:
+        after_sale_apply(**values, units=5, platform_refund_id="R2", platform_state="退款成功")
+
+    assert recorded.outcome == "created"
+    assert refused.value.field == "units"
+    assert reload(order).status == OrderStatus.REFUNDED
