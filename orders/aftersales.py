@@ -576,7 +576,7 @@ def after_sale_apply(
                 order,
                 existing,
                 state=state,
-                platform_state=platform_state or state,
+                platform_state=platform_state or "",
                 amount=amount,
                 acting_user=acting_user,
             )

@@ -467,3 +467,19 @@ def test_an_after_sale_of_an_order_already_refunded_is_recorded_and_changes_noth
     assert recorded.outcome == "created"
     assert refused.value.field == "units"
     assert reload(order).status == OrderStatus.REFUNDED
+
+
+def test_a_connectors_flags_without_words_are_idempotent_too():
+    parcel = shipped_parcel(quantity=2)
+    values = {
+        "channel": "kuaishou",
+        "order_no": parcel.order.external_no,
+        "kind": "refund_only",
+        "units": 1,
+        "amount": Decimal("10.00"),
+        "platform_refund_id": "K-1",
+        "succeeded": True,
+        "closed": False,
+    }
+    assert after_sale_apply(**values).outcome == "created"
+    assert after_sale_apply(**values).outcome == "unchanged"
