@@ -174,6 +174,9 @@ def _apply_rows(channel: Channel, table, layout: Layout, columns, acting_user) -
         row = RowResult(row=number, order_no=cell(cells, "order_no")[:40])
         row.after_sale_id = cell(cells, "after_sale_id")[:64]
         try:
+            if not row.after_sale_id:
+                # Without its number a row could not be recognised when the file comes again.
+                raise Bad("after_sale_id", _("The after-sale number is missing."))
             order_no = parse_order_number(cell(cells, "order_no"))
             quantity = cell(cells, "quantity")
             kg_text = cell(cells, "kg")
@@ -199,10 +202,6 @@ def _apply_rows(channel: Channel, table, layout: Layout, columns, acting_user) -
             row.outcome, row.column, row.message = "error", column_of(error.field), error.message
         else:
             row.outcome, row.message = applied.outcome, applied.effect
-            if not row.after_sale_id:
-                row.after_sale_id = applied.after_sale.platform_refund_id
-        if row.outcome == "error" and not row.after_sale_id:
-            row.message = row.message or _("The row could not be read.")
         result.rows.append(row)
     return result
 

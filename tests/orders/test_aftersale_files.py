@@ -134,6 +134,7 @@ def test_bad_rows_are_named_by_row_and_column_and_the_preview_writes_nothing():
         f"RF3004,{order.external_no},蜜桃,MT-5J,换货,退款成功,1,10.00,坏果,",
         f"RF3005,{order.external_no},蜜桃,MT-5J,仅退款,退款成功,1,¥abc,坏果,",
         f"RF3006,{order.external_no},蜜桃,MT-5J,仅退款,退款成功,9,,坏果,",
+        f",{order.external_no},蜜桃,MT-5J,仅退款,退款成功,1,,坏果,",
     )
 
     preview = _apply(data, dry_run=True)
@@ -145,6 +146,7 @@ def test_bad_rows_are_named_by_row_and_column_and_the_preview_writes_nothing():
         (5, "error", "退款类型"),
         (6, "error", "退款金额"),
         (7, "error", "退款数量"),
+        (8, "error", "退款单号"),
     ]
     assert not AfterSale.objects.exists()
     assert reload(order).status == OrderStatus.SHIPPED
