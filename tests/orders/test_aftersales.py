@@ -483,3 +483,30 @@ def test_a_connectors_flags_without_words_are_idempotent_too():
     }
     assert after_sale_apply(**values).outcome == "created"
     assert after_sale_apply(**values).outcome == "unchanged"
+
+
+def test_the_api_reships_a_line_for_packers(client_for):
+    from django.urls import reverse
+
+    parcel = shipped_parcel(quantity=2)
+    order = parcel.order
+    carrier = carrier_with_pool()
+    url = reverse("api:parcels-reship")
+    body = {
+        "order": order.pk,
+        "line": order.lines.get().pk,
+        "units": 1,
+        "carrier": carrier.code,
+        "weight_kg": "2.8",
+        "reason": "压坏补发",
+    }
+    assert client_for("creator").post(url, body, content_type="application/json").status_code == 403
+    client = client_for("packer")
+
+    made = client.post(url, body, content_type="application/json")
+    wrong_line = client.post(url, body | {"line": 999999}, content_type="application/json")
+
+    assert made.status_code == 201, made.content
+    assert made.json()["order"] == order.pk or made.json().get("order_no") == order.external_no
+    assert wrong_line.status_code == 400 and "line" in wrong_line.json()
+    assert order.parcels.count() == 2
