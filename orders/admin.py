@@ -8,6 +8,8 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from orders.models import (
+    AfterSale,
+    AfterSaleImport,
     Channel,
     ImportBatch,
     LiveSession,
@@ -202,3 +204,46 @@ class ImportBatchAdmin(admin.ModelAdmin):
 
 # The platform connectors' admin lives beside their code.
 from orders.platforms import admin as platforms_admin  # noqa: E402, F401
+
+
+@admin.register(AfterSale)
+class AfterSaleAdmin(admin.ModelAdmin):
+    """Read-only: after-sales change stock and orders, so they are made through
+    ``orders.aftersales`` (the order page, the after-sales file, the API)."""
+
+    list_display = [
+        "order",
+        "line",
+        "kind",
+        "state",
+        "units",
+        "kg",
+        "amount",
+        "return_state",
+        "platform_refund_id",
+        "source",
+        "created_at",
+    ]
+    list_filter = ["kind", "state", "return_state", "source", "before_shipping"]
+    list_select_related = ["order__channel", "line__sku"]
+    search_fields = ["order__external_no", "platform_refund_id"]
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(AfterSaleImport)
+class AfterSaleImportAdmin(admin.ModelAdmin):
+    list_display = ["file_name", "channel", "layout", "status", "rows_total", "created_at"]
+    list_filter = ["status", "channel", "layout"]
+    readonly_fields = [f.name for f in AfterSaleImport._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False

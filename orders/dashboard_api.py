@@ -44,6 +44,16 @@ class SalesSummarySerializer(serializers.Serializer):
     orders = serializers.IntegerField(read_only=True, help_text=_("Orders not cancelled/refunded."))
     cancelled = serializers.IntegerField(read_only=True, help_text=_("Cancelled or refunded."))
     cancel_percent = _percent(allow_null=True, help_text=_("cancelled ÷ all orders, in %."))
+    refunded_amount = _money(
+        help_text=_(
+            "Money back to buyers: refunded orders' goods totals and the refunds by line of "
+            "the others."
+        )
+    )
+    refund_percent = _percent(
+        allow_null=True,
+        help_text=_("refunded_amount ÷ goods totals of the orders not cancelled, in %."),
+    )
     units = serializers.IntegerField(read_only=True)
     kg = _kg()
     gross_sales = _money(help_text=_("Goods totals of the sold orders (shipping fee excluded)."))

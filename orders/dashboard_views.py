@@ -99,6 +99,13 @@ def _summary_rows(summary: reports.SalesSummary) -> list[dict]:
             summary.cancel_percent,
             "percent",
         ),
+        ("refunded_amount", gettext_lazy("Refunded (¥)"), summary.refunded_amount, "money"),
+        (
+            "refund_percent",
+            gettext_lazy("Refund rate by money (%)"),
+            summary.refund_percent,
+            "percent",
+        ),
         ("backlog", gettext_lazy("Backlog (paid, not shipped)"), summary.backlog, "int"),
         (
             "median_hours_to_ship",

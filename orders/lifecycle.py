@@ -5,8 +5,9 @@ Orders alone owns an order's status and the kilograms it holds (its ``Allocation
 Shipping never locks an ``Order`` and never reads or writes an ``Allocation``: it asks this
 module to pick orders for a wave (``orders_pick``), to pack them (``orders_pack``, which
 consumes what they hold and hands back the ``(line, lot, kg)`` items for the parcel), and to
-follow their parcels (``orders_lock``, ``orders_mark_shipped``, ``orders_mark_delivered``,
-``orders_refund_returned``).
+follow their parcels (``orders_lock``, ``orders_mark_shipped``, ``orders_mark_delivered``).
+Goods that come back and reshipments go through ``orders.aftersales``
+(``orders_goods_returned``, ``orders_reship``), which refunds by line.
 
 Lock order. Every service that takes several row locks takes them in this order, each kind by
 primary key, so two services can never wait for each other in a circle::
@@ -48,9 +49,12 @@ ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
     # Packed straight from the shelf, without a wave, or through a wave (picking).
     S.ALLOCATED: frozenset({S.PICKING, S.PACKED, S.CANCELLED, S.REFUNDED}),
     S.PICKING: frozenset({S.PACKED, S.ALLOCATED, S.CANCELLED, S.REFUNDED}),
-    S.PACKED: frozenset({S.SHIPPED}),
-    S.SHIPPED: frozenset({S.DELIVERED, S.REFUNDED}),
-    S.DELIVERED: frozenset({S.REFUNDED}),
+    # After packing, a refund of part of an order makes it partially refunded, of all of it
+    # refunded (orders.aftersales); the parcels keep moving on their own.
+    S.PACKED: frozenset({S.SHIPPED, S.PARTIALLY_REFUNDED, S.REFUNDED}),
+    S.SHIPPED: frozenset({S.DELIVERED, S.PARTIALLY_REFUNDED, S.REFUNDED}),
+    S.DELIVERED: frozenset({S.PARTIALLY_REFUNDED, S.REFUNDED}),
+    S.PARTIALLY_REFUNDED: frozenset({S.REFUNDED}),
     S.CANCELLED: frozenset(),
     S.REFUNDED: frozenset(),
 }
@@ -69,9 +73,11 @@ CANCELLABLE = frozenset({S.NEW, S.BACKORDERED, S.ALLOCATED, S.PICKING})
 CLOSED = frozenset({S.CANCELLED, S.REFUNDED})
 # Everything else counts as sold.
 SOLD = frozenset(S.values) - CLOSED
-# Their stock has left the warehouse in parcels.
-PACKED_OR_LATER = frozenset({S.PACKED, S.SHIPPED, S.DELIVERED})
-SHIPPED_OR_LATER = frozenset({S.SHIPPED, S.DELIVERED})
+# Their stock has left the warehouse in parcels (a partial refund comes only after packing).
+PACKED_OR_LATER = frozenset({S.PACKED, S.SHIPPED, S.DELIVERED, S.PARTIALLY_REFUNDED})
+SHIPPED_OR_LATER = frozenset({S.SHIPPED, S.DELIVERED, S.PARTIALLY_REFUNDED})
+# Some money went back, for all of the order or a part (the dashboard's refund rate).
+REFUNDED_SOME = frozenset({S.PARTIALLY_REFUNDED, S.REFUNDED})
 # Reached allocation (and maybe went further).
 ALLOCATED_OR_LATER = HOLDS_STOCK | PACKED_OR_LATER
 # Work still to do before the order leaves: the fulfilment backlog.
@@ -450,17 +456,3 @@ def orders_mark_shipped(*, order_ids: Iterable[int], acting_user, note: str = ""
 def orders_mark_delivered(*, order_ids: Iterable[int], acting_user, note: str = "") -> list[int]:
     """Shipped orders among these whose every parcel has arrived become delivered."""
     return _advance(order_ids, frm=S.SHIPPED, to=S.DELIVERED, acting_user=acting_user, note=note)
-
-
-@transaction.atomic(savepoint=False)
-def orders_refund_returned(*, order_ids: Iterable[int], acting_user, note: str = "") -> list[int]:
-    """Orders whose parcel came back are refunded, where the table allows it (shipped or
-    delivered; one already refunded stays so). Returns the ids moved."""
-    locked = lock_orders(order_ids)
-    moves = [
-        (pk, order.status, S.REFUNDED, note)
-        for pk, order in locked.items()
-        if S.REFUNDED in ALLOWED_TRANSITIONS[order.status]
-    ]
-    move_locked(moves=moves, acting_user=acting_user)
-    return [pk for pk, *_rest in moves]

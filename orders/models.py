@@ -84,6 +84,9 @@ class OrderStatus(models.TextChoices):
     SHIPPED = "shipped", _("Shipped")
     DELIVERED = "delivered", _("Delivered")
     CANCELLED = "cancelled", _("Cancelled")
+    # Some of it refunded after it was packed (a line, some kilograms, some money): still a
+    # sale. All of it refunded: refunded (orders.aftersales decides which).
+    PARTIALLY_REFUNDED = "part_refund", _("Partially refunded")
     REFUNDED = "refunded", _("Refunded")
 
 
@@ -452,6 +455,156 @@ class ImportRowError(models.Model):
 
     def __str__(self) -> str:
         return f"{self.row_number} {self.column}: {self.reason}"
+
+
+class AfterSaleKind(models.TextChoices):
+    REFUND_ONLY = "refund_only", _("Refund only")  # 仅退款: the goods stay with the buyer
+    RETURN_AND_REFUND = "return_refund", _("Return and refund")  # 退货退款
+    RESHIP = "reship", _("Reshipment")  # 补发: a new parcel, no new platform order
+
+
+class AfterSaleState(models.TextChoices):
+    REQUESTED = "requested", _("Requested")  # asked for on the platform, no money back yet
+    REFUNDED = "refunded", _("Refunded")  # the money went back to the buyer
+    CLOSED = "closed", _("Closed")  # withdrawn or refused: changes nothing
+    TO_SHIP = "to_ship", _("To reship")
+    RESHIPPED = "reshipped", _("Reshipped")
+
+
+class ReturnState(models.TextChoices):
+    NONE = "none", _("No return")
+    EXPECTED = "expected", _("Return expected")
+    RECEIVED = "received", _("Returned")
+
+
+class AfterSaleSource(models.TextChoices):
+    MANUAL = "manual", _("Order page or API")
+    FILE = "file", _("After-sales file")
+    PLATFORM = "platform", _("Platform sync")
+    RETURN_INTAKE = "return", _("Return intake")
+
+
+class AfterSale(models.Model):
+    """One after-sale of one order line: a refund (some units or kilograms, with an amount),
+    a return of goods, or a reshipment. Written only by ``orders.aftersales``."""
+
+    order = models.ForeignKey(
+        Order, on_delete=models.CASCADE, related_name="after_sales", verbose_name=_("order")
+    )
+    line = models.ForeignKey(
+        OrderLine, on_delete=models.CASCADE, related_name="after_sales", verbose_name=_("line")
+    )
+    kind = models.CharField(_("kind"), max_length=14, choices=AfterSaleKind.choices)
+    state = models.CharField(_("state"), max_length=10, choices=AfterSaleState.choices)
+    units = models.PositiveIntegerField(
+        _("units"), default=0, help_text=_("Whole units, when the after-sale counts units.")
+    )
+    kg = models.DecimalField(_("kg"), **KG)
+    amount = models.DecimalField(_("amount"), default=Decimal("0"), **MONEY)
+    before_shipping = models.BooleanField(
+        _("before shipping"),
+        default=False,
+        help_text=_("Refunded before the order was packed: these units were cancelled."),
+    )
+    return_state = models.CharField(
+        _("return"), max_length=10, choices=ReturnState.choices, default=ReturnState.NONE
+    )
+    returned_kg = models.DecimalField(_("kg returned"), default=Decimal("0"), **KG)
+    reason = models.CharField(_("reason"), max_length=200, blank=True)
+    platform_refund_id = models.CharField(
+        _("platform after-sale number"),
+        max_length=64,
+        blank=True,
+        help_text=_("The platform's 售后单号/退款单号: the same number is applied once."),
+    )
+    platform_state = models.CharField(_("platform state"), max_length=30, blank=True)
+    source = models.CharField(
+        _("source"), max_length=10, choices=AfterSaleSource.choices, default=AfterSaleSource.MANUAL
+    )
+    parcel_reference = models.CharField(
+        _("parcel"),
+        max_length=40,
+        blank=True,
+        help_text=_("The reshipment's parcel, or the returned parcel (parcel:<id>)."),
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("by"),
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("after-sale")
+        verbose_name_plural = _("after-sales")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["order", "platform_refund_id"],
+                condition=~Q(platform_refund_id=""),
+                name="after_sale_platform_once",
+            ),
+            models.CheckConstraint(condition=Q(kg__gt=0), name="after_sale_kg_positive"),
+            models.CheckConstraint(condition=Q(amount__gte=0), name="after_sale_amount_not_neg"),
+            models.CheckConstraint(
+                condition=Q(returned_kg__gte=0) & Q(returned_kg__lte=models.F("kg")),
+                name="after_sale_returned_within_kg",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["state", "created_at"], name="after_sale_state_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order_id}/{self.line_id} {self.kind} {self.kg} kg"
+
+
+class AfterSaleImport(models.Model):
+    """One uploaded after-sales export (售后/退款 file), its preview and what it did."""
+
+    class Status(models.TextChoices):
+        PREVIEWED = "previewed", _("Previewed")
+        DONE = "done", _("Done")
+        REJECTED = "rejected", _("Rejected")
+
+    channel = models.ForeignKey(
+        Channel, on_delete=models.PROTECT, related_name="+", verbose_name=_("channel")
+    )
+    file = models.FileField(_("file"), upload_to="after-sales/%Y/%m/")
+    file_name = models.CharField(_("file name"), max_length=200)
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    layout = models.CharField(_("layout"), max_length=20)
+    mode = models.CharField(
+        _("mode"), max_length=16, choices=ImportMode.choices, default=ImportMode.KEEP_GOOD
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.PREVIEWED
+    )
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("by")
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    rows_total = models.PositiveIntegerField(_("rows"), default=0)
+    counts = models.JSONField(_("outcomes"), default=dict, blank=True)
+    results = models.JSONField(
+        _("rows as applied"),
+        default=list,
+        blank=True,
+        help_text=_("Per row: its number, order, outcome, column and message."),
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("after-sales import")
+        verbose_name_plural = _("after-sales imports")
+
+    def __str__(self) -> str:
+        return f"{self.file_name} ({self.get_status_display()})"
 
 
 # The platform connectors' models live beside their code; importing them here registers them

@@ -2,7 +2,7 @@
 
 ``sales_dashboard`` is the one source of the page, the API and the downloads, so the three
 never disagree. The database does the heavy work in grouped queries, the same number
-whatever the number of orders (five for a live session or a day, four for a range):
+whatever the number of orders (six for a live session or a day, five for a range):
 
 1. orders by status × province (count, goods total): the summary, the fulfilment funnel,
    the backlog and the provinces are pivots of it; and sold orders by time bucket (minute,
@@ -14,7 +14,9 @@ whatever the number of orders (five for a live session or a day, four for a rang
    session's or a day's lines found by order id through the index (``IdIn``);
 3. those SKUs' codes and names;
 4. minutes from payment to the ``shipped`` event, as a histogram (minutes → orders), for the
-   median time to ship (a partial index holds just the shipped events).
+   median time to ship (a partial index holds just the shipped events);
+5. the sum of the refunds by line of the orders not closed (``orders.aftersales``), for the
+   refund rate by money.
 
 On PostgreSQL they run in one transaction with JIT compilation off (``_without_jit``).
 pandas then pivots, fills the timeline's empty minutes with zeros and derives the figures.
@@ -29,14 +31,18 @@ What counts: an order "sells" unless it is cancelled or refunded (``orders.selec
 the live session pages count the same way). Orders, units, kg, gross
 sales, provinces, SKUs, the timeline and the funnel count sold orders only; cancelled and
 refunded orders appear in ``cancelled`` and the cancel/refund percentage
-(cancelled ÷ all orders). Gross sales are the orders' goods totals (what buyers paid for the
-goods, shipping fee excluded), as the live sessions page shows them; a SKU's amount is unit
-price × quantity of its lines, before any discount the platform applied to a whole order.
+(cancelled ÷ all orders). The refund rate counts money (``refund_percent``): what went back to
+buyers — a refunded order's goods total, a partially refunded order's refunds by line, refunds
+of units cancelled before packing — over the goods totals of every order not cancelled; a
+refund of 0.1 kg weighs 0.1 kg's price, not a whole order. Gross sales are the orders' goods
+totals (what buyers paid for the goods, shipping fee excluded), as the live sessions page
+shows them; a SKU's amount is unit price × quantity of its lines, before any discount the
+platform applied to a whole order.
 """
 
 from collections.abc import Iterable
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -65,6 +71,7 @@ from django.utils.translation import pgettext_lazy
 
 from core.errors import DomainError
 from inventory.models import Sku
+from orders.aftersales import refunded_money
 from orders.lifecycle import (
     ALLOCATED_OR_LATER,
     BACKLOG,
@@ -132,6 +139,10 @@ class SalesSummary:
     backlog: int  # sold, not shipped yet
     median_hours_to_ship: Decimal | None  # payment to the shipped event, one decimal
     shipped_measured: int  # orders behind that median
+    # Money back to buyers: refunded orders' goods totals and the refunds of the others.
+    refunded_amount: Decimal = Decimal("0.00")
+    # refunded_amount ÷ goods totals of every order not cancelled, in %, one decimal.
+    refund_percent: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -511,6 +522,18 @@ def sales_dashboard(
 
     skus = _skus(sku_sums, names)
     summary = _summary(by_status, sold, skus, ship_rows)
+    # 5. The refund rate counts money: refunded orders' goods totals (from the grouping
+    # above) and the refunds by line of the others (one small query on their after-sales).
+    fen_by_status = places.groupby("status", sort=False)["fen"].sum().to_dict()
+    refunded_fen = int(fen_by_status.get(S.REFUNDED, 0)) + int(
+        refunded_money(condition(), whole_orders=False) * 100
+    )
+    paid_fen = sum(int(fen) for status, fen in fen_by_status.items() if status != S.CANCELLED)
+    summary = replace(
+        summary,
+        refunded_amount=_yuan(refunded_fen),
+        refund_percent=_percent(refunded_fen, paid_fen),
+    )
     last = _floor(min(window_end, max(now, window_start)) - timedelta(microseconds=1), step)
     return SalesDashboard(
         live_session=live_session,

@@ -12,7 +12,7 @@ from dataclasses import replace
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Case, Exists, OuterRef, Q, Value, When
+from django.db.models import Case, Exists, OuterRef, Q, Subquery, Sum, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -47,6 +47,8 @@ from orders.lifecycle import (
 )
 from orders.models import (
     AddressChangeStatus,
+    AfterSale,
+    AfterSaleState,
     Allocation,
     Channel,
     Order,
@@ -157,6 +159,17 @@ def orders_create(
 
 # --- allocation ------------------------------------------------------------------------------
 
+# Kilograms of a line cancelled before packing (a refund by line, orders.aftersales).
+CANCELLED_KG = Subquery(
+    AfterSale.objects.filter(
+        line=OuterRef("pk"), before_shipping=True, state=AfterSaleState.REFUNDED
+    )
+    .order_by()
+    .values("line")
+    .annotate(kg=Sum("kg"))
+    .values("kg")[:1]
+)
+
 # Orders allocated in one transaction. Their candidate lots stay locked until it commits:
 # other allocations, cancellations and packing of those products wait that long (about 0.2 s
 # for 500 orders on a busy 2-core machine). Bigger chunks save little: the per-chunk cost
@@ -261,17 +274,33 @@ def _allocate_locked(*, orders: Sequence[tuple[int, str]], acting_user) -> dict[
             "sku__is_bundle",
             "sku_id",
             "quantity",
+            CANCELLED_KG,
         )
     ):
         line_id, order_id, product_id, grade_id, kg, min_days, holds = row[:7]
-        province, carrier, previous[order_id], product, grade, is_box, sku_id, quantity = row[7:]
+        (
+            province,
+            carrier,
+            previous[order_id],
+            product,
+            grade,
+            is_box,
+            sku_id,
+            quantity,
+            cancelled,
+        ) = row[7:]
         pair = (product_id, grade_id)
         destination[order_id] = province
         names[pair] = f"{product}（{grade}）"
         days = transit.days(province, carrier)
         life_days[order_id][pair] = days + min_days
         until = fresh_until(transit_days=days, min_days_on_arrival=min_days, today=today)
-        lines[order_id].append((line_id, ReserveRequest(product_id, grade_id, kg, until)))
+        # Units refunded before packing (orders.aftersales) are never reserved again.
+        left = kg - (cancelled or 0)
+        if left > 0:
+            lines[order_id].append((line_id, ReserveRequest(product_id, grade_id, left, until)))
+        if is_box and cancelled:
+            quantity = int(quantity * left / kg)  # the boxes not refunded
         if holds:
             holding.add(order_id)
         if is_box:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from orders import dashboard_views, freshness_views, views
+from orders import aftersale_views, dashboard_views, freshness_views, views
 
 app_name = "orders"
 
@@ -13,6 +13,7 @@ urlpatterns = [
     path("<int:pk>/reallocate/", freshness_views.reallocate, name="reallocate"),
     path("waiting/", freshness_views.waiting, name="waiting"),
     path("transit/", freshness_views.transit, name="transit"),
+    path("<int:pk>/refund/", aftersale_views.order_refund, name="refund"),
     path("live/", views.live_list, name="live_list"),
     path("live/new/", views.live_create, name="live_create"),
     path("live/<int:pk>/", views.live_detail, name="live_detail"),

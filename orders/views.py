@@ -17,13 +17,16 @@ from core.roles import (
     role_required,
 )
 from orders import addresses, selectors, services
+from orders.aftersale_forms import RefundForm
 from orders.forms import PROVINCES, AddressForm, CancelForm, LiveSessionForm, OrderFilterForm
 from orders.lifecycle import (
     ALLOCATABLE,
     BACKLOG,
     CANCELLABLE,
+    CLOSED,
     HOLDS_STOCK,
     PACKABLE,
+    PACKED_OR_LATER,
     expired_lots_refusal,
 )
 from orders.models import LiveSession, Order, OrderStatus
@@ -98,12 +101,22 @@ def _detail_page(request, order: Order, *, address_form: AddressForm | None = No
                 "address_detail": order.address_detail if order.address_needs_review else "",
             }
         )
+    lines = list(order.lines.all())
     return render(
         request,
         "orders/detail.html",
         {
             "order": order,
-            "lines": list(order.lines.all()),
+            "lines": lines,
+            # After-sales by line: managers record refunds (and see their money); packers and
+            # managers reship a line of an order that has left.
+            "after_sales": list(order.after_sales.select_related("line__sku", "created_by")),
+            "refund_form": (
+                RefundForm(lines=lines) if can_act and order.status not in CLOSED else None
+            ),
+            "can_reship": has_role(request.user, SHIPPING_WORKERS)
+            and order.status in PACKED_OR_LATER,
+            "can_see_refunds": can_act,
             "events": list(order.events.all()),
             # The full phone and street are shown only where the job needs them: on the
             # label and at the packing station (DESIGN.md); this page links there. A manager

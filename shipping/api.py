@@ -40,6 +40,7 @@ from shipping.serializers import (
     ParcelDetailSerializer,
     ParcelIdsSerializer,
     ParcelSerializer,
+    ReshipSerializer,
     TrackingUpdatesSerializer,
     WaveCreateSerializer,
     WaveDetailSerializer,
@@ -54,7 +55,9 @@ from shipping.serializers import (
 MANAGERS = frozenset({Role.MANAGER})
 # Who sees one parcel's full phone and street address: those who pack and ship it.
 # Refusals that are a clash with the data's state, not bad input: answered 409.
-CONFLICT_CODES = frozenset({"forbidden_transition", "not_packable", "pool_empty", "duplicate"})
+CONFLICT_CODES = frozenset(
+    {"forbidden_transition", "not_packable", "pool_empty", "duplicate", "insufficient_stock"}
+)
 MAX_POOL_FILE_BYTES = 20 * 1024 * 1024
 
 CONFLICT = OpenApiResponse(description="The parcel's or order's state forbids it.")
@@ -318,6 +321,7 @@ class ParcelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     write_roles = SHIPPING_WORKERS
     action_roles = {
         "pack": SHIPPING_WORKERS,
+        "reship": SHIPPING_WORKERS,
         "label": SHIPPING_WORKERS,
         "labels": SHIPPING_WORKERS,
         "handover": SHIPPING_WORKERS,
@@ -379,6 +383,48 @@ class ParcelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         return Response(
             pack_result(packed, self.get_serializer_context()), status=status.HTTP_201_CREATED
         )
+
+    @extend_schema(
+        summary="Reship a line (补发)",
+        description="Units of one line of an order that has left (packed or later) go out "
+        "again in a new parcel of the same order, without a new platform order: taken from "
+        "the lots that expire first and shipped out of the ledger; the order's status stays. "
+        "An order not packed yet, or stock short, is a 409.",
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
+        request=ReshipSerializer,
+        responses={201: ParcelDetailSerializer, 400: BAD_INPUT, 409: CONFLICT},
+    )
+    @action(detail=False, methods=["post"], filter_backends=[], pagination_class=None)
+    @idempotent
+    def reship(self, request):
+        serializer = ReshipSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        try:
+            parcel = services.parcel_reship(
+                order=data["order"],
+                line=data["line"],
+                units=data["units"],
+                carrier=data["carrier"],
+                weight_kg=data["weight_kg"],
+                tracking_number=data["tracking_number"],
+                reason=data["reason"],
+                acting_user=request.user,
+            )
+        except DomainError as exc:
+            return domain_error_response(exc)
+        except IntegrityError:
+            return domain_error_response(
+                DomainError(
+                    _("Tracking number %(number)s is already on another parcel.")
+                    % {"number": data["tracking_number"]},
+                    field="tracking_number",
+                    code="duplicate",
+                )
+            )
+        parcel = parcel_detail_queryset().get(pk=parcel.pk)
+        body = ParcelDetailSerializer(parcel, context=self.get_serializer_context()).data
+        return Response(body, status=status.HTTP_201_CREATED)
 
     @extend_schema(
         summary="A parcel's label",

@@ -537,3 +537,32 @@ class ShipmentExportResultSerializer(serializers.Serializer):
             "others go through its API or by hand."
         ),
     )
+
+
+class ReshipSerializer(serializers.Serializer):
+    """A reshipment (补发): units of one line of an order that has left, in a new parcel."""
+
+    order = serializers.PrimaryKeyRelatedField(
+        queryset=Order.objects.all(), help_text=_("The order's id.")
+    )
+    line = serializers.IntegerField(min_value=1, help_text=_("The order line's id."))
+    units = serializers.IntegerField(min_value=1, max_value=100_000)
+    carrier = _carrier_field()
+    weight_kg = kg_input(min_value=Decimal("0.001"))
+    tracking_number = serializers.CharField(
+        max_length=40,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text=_("A scanned number; empty takes the carrier's next free waybill number."),
+    )
+    reason = serializers.CharField(max_length=200)
+
+    def validate(self, data):
+        line = data["order"].lines.filter(pk=data["line"]).select_related("sku").first()
+        if line is None:
+            raise serializers.ValidationError(
+                {"line": _("That line is not one of this order's lines.")}
+            )
+        data["line"] = line
+        return data

@@ -3,7 +3,8 @@
 Orders move only through ``orders.lifecycle``: a wave asks ``orders_pick``, packing asks
 ``orders_pack`` (which consumes what the orders hold and hands back the items for the box), a
 parcel's status asks ``orders_lock`` then ``orders_mark_shipped``/``orders_mark_delivered``,
-a return ``orders_refund_returned``. Shipping never locks an ``Order`` and never touches an
+a return ``orders.aftersales.orders_goods_returned`` (refunds by line), a reshipment
+``orders_reship``. Shipping never locks an ``Order`` and never touches an
 ``Allocation``. Stock leaves or comes back only through ``inventory.services``. Locks follow
 the lock order of ``orders.lifecycle``: Order → Lot → Parcel → Wave, each by primary key;
 waybill numbers are claimed first with ``SKIP LOCKED``, which never waits.
@@ -22,6 +23,7 @@ from django.utils.translation import gettext as _
 
 from core.errors import DomainError
 from inventory.services import Reservation, next_codes, stock_return, stock_ship_out
+from orders.aftersales import after_sale_reshipped, orders_goods_returned, orders_reship
 from orders.importers.reading import clean_header, excerpt, read_table, upload_limits
 from orders.lifecycle import (
     PackedItem,
@@ -31,7 +33,6 @@ from orders.lifecycle import (
     orders_mark_shipped,
     orders_pack,
     orders_pick,
-    orders_refund_returned,
 )
 from orders.models import Order, OrderLine, OrderStatus
 from shipping.models import (
@@ -782,5 +783,75 @@ def parcel_return(*, parcel: Parcel, rows: Sequence[ReturnRow], acting_user) -> 
             source=TrackingEvent.Source.RETURN,
             acting_user=acting_user,
         )
-    orders_refund_returned(order_ids=order_ids, acting_user=acting_user, note=reference)
+    orders_goods_returned(
+        returns=[(row.item.line_id, row.kg) for row in rows],
+        acting_user=acting_user,
+        reference=reference,
+    )
     return locked
+
+
+# --- reshipments (补发) -----------------------------------------------------------------------
+
+
+@transaction.atomic
+def parcel_reship(
+    *,
+    order: Order,
+    line: OrderLine,
+    units: int,
+    carrier: Carrier,
+    weight_kg: Decimal,
+    reason: str,
+    acting_user,
+    tracking_number: str = "",
+) -> Parcel:
+    """Send ``units`` of an order's line again in a new parcel, without a new platform order
+    (补发): orders records the reshipment and sets its stock aside first expiry first
+    (``orders_reship``); the parcel records its lots and the kilograms leave the ledger
+    (``ship_out``) in this transaction. The order's status does not change.
+
+    Locks, in the lock order: the waybill number (``SKIP LOCKED``), the order, the lots."""
+    if weight_kg <= 0 or weight_kg.as_tuple().exponent < -3:
+        raise DomainError(
+            _("Enter the parcel's weight in kg (up to 3 decimals)."), field="weight_kg"
+        )
+    number = tracking_number.strip()
+    if number:
+        _claim_scanned(carrier, number)
+    else:
+        number = _take_waybill(carrier)
+    reshipment = orders_reship(
+        order=order, line=line, units=units, reason=reason, acting_user=acting_user
+    )
+    count = Parcel.objects.filter(order=reshipment.order).count() + 1
+    parcel = Parcel.objects.create(
+        order=reshipment.order,
+        carrier=carrier,
+        tracking_number=number,
+        weight_kg=weight_kg,
+        packed_by=acting_user,
+        sequence=count,
+        parcel_count=count,
+    )
+    ParcelItem.objects.bulk_create(
+        [
+            ParcelItem(parcel=parcel, line=item.line, lot=item.lot, kg=item.kg)
+            for item in reshipment.items
+        ]
+    )
+    stock_ship_out(
+        items=[Reservation(item.lot_id, item.kg) for item in reshipment.items],
+        reference=f"parcel:{parcel.pk}",
+        acting_user=acting_user,
+    )
+    TrackingEvent.objects.create(
+        parcel=parcel,
+        status=ParcelStatus.PACKED,
+        occurred_at=parcel.packed_at,
+        source=TrackingEvent.Source.STATION,
+        acting_user=acting_user,
+        description=_("Reshipment")[:200],
+    )
+    after_sale_reshipped(after_sale=reshipment.after_sale, parcel_reference=f"parcel:{parcel.pk}")
+    return parcel

@@ -210,7 +210,7 @@
   var FIGURE_KINDS = {
     orders: "int", units: "int", kg: "kg", gross_sales: "money", average_order_value: "money",
     cancelled: "int", cancel_percent: "percent", backlog: "int", median_hours_to_ship: "hours",
-    shipped_measured: "int",
+    shipped_measured: "int", refunded_amount: "money", refund_percent: "percent",
   };
 
   function fillFigures(summary) {

@@ -7,7 +7,8 @@ from decimal import Decimal
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from orders.models import LiveSession, Order, OrderStatus
+from orders.aftersales import after_sale_record
+from orders.models import AfterSaleKind, LiveSession, Order, OrderStatus
 from shipping.models import (
     Carrier,
     Parcel,
@@ -21,6 +22,7 @@ from shipping.services import (
     expected_weight,
     handover_scan,
     parcel_pack,
+    parcel_reship,
     parcel_return,
     tracking_update,
     wave_create,
@@ -150,6 +152,39 @@ def create_shipping(*, rng: random.Random, users: dict[str, object]) -> None:
         ],
         acting_user=users["intake"],
     )
+    create_after_sales(delivered=delivered[1:], carrier=carriers["sf"], users=users)
+
+
+def create_after_sales(*, delivered: list[Parcel], carrier: Carrier, users) -> None:
+    """After-sales by line on delivered orders: a buyer sent a photo of bruised peaches and got
+    part of the money back without returning anything (仅退款, a partial refund), and one
+    box crushed in transit went out again (补发, a new parcel of the same order)."""
+    if delivered:
+        order = delivered[0].order
+        line = order.lines.select_related("sku").order_by("pk").first()
+        kg = min(Decimal("0.500"), line.kg)
+        after_sale_record(
+            order=order,
+            line=line,
+            kind=AfterSaleKind.REFUND_ONLY,
+            kg=kg,
+            amount=(line.amount * kg / line.kg / 2).quantize(Decimal("0.01")),
+            reason="买家发图：两个桃子磕伤，协商退一半货款",
+            acting_user=users["manager"],
+        )
+    if len(delivered) > 1:
+        order = delivered[1].order
+        line = order.lines.order_by("pk").first()
+        parcel = parcel_reship(
+            order=order,
+            line=line,
+            units=1,
+            carrier=carrier,
+            weight_kg=(line.kg / line.quantity + Decimal("0.300")).quantize(Decimal("0.001")),
+            reason="快递外箱压坏，买家拍照，补发一箱",
+            acting_user=users["packer"],
+        )
+        Parcel.objects.filter(pk=parcel.pk).update(label_printed_at=timezone.now())
 
 
 def shipping_counts() -> dict[str, int]:

@@ -151,6 +151,8 @@ S1_SUMMARY = {
     "backlog": 3,  # o3 packed, o4 allocated, o6 new
     "median_hours_to_ship": Decimal("6.0"),  # of 180, 360, 720 minutes (o7, o2, o1)
     "shipped_measured": 3,
+    "refunded_amount": Decimal("49.90"),  # o7, refunded in full
+    "refund_percent": Decimal("12.2"),  # 49.90 of 409.80 (the sold orders and o7)
 }
 S1_SKUS = [
     # code, name, units, kg, amount, % of amount
@@ -216,6 +218,8 @@ def test_a_day_counts_every_order_paid_that_day_by_hour(studio):
         "backlog": 4,
         "median_hours_to_ship": Decimal("6.0"),
         "shipped_measured": 3,
+        "refunded_amount": Decimal("49.90"),
+        "refund_percent": Decimal("11.2"),  # 49.90 of 446.60
     }
     assert (sales.scope, sales.step) == ("day", "hour")
     assert len(sales.timeline) == 24
@@ -225,6 +229,33 @@ def test_a_day_counts_every_order_paid_that_day_by_hour(studio):
         21: (1, Decimal("49.90")),
     }
     assert [p.province for p in sales.provinces] == ["浙江省", "广东省", "陕西省", "四川省"]
+
+
+def test_the_refund_rate_counts_the_money_of_a_partial_refund(studio):
+    # given o1 (delivered, 99.80) refunded ¥10.00 of one line
+    from orders.aftersales import after_sale_record
+    from orders.models import Order
+    from tests.shipping.builders import staff
+
+    o1 = Order.objects.get(external_no="o1")
+    after_sale_record(
+        order=o1,
+        line=o1.lines.get(),
+        kind="仅退款",
+        kg=Decimal("0.500"),
+        amount=Decimal("10.00"),
+        reason="坏了一个",
+        acting_user=staff("manager"),
+    )
+    s1 = o1.live_session
+
+    summary = sales_dashboard(live_session=s1).summary
+
+    # then o1 still sells, and the money refunded is o7's 49.90 and o1's 10.00 of 409.80
+    assert o1.status == S.PARTIALLY_REFUNDED
+    assert summary.orders == 5
+    assert summary.refunded_amount == Decimal("59.90")
+    assert summary.refund_percent == Decimal("14.6")
 
 
 def test_a_range_counts_both_days_by_day(studio):
@@ -241,6 +272,8 @@ def test_a_range_counts_both_days_by_day(studio):
         "backlog": 5,
         "median_hours_to_ship": Decimal("9.0"),  # (360 + 720) / 2 minutes
         "shipped_measured": 4,
+        "refunded_amount": Decimal("49.90"),
+        "refund_percent": Decimal("9.4"),  # 49.90 of 533.30
     }
     assert (sales.scope, sales.step) == ("range", "day")
     assert [(p.at, p.minute, p.orders, p.gross_sales) for p in sales.timeline] == [
@@ -297,6 +330,8 @@ def test_the_api_gives_the_same_figures(client_for, studio):
         "backlog": 3,
         "median_hours_to_ship": "6.0",
         "shipped_measured": 3,
+        "refunded_amount": "49.90",
+        "refund_percent": "12.2",
     }
     assert body["skus"] == [
         {"merchant_code": code, "name": name, "units": units, "kg": str(kg),
@@ -343,6 +378,8 @@ def test_the_page_shows_the_same_figures_and_draws_the_api_json(client_for, stud
         "average_order_value": "¥71.98",
         "cancelled": "2",
         "cancel_percent": "28.6%",
+        "refunded_amount": "¥49.90",
+        "refund_percent": "12.2%",
         "backlog": "3",
         "median_hours_to_ship": "6.0 h",
         "shipped_measured": "3",
@@ -400,6 +437,8 @@ S1_SUMMARY_ROWS = [
     ["Average order value (¥)", Decimal("71.98")],
     ["Cancelled or refunded", 2],
     ["Cancel/refund rate (%)", Decimal("28.6")],
+    ["Refunded (¥)", Decimal("49.90")],
+    ["Refund rate by money (%)", Decimal("12.2")],
     ["Backlog (paid, not shipped)", 3],
     ["Median hours from payment to shipping", Decimal("6.0")],
     ["Shipped orders measured", 3],

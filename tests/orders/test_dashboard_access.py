@@ -232,8 +232,9 @@ def test_the_dashboard_costs_the_same_queries_for_3_and_30_orders(client_for, tw
     assert sales_dashboard(live_session=session).summary.orders == 25
     assert sales_dashboard(live_session=session).summary.gross_sales > Decimal("1000")
     assert many == few
-    # Five grouped queries for a live session (and SET LOCAL jit = off on PostgreSQL).
-    assert few["selector"] == (6 if connection.vendor == "postgresql" else 5)
+    # Five grouped queries for a live session and one of its refunds by line (and SET LOCAL
+    # jit = off on PostgreSQL).
+    assert few["selector"] == (7 if connection.vendor == "postgresql" else 6)
 
 
 def test_a_day_without_orders_shows_zeros_and_dashes(client_for):
@@ -253,6 +254,8 @@ def test_a_day_without_orders_shows_zeros_and_dashes(client_for):
         "backlog": 0,
         "median_hours_to_ship": None,
         "shipped_measured": 0,
+        "refunded_amount": "0.00",
+        "refund_percent": None,
     }
     assert (body["skus"], body["provinces"]) == ([], [])
     assert len(body["timeline"]) == 24

@@ -9,7 +9,7 @@ from django.db import transaction
 
 from inventory.models import MovementKind, StockMovement
 from inventory.selectors import stock_mismatches
-from orders.models import OrderStatus
+from orders.models import AfterSale, AfterSaleKind, OrderStatus
 from shipping.models import (
     Parcel,
     ParcelItem,
@@ -62,7 +62,15 @@ def test_seed_demo_ships_parcels_in_every_state_once_and_keeps_the_ledger_exact(
     # parcels in every state, from waves; sorting codes on some; one weight warning
     statuses = set(Parcel.objects.values_list("status", flat=True))
     assert statuses == set(ParcelStatus.values)
-    assert not Parcel.objects.filter(wave__isnull=True).exists()
+    # (a reshipment, 补发, is a parcel of its own outside any wave)
+    reshipped = [
+        int(reference.split(":")[1])
+        for reference in AfterSale.objects.filter(kind=AfterSaleKind.RESHIP).values_list(
+            "parcel_reference", flat=True
+        )
+    ]
+    assert len(reshipped) == 1
+    assert not Parcel.objects.filter(wave__isnull=True).exclude(pk__in=reshipped).exists()
     assert Parcel.objects.exclude(sorting_code="").exists()
     assert Parcel.objects.filter(sorting_code="").exists()
     assert Parcel.objects.exclude(weight_warning="").count() == 1
@@ -95,6 +103,14 @@ def test_seed_demo_ships_parcels_in_every_state_once_and_keeps_the_ledger_exact(
     assert kinds == {MovementKind.SHIP_OUT, MovementKind.RETURN, MovementKind.WRITE_OFF}
     for parcel in Parcel.objects.exclude(status=ParcelStatus.PACKED):
         assert parcel.order.status != OrderStatus.PACKED
+
+    # after-sales by line: a partial refund without a return, and a reshipment of a
+    # delivered order in a second parcel
+    partial = AfterSale.objects.get(kind=AfterSaleKind.REFUND_ONLY)
+    assert partial.order.status == OrderStatus.PARTIALLY_REFUNDED
+    assert 0 < partial.amount < partial.order.goods_total
+    reship = Parcel.objects.get(pk=reshipped[0])
+    assert reship.order.parcels.count() == 2
 
     # and cache = ledger, reservations = what orders hold
     assert stock_mismatches() == []

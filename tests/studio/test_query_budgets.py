@@ -28,6 +28,9 @@ from inventory.models import Lot
 from inventory.services import IntakeRow, farmer_payment_record, intake_record, lot_write_off
 from orders.importers import service as import_service
 from orders.models import (
+    AfterSale,
+    AfterSaleKind,
+    AfterSaleState,
     Channel,
     CircuitBreaker,
     ImportMode,
@@ -569,6 +572,23 @@ def _print_jobs(scene: Scene, rows: int) -> dict:
     return {}
 
 
+def _after_sales(scene: Scene, rows: int) -> dict:
+    """After-sales by line, each of an order of its own (as the list shows them: order,
+    channel, merchant code)."""
+    first, _second = _two_skus(scene)
+    for _ in range(rows):
+        order = allocated_order((first, 1))
+        AfterSale.objects.create(
+            order=order,
+            line=order.lines.get(),
+            kind=AfterSaleKind.REFUND_ONLY,
+            state=AfterSaleState.REQUESTED,
+            kg=Decimal("1.000"),
+            platform_refund_id=f"RF{_n()}",
+        )
+    return {}
+
+
 # --- the table -------------------------------------------------------------------------------
 
 PAGES = [
@@ -578,7 +598,7 @@ PAGES = [
     Case("inventory:delivery", "intake", _delivery_of, 6, context_rows("lots")),
     Case("inventory:lot", "intake", _lot_ledger, 7, context_rows("movements")),
     Case("orders:list", "packer", _orders, 8, page_rows),
-    Case("orders:detail", "manager", _order_of, 7, context_rows("lines")),
+    Case("orders:detail", "manager", _order_of, 8, context_rows("lines")),
     Case("orders:live_list", "creator", _sessions, 5, page_rows),
     Case("orders:live_detail", "creator", _session_with_orders, 7, page_rows),
     Case("imports:list", "manager", _imports, 5, page_rows),
@@ -625,6 +645,7 @@ ENDPOINTS = [
     Case("api:shipment-reports-list", "packer", _shipment_reports, 5, api_rows),
     Case("api:printers-list", "packer", _printers, 5, api_rows),
     Case("api:print-jobs-list", "packer", _print_jobs, 5, api_rows),
+    Case("api:after-sales-list", "manager", _after_sales, 5, api_rows),
 ]
 
 # List endpoints whose query budget is tested in another file: URL name -> that test.

@@ -29,8 +29,18 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from openpyxl import load_workbook
 
 from inventory.models import Delivery, Farmer, FarmerPayment, Lot, Sku
+from orders.aftersale_files import after_sales_upload
 from orders.importers.service import import_upload
-from orders.models import Channel, ImportBatch, LiveSession, Order, OrderLine, TransitTime
+from orders.models import (
+    AfterSale,
+    AfterSaleImport,
+    Channel,
+    ImportBatch,
+    LiveSession,
+    Order,
+    OrderLine,
+    TransitTime,
+)
 from orders.platforms.models import PlatformAccount, PlatformCall, SyncState
 from shipping.models import Parcel, ParcelStatus, Printer, PrintJob, ShipmentReport, Wave
 from shipping.shipments import shipments_export
@@ -96,7 +106,22 @@ def studio(django_db_setup, django_db_blocker):
         )
         # A ship-back file of the demo's handed-over parcels: its page and file are walked too.
         shipments_export(channel=Channel.objects.get(code="kuaishou"), acting_user=manager)
-        yield {"lot": lot, "batch": batch, "line": line}
+        # An after-sales file previewed (its page is walked), for the demo's partly refunded
+        # order, whose page then lists its after-sales.
+        refunded = AfterSale.objects.select_related("order__channel", "line__sku").first()
+        rows = [
+            "售后单号,主订单编号,商家编码,售后类型,售后状态,售后数量,退款金额,售后原因",
+            f"AS-1,{refunded.order.external_no},{refunded.line.sku.merchant_code},"
+            "退货退款,待商家处理,1,,坏果",
+        ]
+        after_sales_upload(
+            channel=refunded.order.channel,
+            uploaded=SimpleUploadedFile("售后.csv", "\n".join(rows).encode("utf-8")),
+            layout="auto",
+            mode="keep_good",
+            acting_user=manager,
+        )
+        yield {"lot": lot, "batch": batch, "line": line, "after_sale": refunded}
         call_command("flush", verbosity=0, interactive=False)
 
 
@@ -143,6 +168,7 @@ def fill(route: str, studio) -> str | None:
         "sync-states": SyncState,
         "platform-accounts": PlatformAccount,
         "transit-times": TransitTime,
+        "after-sales": AfterSale,
     }
     values = {
         ("inventory/deliveries/", "pk"): lambda: str(studio["lot"].delivery_id),
@@ -151,6 +177,8 @@ def fill(route: str, studio) -> str | None:
         ("orders/live/", "pk"): lambda: first(LiveSession),
         ("orders/", "pk"): lambda: str(studio["line"].order_id),
         ("imports/", "pk"): lambda: str(studio["batch"].pk),
+        ("imports/after-sales/", "pk"): lambda: first(AfterSaleImport),
+        ("shipping/reship/", "pk"): lambda: str(studio["after_sale"].order_id),
         ("shipping/waves/", "code"): lambda: first(Wave, "code"),
         ("shipping/parcels/", "pk"): lambda: first(Parcel),
         ("shipping/returns/", "pk"): lambda: first(Parcel, status=ParcelStatus.DELIVERED),
