@@ -48,6 +48,7 @@ from orders.models import (
     OrderLine,
     OrderStatus,
 )
+from orders.rollup import rollup_orders_added, rollup_orders_removed
 
 
 class DuplicateOrder(DomainError):
@@ -144,6 +145,7 @@ def orders_create(
         ],
         batch_size=WRITE_CHUNK,
     )
+    rollup_orders_added(order.pk for order in orders)  # the dashboard's daily roll-up
     return orders
 
 
@@ -379,6 +381,7 @@ def order_address_change(
             setattr(locked, name, value)
         locked.phone_masked_by_platform = draft.phone_masked_by_platform
         locked.raw_address = (draft.raw_address or change.full_address)[:400]
+        rollup_orders_removed([locked.pk])  # counted by province: out under the old one…
         locked.save(
             update_fields=[
                 *_ADDRESS_FIELDS,
@@ -387,6 +390,7 @@ def order_address_change(
                 "updated_at",
             ]
         )
+        rollup_orders_added([locked.pk])  # …and in under the new one
         note = _("The platform changed the address; the order was updated.")
     else:
         waiting = (
