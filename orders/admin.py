@@ -14,6 +14,9 @@ from orders.models import (
     Order,
     OrderEvent,
     OrderLine,
+    SalesDay,
+    ShipTimeDay,
+    SkuSalesDay,
 )
 
 # A file with thousands of bad rows is read from its error CSV, not from this page.
@@ -183,3 +186,39 @@ class ImportBatchAdmin(admin.ModelAdmin):
 
 # The platform connectors' admin lives beside their code.
 from orders.platforms import admin as platforms_admin  # noqa: E402, F401
+
+
+class RollupAdmin(admin.ModelAdmin):
+    """The daily roll-up (orders.rollup), to look at: only its writers and
+    ``manage.py rollup_sales`` change it."""
+
+    date_hierarchy = "day"
+    list_filter = ["folded"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(SalesDay)
+class SalesDayAdmin(RollupAdmin):
+    list_display = ["day", "status", "province", "orders", "goods_total", "refunds", "folded"]
+    list_filter = ["status", "folded"]
+    search_fields = ["province"]
+
+
+@admin.register(SkuSalesDay)
+class SkuSalesDayAdmin(RollupAdmin):
+    list_display = ["day", "status", "sku", "units", "kg", "amount", "folded"]
+    list_filter = ["status", "folded"]
+    list_select_related = ["sku"]
+
+
+@admin.register(ShipTimeDay)
+class ShipTimeDayAdmin(RollupAdmin):
+    list_display = ["day", "minutes", "orders", "folded"]

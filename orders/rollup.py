@@ -16,7 +16,7 @@ one line each:
   through which every transition, allocation, cancellation and refund goes);
 - a province (or anything else an order is counted by) changing: ``rollup_orders_removed(ids)``
   before the change is saved and ``rollup_orders_added(ids)`` after
-  (``orders.services.order_address_change``);
+  (``orders.services.order_address_change``, ``orders.addresses.order_address_correct``);
 - money given back: ``rollup_refund(order, amount)`` — for after-sales (refunds by line): call
   it once per refund, with the amount refunded (negative to undo one), in the transaction that
   records it. It adds to ``SalesDay.refunds`` of the order's payment day and province (rows of
