@@ -18,6 +18,7 @@ from core.errors import DomainError
 from core.regions import NEEDS_REVIEW, AddressMatch, Place, normalise
 from orders.lifecycle import BACKLOG, lock_orders
 from orders.models import Order, OrderEvent
+from orders.rollup import rollup_orders_added, rollup_orders_removed
 
 
 def address_read(*, province: str, city: str, district: str, detail: str) -> Place:
@@ -96,6 +97,7 @@ def order_address_correct(
     )
     if len(place.detail) > Order._meta.get_field("address_detail").max_length:
         raise DomainError(_("The street address is too long."), field="address_detail")
+    rollup_orders_removed([locked.pk])  # the daily roll-up counts by province: out…
     locked.province, locked.city, locked.district = place.province, place.city, place.district
     locked.address_detail = place.detail
     locked.adcode = place.adcode
@@ -111,6 +113,7 @@ def order_address_correct(
             "updated_at",
         ]
     )
+    rollup_orders_added([locked.pk])  # …and in under the corrected one
     OrderEvent.objects.create(
         order=locked,
         from_status=locked.status,

@@ -16,6 +16,9 @@ from orders.models import (
     Order,
     OrderEvent,
     OrderLine,
+    SalesDay,
+    ShipTimeDay,
+    SkuSalesDay,
     TransitTime,
 )
 
@@ -247,3 +250,39 @@ class AfterSaleImportAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False
+
+
+class RollupAdmin(admin.ModelAdmin):
+    """The daily roll-up (orders.rollup), to look at: only its writers and
+    ``manage.py rollup_sales`` change it."""
+
+    date_hierarchy = "day"
+    list_filter = ["folded"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(SalesDay)
+class SalesDayAdmin(RollupAdmin):
+    list_display = ["day", "status", "province", "orders", "goods_total", "refunds", "folded"]
+    list_filter = ["status", "folded"]
+    search_fields = ["province"]
+
+
+@admin.register(SkuSalesDay)
+class SkuSalesDayAdmin(RollupAdmin):
+    list_display = ["day", "status", "sku", "units", "kg", "amount", "folded"]
+    list_filter = ["status", "folded"]
+    list_select_related = ["sku"]
+
+
+@admin.register(ShipTimeDay)
+class ShipTimeDayAdmin(RollupAdmin):
+    list_display = ["day", "minutes", "orders", "folded"]

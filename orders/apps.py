@@ -14,6 +14,7 @@ class OrdersConfig(AppConfig):
         from orders.checks import reservations_match_allocations
         from orders.importers.service import sweep_imports
         from orders.receivers import fill_backorders_on_stock
+        from orders.rollup import rollup_fold
         from orders.waiting import allocate_waiting_orders
 
         stock_available.connect(fill_backorders_on_stock, dispatch_uid="orders.fill_backorders")
@@ -22,3 +23,4 @@ class OrdersConfig(AppConfig):
         # wait for their own allocation step; then every order left waiting for stock.
         register_sweeper("imports", sweep_imports)
         register_sweeper("waiting_orders", allocate_waiting_orders)
+        register_sweeper("sales_rollup", rollup_fold)  # the dashboard's daily roll-up

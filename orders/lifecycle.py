@@ -38,6 +38,7 @@ from django.utils.translation import gettext as _
 from core.errors import DomainError
 from inventory.models import Lot
 from orders.models import Allocation, Order, OrderEvent, OrderLine, OrderStatus
+from orders.rollup import rollup_orders_moved
 
 S = OrderStatus
 KG_STEP = Decimal("0.001")
@@ -144,7 +145,7 @@ def move_locked(*, moves: Sequence[tuple[int, str, str, str]], acting_user) -> N
         by_target[to].append(order_id)
     for to, order_ids in sorted(by_target.items()):
         Order.objects.filter(pk__in=order_ids).update(status=to, updated_at=now)
-    OrderEvent.objects.bulk_create(
+    events = OrderEvent.objects.bulk_create(
         [
             OrderEvent(
                 order_id=order_id,
@@ -156,6 +157,7 @@ def move_locked(*, moves: Sequence[tuple[int, str, str, str]], acting_user) -> N
             for order_id, from_status, to, note in moves
         ]
     )
+    rollup_orders_moved(moves, events)  # the dashboard's daily roll-up (orders.rollup)
 
 
 @transaction.atomic

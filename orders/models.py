@@ -617,3 +617,6 @@ from orders.platforms.models import (  # noqa: E402, F401
     PlatformCall,
     SyncState,
 )
+
+# The daily roll-up of sales (orders.rollup keeps it; the 30-day dashboard reads it).
+from orders.rollup_models import SalesDay, ShipTimeDay, SkuSalesDay  # noqa: E402, F401

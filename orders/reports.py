@@ -18,6 +18,10 @@ whatever the number of orders (six for a live session or a day, five for a range
 5. the sum of the refunds by line of the orders not closed (``orders.aftersales``), for the
    refund rate by money.
 
+A range of several days reads the same figures from the daily roll-up instead
+(``orders.rollup``, ``_rollup_rows``): a few thousand rows kept by the writers, not every line
+of the range (``from_lines=True`` counts from the lines, for tests and the benchmark).
+
 On PostgreSQL they run in one transaction with JIT compilation off (``_without_jit``).
 pandas then pivots, fills the timeline's empty minutes with zeros and derives the figures.
 Money travels through pandas as whole fen (int64), never as float, and comes out as Decimal.
@@ -57,7 +61,6 @@ from django.db.models import (
     ExpressionWrapper,
     F,
     Func,
-    IntegerField,
     Q,
     QuerySet,
     Subquery,
@@ -81,6 +84,8 @@ from orders.lifecycle import (
     SOLD,
 )
 from orders.models import LiveSession, Order, OrderEvent, OrderLine, OrderStatus
+from orders.rollup import MinutesBetween
+from orders.rollup_models import SalesDay, ShipTimeDay, SkuSalesDay
 from orders.selectors import local_day_start
 from orders.sessions import session_grace
 
@@ -227,36 +232,6 @@ class SalesComparison:
 
 
 # --- helpers ---------------------------------------------------------------------------------
-
-
-class MinutesBetween(Func):
-    """Whole minutes from ``start`` to ``end`` (a later moment), rounded half up, the same on
-    PostgreSQL and SQLite."""
-
-    output_field = IntegerField()
-    arity = 2
-
-    def __init__(self, start, end, **extra):
-        super().__init__(end, start, **extra)  # the SQL below reads "end - start"
-
-    def as_postgresql(self, compiler, connection, **extra):
-        return super().as_sql(
-            compiler,
-            connection,
-            # date_part gives a float: EXTRACT's numeric is several times slower.
-            template="CAST(FLOOR(date_part('epoch', %(expressions)s) / 60 + 0.5) AS integer)",
-            arg_joiner=" - ",
-            **extra,
-        )
-
-    def as_sqlite(self, compiler, connection, **extra):
-        return super().as_sql(
-            compiler,
-            connection,
-            template="CAST((JULIANDAY(%(expressions)s)) * 1440 + 0.5 AS integer)",
-            arg_joiner=") - JULIANDAY(",
-            **extra,
-        )
 
 
 class IdIn(Func):
@@ -456,6 +431,46 @@ def _grouped_rows(
     return places, times, sku_sums, names, ship_rows
 
 
+def _rollup_rows(
+    first: date, last: date
+) -> tuple[pd.DataFrame, pd.DataFrame, list, dict[int, tuple[str, str]], list]:
+    """What ``_grouped_rows`` gives for a range of whole days, read from the daily roll-up
+    (``orders.rollup``): a few thousand rows instead of every line of the range."""
+    days = SalesDay.objects.filter(day__gte=first, day__lte=last).order_by()
+    cube = _frame(
+        days.exclude(status="")
+        .values_list("status", "province", "day")
+        .annotate(n=Sum("orders"), goods=Sum("goods_total"))
+        .filter(n__gt=0),
+        ["status", "province", "bucket"],
+    )
+    cube["bucket"] = [local_day_start(day) for day in cube["bucket"]]
+    places = cube.groupby(["status", "province"], as_index=False)[["orders", "fen"]].sum()
+    times = cube[~cube["status"].isin(CLOSED)]
+    sku_sums = list(
+        SkuSalesDay.objects.filter(day__gte=first, day__lte=last)
+        .exclude(status__in=CLOSED)
+        .order_by()
+        .values_list("sku_id")
+        .annotate(units=Sum("units"), kg=Sum("kg"), amount=Sum("amount"))
+        .filter(units__gt=0)
+    )
+    names = {
+        pk: (code, name)
+        for pk, code, name in Sku.objects.filter(pk__in=[row[0] for row in sku_sums])
+        .order_by()
+        .values_list("pk", "merchant_code", "name")
+    }
+    ship_rows = list(
+        ShipTimeDay.objects.filter(day__gte=first, day__lte=last)
+        .order_by()
+        .values_list("minutes")
+        .annotate(n=Sum("orders"))
+        .filter(n__gt=0)
+    )
+    return places, times, sku_sums, names, ship_rows
+
+
 # --- the dashboard ---------------------------------------------------------------------------
 
 
@@ -466,12 +481,14 @@ def sales_dashboard(
     date_to: date | None = None,
     now: datetime | None = None,
     bucket_minutes: int | None = None,
+    from_lines: bool = False,
 ) -> SalesDashboard:
     """The dashboard of one live session (its orders, wherever their payment time falls; the
     timeline covers its window and grace, in buckets of ``bucket_minutes``, by default
     ``timeline_bucket``), or of the orders paid on the local days ``date_from`` to
     ``date_to`` (both included; give the same day twice for one day). A fixed number of
-    grouped queries, whatever the number of orders (see the module's docstring)."""
+    grouped queries, whatever the number of orders (see the module's docstring). A range of
+    several days is read from the daily roll-up (``orders.rollup``), unless ``from_lines``."""
     now = now or timezone.now()
     tz = timezone.get_default_timezone()
     if live_session is not None:
@@ -514,7 +531,10 @@ def sales_dashboard(
     condition = _scope(live_session, window_start, window_end)
 
     with _without_jit():
-        places, times, sku_sums, names, ship_rows = _grouped_rows(condition, step, tz, span)
+        if step == "day" and not from_lines:
+            places, times, sku_sums, names, ship_rows = _rollup_rows(first_day, last_day)
+        else:
+            places, times, sku_sums, names, ship_rows = _grouped_rows(condition, step, tz, span)
     outside = times[times["bucket"].isna()]
     times = times[times["bucket"].notna()]
     by_status = places.groupby("status", sort=False)["orders"].sum().to_dict()

@@ -57,6 +57,7 @@ from orders.models import (
     OrderLine,
     OrderStatus,
 )
+from orders.rollup import rollup_orders_added, rollup_orders_removed
 from orders.transit import TransitTable, fresh_until, province_short
 
 
@@ -154,6 +155,7 @@ def orders_create(
         ],
         batch_size=WRITE_CHUNK,
     )
+    rollup_orders_added(order.pk for order in orders)  # the dashboard's daily roll-up
     return orders
 
 
@@ -601,6 +603,7 @@ def order_address_change(
             setattr(locked, name, value)
         locked.phone_masked_by_platform = draft.phone_masked_by_platform
         locked.raw_address = (draft.raw_address or change.full_address)[:400]
+        rollup_orders_removed([locked.pk])  # counted by province: out under the old one…
         locked.save(
             update_fields=[
                 *_ADDRESS_FIELDS,
@@ -609,6 +612,7 @@ def order_address_change(
                 "updated_at",
             ]
         )
+        rollup_orders_added([locked.pk])  # …and in under the new one
         note = _("The platform changed the address; the order was updated.")
     else:
         waiting = (

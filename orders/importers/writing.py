@@ -17,6 +17,7 @@ from django.utils import timezone
 from orders.addresses import address_normalise_draft
 from orders.drafts import WRITE_CHUNK, OrderDraft, created_note, goods_total, line_kg
 from orders.models import Order, OrderEvent, OrderLine, OrderStatus
+from orders.rollup import rollup_orders_added
 
 ORDER_COLUMNS = (
     "id",
@@ -126,11 +127,14 @@ def write_orders(*, channel, drafts: list[OrderDraft], import_batch, acting_user
     for draft in drafts:
         address_normalise_draft(draft)  # the row reader has done it: a no-op then
     if uses_copy():
-        return _copy(channel, drafts, import_batch, acting_user)
-    return _bulk_create(channel, drafts, import_batch, acting_user)
+        written, order_ids = _copy(channel, drafts, import_batch, acting_user)
+    else:
+        written, order_ids = _bulk_create(channel, drafts, import_batch, acting_user)
+    rollup_orders_added(order_ids)  # the dashboard's daily roll-up (orders.rollup)
+    return written
 
 
-def _bulk_create(channel, drafts, import_batch, acting_user) -> Written:
+def _bulk_create(channel, drafts, import_batch, acting_user) -> tuple[Written, list[int]]:
     orders, lines = [], []
     note = created_note(imported=True)
     now = timezone.now()
@@ -167,7 +171,7 @@ def _bulk_create(channel, drafts, import_batch, acting_user) -> Written:
         ],
         batch_size=WRITE_CHUNK,
     )
-    return Written(len(orders), len(lines))
+    return Written(len(orders), len(lines)), [order.pk for order in orders]
 
 
 def _next_ids(cursor, model, count: int) -> list[int]:
@@ -190,7 +194,7 @@ def _copy_types(model, columns) -> list[str]:
     return [by_column[column].db_type(connection).split("(")[0] for column in columns]
 
 
-def _copy(channel, drafts, import_batch, acting_user) -> Written:
+def _copy(channel, drafts, import_batch, acting_user) -> tuple[Written, list[int]]:
     now = timezone.now()
     note = created_note(imported=True)
     channel_id = channel.pk
@@ -225,4 +229,4 @@ def _copy(channel, drafts, import_batch, acting_user) -> Written:
             copy.set_types(_copy_types(OrderEvent, EVENT_COLUMNS))
             for event_id, order_id in zip(event_ids, order_ids, strict=True):
                 copy.write_row((event_id, order_id, "", new, user_id, now, note))
-    return Written(len(drafts), line_count)
+    return Written(len(drafts), line_count), order_ids
