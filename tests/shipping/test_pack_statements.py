@@ -61,25 +61,26 @@ def _claim() -> int:
     return 1 if connection.vendor == "postgresql" else 2
 
 
-def test_packing_an_allocated_one_line_order_costs_14_statements_on_postgresql():
+def test_packing_an_allocated_one_line_order_costs_16_statements_on_postgresql():
     sf = carrier_with_pool()
     order = allocated_order()
-    # savepoint, take a waybill, lock the order (with its wave and channel), read its
-    # allocations (lines, SKUs, lots, farmers), delete them, move it to packed (an update and an
-    # event insert), insert the parcel and its items, ship the stock out (lock the lot, one
-    # update, one ledger insert), insert the tracking event, release
-    assert _pack(order, sf) == 13 + _claim()
+    # savepoint, read what the box should weigh (before any number is taken), take a
+    # waybill, lock the order (with its wave and channel), read its allocations (lines, SKUs,
+    # lots, farmers), delete them, move it to packed (an update and an event insert), count
+    # the order's earlier boxes, insert the parcel and its items, ship the stock out (lock the
+    # lot, one update, one ledger insert), insert the tracking event, release
+    assert _pack(order, sf) == 15 + _claim()
     moves = list(order.events.order_by("pk").values_list("from_status", "to_status"))
     assert moves[-1] == (OrderStatus.ALLOCATED, OrderStatus.PACKED)  # straight from the shelf
 
 
-def test_packing_the_last_order_of_a_wave_costs_17_statements_and_closes_it():
+def test_packing_the_last_order_of_a_wave_costs_19_statements_and_closes_it():
     sf = carrier_with_pool()
     order = allocated_order()
     wave = wave_create(orders=[order], acting_user=staff(), carrier=sf)
     events = OrderEvent.objects.count()
     # three more: lock the wave, look for orders left, close it
-    assert _pack(order, sf) == 16 + _claim()
+    assert _pack(order, sf) == 18 + _claim()
     assert reload(wave).status == WaveStatus.DONE
     assert OrderEvent.objects.count() == events + 1  # picking → packed only
 
