@@ -32,8 +32,8 @@ from shipping.models import (
 from shipping.services import (
     ReturnRow,
     handover_scan,
-    parcel_pack,
     parcel_labels_printed,
+    parcel_pack,
     parcel_return,
     parcel_transition,
     tracking_update,
