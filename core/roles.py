@@ -55,6 +55,8 @@ FARMER_PAYMENT_WRITERS = frozenset({Role.MANAGER})
 STOCK_HEALTH_READERS = frozenset({Role.MANAGER})
 # Platform accounts, their credentials, sync states and the call log are the manager's.
 PLATFORM_MANAGERS = frozenset({Role.MANAGER})
+# The weight-variance list: who packed boxes that weighed other than expected.
+WEIGHT_VARIANCE_READERS = frozenset({Role.MANAGER})
 
 
 def user_roles(user) -> frozenset[str]:

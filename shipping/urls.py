@@ -1,6 +1,13 @@
 """Shipping pages. Each area keeps its own views module with its own ``urlpatterns``."""
 
-from shipping import handover_views, return_views, shipment_views, station_views, wave_views
+from shipping import (
+    handover_views,
+    return_views,
+    shipment_views,
+    station_views,
+    wave_views,
+    weights,
+)
 from shipping.printing import views as printing_views
 
 app_name = "shipping"
@@ -12,4 +19,5 @@ urlpatterns = [
     *return_views.urlpatterns,
     *shipment_views.urlpatterns,
     *printing_views.urlpatterns,
+    *weights.urlpatterns,
 ]

@@ -11,6 +11,7 @@ from core.roles import (
     STATEMENT_READERS,
     STOCK_HEALTH_READERS,
     STOCK_WRITERS,
+    WEIGHT_VARIANCE_READERS,
     user_roles,
 )
 
@@ -27,6 +28,7 @@ MENU = {
     "statements": STATEMENT_READERS,
     "stock_health": STOCK_HEALTH_READERS,
     "platforms": PLATFORM_MANAGERS,
+    "weights": WEIGHT_VARIANCE_READERS,
 }
 
 
