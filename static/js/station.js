@@ -219,6 +219,7 @@
       });
     else text = msg("scan-next", values);
     next.textContent = text;
+    next.classList.toggle("warn", text === msg("band", values));
   }
 
   function refresh() {
