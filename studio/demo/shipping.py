@@ -1,5 +1,6 @@
 """The shipping part of the demo: waybill pools, three waves (one handed over and on its way,
-one being packed, one just made), tracking, a refused parcel come back."""
+one being packed, one just made), an order in two boxes, a heavy box packed with a reason,
+tracking, a refused parcel come back."""
 
 import random
 from decimal import Decimal
@@ -7,6 +8,7 @@ from decimal import Decimal
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from orders.lifecycle import PackItem
 from orders.models import LiveSession, Order, OrderStatus
 from shipping.models import (
     Carrier,
@@ -18,6 +20,7 @@ from shipping.models import (
 )
 from shipping.services import (
     ReturnRow,
+    box_weight_check,
     expected_weight,
     handover_scan,
     parcel_pack,
@@ -30,6 +33,7 @@ from studio.demo.data import (
     DELIVERED_NOTES,
     DEMO_WAVES,
     EXCEPTION_NOTE,
+    HEAVY_BOX_REASON,
     LIVE_SESSIONS,
     RETURN_REASON,
     SORTING_CODES,
@@ -58,7 +62,13 @@ def import_waybill_pools(*, acting_user) -> dict[str, Carrier]:
 
 
 def _pack_demo_order(
-    rng: random.Random, order: Order, carrier: Carrier, *, acting_user, extra_kg: str = "0"
+    rng: random.Random,
+    order: Order,
+    carrier: Carrier,
+    *,
+    acting_user,
+    extra_kg: str = "0",
+    reason: str = "",
 ) -> Parcel:
     """Weigh the box (a few grams off what it should weigh, like a real scale) and pack it."""
     expected = expected_weight([order]).expected_kg
@@ -69,8 +79,35 @@ def _pack_demo_order(
         carrier=carrier,
         weight_kg=weight,
         sorting_code=sorting_code,
+        weight_reason=reason,
         acting_user=acting_user,
     ).parcel
+
+
+def _pack_demo_in_two_boxes(
+    rng: random.Random, order: Order, carrier: Carrier, *, acting_user
+) -> list[Parcel] | None:
+    """A family order in two boxes (1/2 and 2/2): half the units of its biggest line in the
+    first, the rest in the second, each weighed. None when no line has two units."""
+    line = max(order.lines.all(), key=lambda each: (each.quantity, -each.pk))
+    if line.quantity < 2:
+        return None
+    sorting_code = SORTING_CODES.get(order.province, "") if carrier.code == "sf" else ""
+    parcels = []
+    for items in ([PackItem(line.pk, line.quantity // 2)], None):
+        expected = box_weight_check(order=order, items=items).expected_kg
+        parcels.append(
+            parcel_pack(
+                order=order,
+                carrier=carrier,
+                weight_kg=expected + Decimal(rng.randint(-60, 60)) / 1000,
+                sorting_code=sorting_code,
+                items=items,
+                parcel_count=2,
+                acting_user=acting_user,
+            ).parcel
+        )
+    return parcels
 
 
 def create_shipping(*, rng: random.Random, users: dict[str, object]) -> None:
@@ -101,9 +138,22 @@ def create_shipping(*, rng: random.Random, users: dict[str, object]) -> None:
         )
         ordered = [wo.order for wo in wave.wave_orders.select_related("order")][:packed]
         parcels = []
+        # In the first wave, the first order (after the first) with a line of two or more
+        # units went out in two boxes (1/2, 2/2).
+        split = None
+        if not waves:
+            split = next(
+                (o for o in ordered[1:] if any(line.quantity > 1 for line in o.lines.all())),
+                None,
+            )
         for position, order in enumerate(ordered, start=1):
-            # The second wave's last box came out heavy: the station warned, the packer
-            # checked the box and let it go (the warning stays on the parcel).
+            if order is split:
+                boxes = _pack_demo_in_two_boxes(rng, order, carriers[code], acting_user=packer)
+                if boxes:
+                    parcels.extend(boxes)
+                    continue
+            # The second wave's last box came out heavy: the station stopped, the packer
+            # checked the box and packed it with a reason (kept on the parcel).
             heavy = waves and position == len(ordered)
             parcels.append(
                 _pack_demo_order(
@@ -112,6 +162,7 @@ def create_shipping(*, rng: random.Random, users: dict[str, object]) -> None:
                     carriers[code],
                     acting_user=packer,
                     extra_kg="0.650" if heavy else "0",
+                    reason=HEAVY_BOX_REASON if heavy else "",
                 )
             )
         waves.append(parcels)
