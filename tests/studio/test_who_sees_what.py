@@ -211,6 +211,10 @@ def text_of(response) -> str:
     body = b"".join(response.streaming_content) if response.streaming else response.content
     if "pdf" in kind:
         return "\n".join(page_texts(body))
+    if kind.startswith("image/"):
+        # A bitmap's bytes read as text find "¥" (C2 A5) by chance; its drawing is the label's
+        # PDF, whose text the walk reads.
+        return ""
     if "spreadsheet" in kind:
         book = load_workbook(io.BytesIO(body), read_only=True)
         return "\n".join(
