@@ -316,12 +316,11 @@ def _weight_refused(warning: str) -> DomainError:
 
 def _number_the_box(
     primary: Order, *, complete: bool, planned: int | None
-) -> tuple[int, int, list[str]]:
-    """This box's number in the order and how many boxes the order has (``1/2``). The
-    earlier boxes of the order get the same count; a label already printed with another
-    count is named, to be printed again. Runs under the order's lock, which orders every
-    box of one order; the earlier parcels are locked by primary key (Parcel after Order and
-    Lot in the lock order)."""
+) -> tuple[int, int, list[int]]:
+    """This box's number in the order, how many boxes the order has (``1/2``) and the ids of
+    its earlier boxes. A read under the order's lock, which orders every box of one order:
+    the earlier boxes are renumbered later (``_renumber_earlier``), after the lots, in the
+    lock order."""
     earlier = list(
         Parcel.objects.filter(Q(order_id=primary.pk) | Q(items__line__order_id=primary.pk))
         .distinct()
@@ -330,26 +329,32 @@ def _number_the_box(
     )
     sequence = len(earlier) + 1
     count = sequence if complete else max(planned or 0, sequence + 1)
-    warnings = []
-    if earlier:
-        stale = list(
-            Parcel.objects.select_for_update()
-            .filter(pk__in=earlier)
-            .exclude(parcel_count=count)
-            .order_by("pk")
-        )
-        for parcel in stale:
-            if parcel.label_printed_at is not None:
-                warnings.append(
-                    _("The label of box %(box)s says %(old)s: print it again (%(new)s).")
-                    % {
-                        "box": parcel.sequence,
-                        "old": f"{parcel.sequence}/{parcel.parcel_count}",
-                        "new": f"{parcel.sequence}/{count}",
-                    }
-                )
-        Parcel.objects.filter(pk__in=[parcel.pk for parcel in stale]).update(parcel_count=count)
-    return sequence, count, warnings
+    return sequence, count, earlier
+
+
+def _renumber_earlier(earlier: Sequence[int], count: int) -> list[str]:
+    """Give the order's earlier boxes its count of boxes; a label already printed with
+    another count is named, to be printed again. Locks those parcels by primary key."""
+    if not earlier:
+        return []
+    stale = list(
+        Parcel.objects.select_for_update()
+        .filter(pk__in=earlier)
+        .exclude(parcel_count=count)
+        .order_by("pk")
+    )
+    warnings = [
+        _("The label of box %(box)s says %(old)s: print it again (%(new)s).")
+        % {
+            "box": parcel.sequence,
+            "old": f"{parcel.sequence}/{parcel.parcel_count}",
+            "new": f"{parcel.sequence}/{count}",
+        }
+        for parcel in stale
+        if parcel.label_printed_at is not None
+    ]
+    Parcel.objects.filter(pk__in=[parcel.pk for parcel in stale]).update(parcel_count=count)
+    return warnings
 
 
 @transaction.atomic
@@ -406,10 +411,9 @@ def parcel_pack(
         raise _weight_refused(weight_warning)
     if weight_warning:
         warnings.append(weight_warning)
-    sequence, count, renumbered = _number_the_box(
+    sequence, count, earlier = _number_the_box(
         primary, complete=packing.complete, planned=parcel_count
     )
-    warnings.extend(renumbered)
     # The parcel is inserted before its stock leaves so that the ledger can name it; a new row
     # is no lock that another service waits for.
     parcel = Parcel.objects.create(
@@ -437,6 +441,7 @@ def parcel_pack(
         reference=f"parcel:{parcel.pk}",
         acting_user=acting_user,
     )
+    warnings.extend(_renumber_earlier(earlier, count))  # Parcel after Lot
     event = TrackingEvent.objects.create(
         parcel=parcel,
         status=ParcelStatus.PACKED,
