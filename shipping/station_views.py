@@ -3,6 +3,7 @@ and packing slip as PDFs. Built for a barcode scanner, a scale and a thermal pri
 every step ends with Enter. The page works without JavaScript (a checkbox per line);
 ``static/js/station.js`` adds item scanning and moves the focus along."""
 
+import re
 from collections.abc import Sequence
 from decimal import ROUND_CEILING, Decimal
 from urllib.parse import urlencode
@@ -34,6 +35,9 @@ from shipping.services import (
 )
 from shipping.slips import render_slips, slip_data
 from shipping.station_forms import PackForm, ScanOrderForm
+
+# What a scale or a person types as a weight (a scanned code is anything else).
+WEIGHT_LIKE = re.compile(r"\d{1,4}([.,]\d{0,3})?\s*(kg|公斤|千克)?", re.IGNORECASE)
 
 # Per packer (their session): the carrier used last, the last parcel, the label to print now.
 SESSION_CARRIER = "station_carrier"
@@ -254,6 +258,12 @@ def _pack(request) -> HttpResponse:
         return _scan_page(request, scan_form=scan)
     candidates = _merge_candidates(order)
     held = _held_units([order, *candidates])
+    scanned = _scan_in_weight(request, [order, *candidates], held)
+    if scanned is not None:
+        form = PackForm(scanned, order=order, candidates=candidates, held=held)
+        form.full_clean()
+        form.errors.clear()  # nothing was wrong: the next step is the weight
+        return _order_page(request, order, form)
     form = PackForm(request.POST, order=order, candidates=candidates, held=held)
     if form.is_valid():
         data = form.cleaned_data
@@ -311,6 +321,31 @@ def _pack(request) -> HttpResponse:
                 return redirect(f"{reverse('shipping:station')}?{query}")
             return redirect("shipping:station")
     return _order_page(request, order, form)
+
+
+def _scan_in_weight(request, orders: Sequence[Order], held: dict[int, int]):
+    """A line's code that came in as the weight (a scanner typing into the weight field, the
+    page without JavaScript): one more unit of that line, the weight left empty. Returns the
+    data to show the order again with, or None when the weight is no code."""
+    raw = request.POST.get("weight_kg", "").strip()
+    if not raw or WEIGHT_LIKE.fullmatch(raw):
+        return None
+    for order in orders:
+        for line in order.lines.all():
+            if raw.lower() not in {code.lower() for code in line.scan_codes.split()}:
+                continue
+            data = request.POST.copy()
+            counted = PackForm(data, order=orders[0], held=held).counted().get(line.pk, 0)
+            data[f"units_{line.pk}"] = str(min(held.get(line.pk, 0), counted + 1))
+            data.setlist("lines", [v for v in data.getlist("lines") if v != str(line.pk)])
+            if int(data[f"units_{line.pk}"]) == held.get(line.pk):
+                data.appendlist("lines", str(line.pk))
+            data["weight_kg"] = ""
+            text = _("That was a code, not a weight: %(sku)s counted as a scan (%(n)s / %(of)s).")
+            count = data[f"units_{line.pk}"]
+            messages.info(request, text % {"sku": line.sku.name, "n": count, "of": held[line.pk]})
+            return data
+    return None
 
 
 def _print_label(request, parcel: Parcel) -> None:

@@ -301,7 +301,7 @@ def test_the_station_accepts_the_lot_tag_and_names_a_code_in_the_weight_field(pa
     page = packer.get(STATION, {"order": order.external_no}).content.decode()
     # the line answers to its merchant code and to the lot held for it
     assert f'data-codes="PEACH-5J {lot.code}"' in page
-    # a code typed where the weight goes is named as such (without JavaScript)
+    # something typed where the weight goes that is neither a weight nor a code is named
     response = packer.post(
         STATION, _pack_data(order, Carrier.objects.get(code="zto"), weight="25JD-30M-YJ"),
         HTTP_ACCEPT_LANGUAGE="en",
@@ -309,6 +309,33 @@ def test_the_station_accepts_the_lot_tag_and_names_a_code_in_the_weight_field(pa
     assert response.context["form"].errors["weight_kg"] == [
         "Type the weight in kg: scan item codes above, not here."
     ]
+
+
+def test_a_code_scanned_into_the_weight_field_counts_as_a_scan_without_javascript(packer, lot):
+    carrier = _carrier()
+    order = _order(quantity=3)
+    line = order.lines.get()
+
+    # two jars counted, the third jar's lot tag lands in the weight field
+    response = packer.post(
+        STATION,
+        _pack_data(order, carrier, weight=lot.code, lines=[], **{f"units_{line.pk}": "2"}),
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+
+    # then it is the third scan, nothing is packed, and the page asks for the weight
+    assert response.status_code == 200
+    assert not Parcel.objects.exists()
+    page = response.content.decode()
+    assert f'name="units_{line.pk}" value="3"' in page and "3 / 3" in page
+    assert f'value="{line.pk}" checked' in page
+    assert not response.context["form"].errors
+    assert any("counted as a scan (3 / 3)" in m for m in _messages(response))
+    # and a weight then packs it
+    done = packer.post(
+        STATION, _pack_data(order, carrier, weight="8.4", **{f"units_{line.pk}": "3"})
+    )
+    assert done.status_code == 302 and Parcel.objects.count() == 1
 
 
 def test_a_heavy_order_goes_into_two_boxes_at_the_station(packer, lot):
