@@ -57,6 +57,8 @@ STOCK_HEALTH_READERS = frozenset({Role.MANAGER})
 PLATFORM_MANAGERS = frozenset({Role.MANAGER})
 # The studio's own settings (the weight unit): managers.
 STUDIO_SETTINGS_WRITERS = frozenset({Role.MANAGER})
+# The weight-variance list: who packed boxes that weighed other than expected.
+WEIGHT_VARIANCE_READERS = frozenset({Role.MANAGER})
 
 
 def user_roles(user) -> frozenset[str]:

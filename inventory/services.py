@@ -91,7 +91,9 @@ def next_codes(prefix: str, count: int) -> list[str]:
 
 def lock_lots(lot_ids: Sequence[int]) -> dict[int, Lot]:
     """Lock the given lots for the rest of the transaction, always in id order."""
-    locked = list(Lot.objects.select_for_update().filter(pk__in=set(lot_ids)).order_by("pk"))
+    locked = list(
+        Lot.objects.select_for_update().filter(pk__in=sorted(set(lot_ids))).order_by("pk")
+    )
     return {lot.pk: lot for lot in locked}
 
 

@@ -31,10 +31,11 @@ class CarrierAdmin(admin.ModelAdmin):
         "name",
         "label_size",
         "privacy_service",
+        "max_parcel_kg",
         "tracking_pattern",
         "is_active",
     ]
-    list_editable = ["privacy_service", "is_active"]
+    list_editable = ["privacy_service", "max_parcel_kg", "is_active"]
     search_fields = ["code", "name"]
 
 
@@ -144,7 +145,9 @@ class ParcelAdmin(ReadOnlyAdmin):
         "tracking_number",
         "sorting_code",
         "weight_kg",
+        "expected_kg",
         "weight_warning",
+        "weight_reason",
         "virtual_number",
         "status",
         "sequence",

@@ -345,8 +345,11 @@ class ParcelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         description="What the station's Pack button does: the order's allocated kilograms go "
         "into a new parcel (with `merge`, other orders to the same recipient and address "
         "too), leave the ledger as shipped out, and the order becomes packed. The tracking "
-        "number is the scanned one, or the carrier's next free waybill number. A weight "
-        "outside the expected band or an unusual number only adds a warning. An order that "
+        "number is the scanned one, or the carrier's next free waybill number. With `items`, "
+        "only those units go into this box and the order stays picking until its last box; "
+        "boxes are numbered `sequence`/`parcel_count`. A weight outside the expected band is "
+        "400 (`weight_outside_band`) unless `weight_reason` says why; an unusual number only "
+        "adds a warning. An order that "
         "is not allocated (or already packed) and an empty waybill pool are 409.",
         parameters=[IDEMPOTENCY_KEY_PARAMETER],
         request=PackSerializer,
@@ -366,6 +369,9 @@ class ParcelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
                 tracking_number=data["tracking_number"],
                 sorting_code=data["sorting_code"],
                 merge=data["merge"],
+                items=data["items"],
+                weight_reason=data["weight_reason"],
+                parcel_count=data["parcel_count"],
                 acting_user=request.user,
             )
         except DomainError as exc:

@@ -1,6 +1,6 @@
 from rest_framework.routers import SimpleRouter
 
-from shipping import api, shipment_api
+from shipping import api, shipment_api, weights
 from shipping.printing import api as printing_api
 
 router = SimpleRouter()
@@ -13,4 +13,4 @@ router.register("shipment-reports", shipment_api.ShipmentReportViewSet, basename
 router.register("printers", printing_api.PrinterViewSet, basename="printers")
 router.register("print-jobs", printing_api.PrintJobViewSet, basename="print-jobs")
 
-urlpatterns = router.urls
+urlpatterns = [*router.urls, *weights.api_urlpatterns]

@@ -42,6 +42,16 @@ class Carrier(models.Model):
             "recipient's full name, phone and address so the courier can deliver."
         ),
     )
+    max_parcel_kg = models.DecimalField(
+        _("most kg per parcel"),
+        **KG,
+        null=True,
+        blank=True,
+        help_text=_(
+            "The carrier's weight limit for one parcel; an order heavier than this is packed "
+            "in several boxes (the station suggests how many). Empty: no limit."
+        ),
+    )
     is_active = models.BooleanField(_("active"), default=True)
 
     class Meta:
@@ -214,6 +224,19 @@ class Parcel(models.Model):
     label_printed_at = models.DateTimeField(_("label printed at"), null=True, blank=True)
     trace_token = models.CharField(max_length=32, unique=True, default=new_trace_token)
     weight_warning = models.CharField(_("weight warning"), max_length=200, blank=True)
+    expected_kg = models.DecimalField(
+        _("expected kg"),
+        **KG,
+        null=True,
+        blank=True,
+        help_text=_("What the box should weigh: net kg and packaging of what went in."),
+    )
+    weight_reason = models.CharField(
+        _("weight confirmed because"),
+        max_length=200,
+        blank=True,
+        help_text=_("Why the packer packed a box whose weight was outside the expected band."),
+    )
     virtual_number = models.CharField(
         _("virtual number"),
         max_length=30,

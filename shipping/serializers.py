@@ -15,6 +15,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from inventory.serializers import CleanModelSerializer, kg_input
+from orders.lifecycle import PackItem
 from orders.models import Channel, LiveSession, Order
 from shipping.labels import trace_url
 from shipping.models import (
@@ -301,7 +302,9 @@ class ParcelSerializer(serializers.ModelSerializer):
             "status",
             "status_display",
             "weight_kg",
+            "expected_kg",
             "weight_warning",
+            "weight_reason",
             "sequence",
             "parcel_count",
             "wave",
@@ -342,6 +345,11 @@ class ParcelDetailSerializer(ParcelSerializer):
         return trace_url(parcel.trace_token)
 
 
+class PackItemSerializer(serializers.Serializer):
+    line = serializers.IntegerField(min_value=1, help_text=_("The order line's id."))
+    units = serializers.IntegerField(min_value=1, max_value=9999)
+
+
 class PackSerializer(serializers.Serializer):
     """What the Pack button sends."""
 
@@ -377,6 +385,35 @@ class PackSerializer(serializers.Serializer):
         max_length=50,
         help_text=_("Ids of other orders to the same recipient and address, packed together."),
     )
+    items = PackItemSerializer(
+        many=True,
+        required=False,
+        allow_null=True,
+        default=None,
+        max_length=200,
+        help_text=_(
+            "Units of the order's lines for this box, when the order goes into several boxes; "
+            "leave out to pack everything the order still holds."
+        ),
+    )
+    weight_reason = serializers.CharField(
+        max_length=200,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text=_(
+            "Why a weight outside the expected band is right; without it such a weight is "
+            "refused (400, code `weight_outside_band`)."
+        ),
+    )
+    parcel_count = serializers.IntegerField(
+        min_value=1,
+        max_value=99,
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text=_("How many boxes the order is planned in (the label's “1/2”)."),
+    )
 
     def _find(self, ref: str, channel: Channel | None) -> Order:
         ref = ref.strip()
@@ -398,6 +435,8 @@ class PackSerializer(serializers.Serializer):
         if len(merge) != len(ids):
             raise serializers.ValidationError({"merge": [_("No such order.")]})
         attrs["merge"] = merge
+        if attrs["items"] is not None:
+            attrs["items"] = [PackItem(item["line"], item["units"]) for item in attrs["items"]]
         return attrs
 
 

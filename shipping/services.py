@@ -35,6 +35,7 @@ from orders.lifecycle import (
     orders_pick,
 )
 from orders.models import Order, OrderLine, OrderStatus
+from orders.selectors import held_stock
 from shipping.models import (
     PARCEL_TRANSITIONS,
     Carrier,
@@ -266,11 +267,15 @@ class PackResult:
 
 def _items_weight_check(items: Iterable[PackedItem]) -> WeightCheck:
     """Net kg + packaging of the units in this box, ± each line's SKU tolerance."""
+    return _kg_weight_check((item.line, item.kg) for item in items)
+
+
+def _kg_weight_check(pairs: Iterable[tuple[OrderLine, Decimal]]) -> WeightCheck:
     kg_by_line: dict[int, Decimal] = {}
     lines: dict[int, OrderLine] = {}
-    for item in items:
-        kg_by_line[item.line.pk] = kg_by_line.get(item.line.pk, Decimal("0")) + item.kg
-        lines[item.line.pk] = item.line
+    for line, kg in pairs:
+        kg_by_line[line.pk] = kg_by_line.get(line.pk, Decimal("0")) + kg
+        lines[line.pk] = line
     expected = tolerance = Decimal("0")
     for line_id, kg in kg_by_line.items():
         line = lines[line_id]
@@ -279,6 +284,78 @@ def _items_weight_check(items: Iterable[PackedItem]) -> WeightCheck:
         tolerance += line.sku.weight_tolerance_kg
     expected = expected.quantize(Decimal("0.001"))
     return WeightCheck(expected, max(Decimal("0"), expected - tolerance), expected + tolerance)
+
+
+def box_weight_check(
+    *, order: Order, merge: Sequence[Order] = (), items: Sequence[PackItem] | None = None
+) -> WeightCheck | None:
+    """What the box about to be packed should weigh, read without a lock: everything the
+    orders still hold (``items`` None), or the given units of their lines. None when one of
+    the orders holds nothing."""
+    ids = [order.pk, *(other.pk for other in merge)]
+    held = list(held_stock().filter(line__order_id__in=ids))
+    if {allocation.line.order_id for allocation in held} != set(ids):
+        return None  # an order holds nothing: orders_pack says why, not the scale
+    if items is None:
+        return _kg_weight_check((allocation.line, allocation.kg) for allocation in held)
+    lines = {allocation.line_id: allocation.line for allocation in held}
+    return _kg_weight_check(
+        (lines[item.line_id], lines[item.line_id].kg * item.units / lines[item.line_id].quantity)
+        for item in items
+        if item.line_id in lines and item.units > 0
+    )
+
+
+def _weight_refused(warning: str) -> DomainError:
+    return DomainError(
+        _("%(warning)s Weigh the box again, or say why it is right and pack.")
+        % {"warning": warning},
+        field="weight_kg",
+        code="weight_outside_band",
+    )
+
+
+def _number_the_box(
+    primary: Order, *, complete: bool, planned: int | None
+) -> tuple[int, int, list[int]]:
+    """This box's number in the order, how many boxes the order has (``1/2``) and the ids of
+    its earlier boxes. A read under the order's lock, which orders every box of one order:
+    the earlier boxes are renumbered later (``_renumber_earlier``), after the lots, in the
+    lock order."""
+    earlier = list(
+        Parcel.objects.filter(Q(order_id=primary.pk) | Q(items__line__order_id=primary.pk))
+        .distinct()
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    sequence = len(earlier) + 1
+    count = sequence if complete else max(planned or 0, sequence + 1)
+    return sequence, count, earlier
+
+
+def _renumber_earlier(earlier: Sequence[int], count: int) -> list[str]:
+    """Give the order's earlier boxes its count of boxes; a label already printed with
+    another count is named, to be printed again. Locks those parcels by primary key."""
+    if not earlier:
+        return []
+    stale = list(
+        Parcel.objects.select_for_update()
+        .filter(pk__in=earlier)
+        .exclude(parcel_count=count)
+        .order_by("pk")
+    )
+    warnings = [
+        _("The label of box %(box)s says %(old)s: print it again (%(new)s).")
+        % {
+            "box": parcel.sequence,
+            "old": f"{parcel.sequence}/{parcel.parcel_count}",
+            "new": f"{parcel.sequence}/{count}",
+        }
+        for parcel in stale
+        if parcel.label_printed_at is not None
+    ]
+    Parcel.objects.filter(pk__in=[parcel.pk for parcel in stale]).update(parcel_count=count)
+    return warnings
 
 
 @transaction.atomic
@@ -292,22 +369,31 @@ def parcel_pack(
     sorting_code: str = "",
     merge: Sequence[Order] = (),
     items: Sequence[PackItem] | None = None,
+    weight_reason: str = "",
+    parcel_count: int | None = None,
 ) -> PackResult:
     """Pack an allocated (or picking) order — and, if given, other orders to the same
     recipient and address — into one parcel: everything it holds, or only ``items`` (units
     of its lines) when the order goes into several boxes. Orders consumes what goes in
     (``orders_pack``: the orders are locked and move to packed, or stay picking while units
     are left); the items' kilograms leave the ledger as ``ship_out`` in this transaction; the
-    parcel records which lots went in. The tracking number is the scanned one, or the
-    carrier's next free waybill. Weight outside the expected band, or an unusual number,
-    only warns.
+    parcel records which lots went in, what it should weigh and its number among the order's
+    boxes (``sequence``/``parcel_count``; ``parcel_count`` is the packer's plan, at least one
+    more box while units are left). The tracking number is the scanned one, or the carrier's
+    next free waybill. A weight outside the expected band is refused unless the packer says
+    why (``weight_reason``, kept on the parcel and its first tracking event), checked before
+    any number is taken; an unusual number only warns.
 
     Locks, in the lock order: the waybill number (``SKIP LOCKED``), the orders, the lots,
-    then the wave when the last of its orders is packed."""
+    the order's earlier parcels, then the wave when the last of its orders is packed."""
     if weight_kg <= 0 or weight_kg.as_tuple().exponent < -3:
         raise DomainError(
             _("Enter the parcel's weight in kg (up to 3 decimals)."), field="weight_kg"
         )
+    reason = " ".join(weight_reason.split())[:200]
+    early = box_weight_check(order=order, merge=merge, items=items)
+    if early is not None and early.warning(weight_kg) and not reason:
+        raise _weight_refused(early.warning(weight_kg))
     number = tracking_number.strip()
     warnings = _claim_scanned(carrier, number) if number else []
     number = number or _take_waybill(carrier)
@@ -320,9 +406,15 @@ def parcel_pack(
         related=("wave_order__wave", "channel"),
     )
     primary = packing.orders[0]
-    weight_warning = _items_weight_check(packing.items).warning(weight_kg)
+    band = _items_weight_check(packing.items)
+    weight_warning = band.warning(weight_kg)
+    if weight_warning and not reason:  # what the orders held changed since it was read
+        raise _weight_refused(weight_warning)
     if weight_warning:
         warnings.append(weight_warning)
+    sequence, count, earlier = _number_the_box(
+        primary, complete=packing.complete, planned=parcel_count
+    )
     # The parcel is inserted before its stock leaves so that the ledger can name it; a new row
     # is no lock that another service waits for.
     parcel = Parcel.objects.create(
@@ -332,8 +424,12 @@ def parcel_pack(
         tracking_number=number,
         sorting_code=sorting_code.strip(),
         weight_kg=weight_kg,
+        expected_kg=band.expected_kg,
         packed_by=acting_user,
         weight_warning=weight_warning,
+        weight_reason=reason if weight_warning else "",
+        sequence=sequence,
+        parcel_count=count,
     )
     parcel_items = ParcelItem.objects.bulk_create(
         [
@@ -346,11 +442,18 @@ def parcel_pack(
         reference=f"parcel:{parcel.pk}",
         acting_user=acting_user,
     )
+    warnings.extend(_renumber_earlier(earlier, count))  # Parcel after Lot
     event = TrackingEvent.objects.create(
         parcel=parcel,
         status=ParcelStatus.PACKED,
         occurred_at=parcel.packed_at,
         source=TrackingEvent.Source.STATION,
+        description=(
+            _("%(warning)s Packed because: %(reason)s")
+            % {"warning": weight_warning, "reason": reason}
+        )[:200]
+        if weight_warning
+        else "",
         acting_user=acting_user,
     )
     # What a new parcel holds is known: its answer and its label need not read it again.
@@ -407,12 +510,16 @@ def _parcel_order_ids(parcel_id: int) -> list[int]:
 
 def _orders_all_at(order_ids: Sequence[int], to: str) -> list[int]:
     """Which of these orders have every parcel at ``to`` (or beyond it: a parcel that has
-    left counts as shipped whatever befell it since). Read under the orders' locks."""
+    left counts as shipped whatever befell it since). Read under the orders' locks. An order
+    with units still to pack (a box not closed yet) is held back by orders itself: it is
+    still picking, not packed."""
     ready = []
     for order_id in order_ids:
         parcels = Parcel.objects.filter(Q(order_id=order_id) | Q(items__line__order_id=order_id))
         if to == ParcelStatus.SHIPPED:
             behind = parcels.filter(status=ParcelStatus.PACKED).exists()
+        elif to == ParcelStatus.RETURNED:
+            behind = parcels.exclude(status=ParcelStatus.RETURNED).exists()
         else:
             behind = parcels.exclude(status=ParcelStatus.DELIVERED).exists()
         if not behind:
@@ -824,15 +931,15 @@ def parcel_reship(
     reshipment = orders_reship(
         order=order, line=line, units=units, reason=reason, acting_user=acting_user
     )
-    count = Parcel.objects.filter(order=reshipment.order).count() + 1
+    # A reshipment is a shipment of its own: its label says 1/1, whatever boxes went before.
     parcel = Parcel.objects.create(
         order=reshipment.order,
         carrier=carrier,
         tracking_number=number,
         weight_kg=weight_kg,
         packed_by=acting_user,
-        sequence=count,
-        parcel_count=count,
+        sequence=1,
+        parcel_count=1,
     )
     ParcelItem.objects.bulk_create(
         [

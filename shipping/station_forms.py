@@ -9,6 +9,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from orders.lifecycle import PackItem
 from orders.models import Order
 from shipping.models import Carrier
 
@@ -48,8 +49,16 @@ class CarrierChoiceField(forms.ModelChoiceField):
 
 
 class PackForm(forms.Form):
-    """One parcel: every line confirmed, the weight, the carrier and (optionally) a scanned
-    tracking number and sorting code, and the other orders merged into it."""
+    """One box: what goes in (every unit the orders hold, or, when the box is closed with
+    units left for the next box, the units counted per line), the weight (and why, when it is
+    outside the expected band), the carrier, optionally a scanned tracking number and sorting
+    code, the other orders merged into it, and how many boxes the order is planned in.
+
+    Per line: ``units_<line id>`` is the count of units scanned (or typed) into this box; a
+    ticked ``lines`` checkbox with no count means all the line's units (the page without
+    JavaScript)."""
+
+    CLOSE_BOX = "close"
 
     order = forms.IntegerField(widget=forms.HiddenInput)
     lines = forms.TypedMultipleChoiceField(coerce=int, required=False)
@@ -58,9 +67,17 @@ class PackForm(forms.Form):
         max_digits=7,
         decimal_places=3,
         min_value=Decimal("0.001"),
+        error_messages={"invalid": _("Type the weight in kg: scan item codes above, not here.")},
         widget=forms.TextInput(
             attrs={**SCAN_INPUT, "inputmode": "decimal", "enterkeyhint": "done"}
         ),
+    )
+    weight_reason = forms.CharField(
+        label=_("Why is this weight right?"),
+        max_length=200,
+        required=False,
+        help_text=_("E.g. “ice packs added”, “heavier crate”. Kept with the parcel."),
+        widget=forms.TextInput(attrs={**SCAN_INPUT, "enterkeyhint": "done"}),
     )
     tracking_number = forms.CharField(
         label=_("Tracking number"),
@@ -81,11 +98,24 @@ class PackForm(forms.Form):
         required=False,
         widget=forms.CheckboxSelectMultiple,
     )
+    boxes = forms.IntegerField(
+        label=_("Boxes for this order"), min_value=1, max_value=99, required=False
+    )
+    box = forms.CharField(required=False, widget=forms.HiddenInput)
 
-    def __init__(self, *args, order: Order, candidates: Sequence[Order] = (), **kwargs):
+    def __init__(
+        self,
+        *args,
+        order: Order,
+        candidates: Sequence[Order] = (),
+        held: dict[int, int] | None = None,
+        **kwargs,
+    ):
+        """``held``: units each line still holds (lines packed in an earlier box hold 0)."""
         super().__init__(*args, **kwargs)
         self.order = order
         self.candidates = {candidate.pk: candidate for candidate in candidates}
+        self.held = held or {}
         self.fields["merge"].choices = [(c.pk, c.external_no) for c in candidates]
         self.fields["lines"].choices = [
             (line.pk, line.pk) for each in (order, *candidates) for line in each.lines.all()
@@ -96,27 +126,67 @@ class PackForm(forms.Form):
             raise forms.ValidationError(_("The order changed; scan it again."))
         return self.cleaned_data["order"]
 
+    def counted(self) -> dict[int, int]:
+        """Units per line for this box, as posted (before any check)."""
+        if not self.is_bound:
+            return {}
+        ticked = set(self.confirmed_lines())
+        counts = {}
+        for line_id, held in self.held.items():
+            raw = (self.data.get(self.add_prefix(f"units_{line_id}")) or "").strip()
+            if raw.isdigit() and len(raw) <= 4:
+                counts[line_id] = int(raw)
+            elif line_id in ticked:
+                counts[line_id] = held
+        return counts
+
     def clean(self):
         cleaned = super().clean()
         merged = [self.candidates[pk] for pk in cleaned.get("merge") or ()]
         cleaned["merge_orders"] = merged
-        confirmed = set(cleaned.get("lines") or ())
-        missing = [
-            line
-            for each in (self.order, *merged)
-            for line in each.lines.all()
-            if line.pk not in confirmed
-        ]
-        if missing and "lines" not in self.errors:
+        counts = self.counted()
+        closing = cleaned.get("box") == self.CLOSE_BOX
+        short, over = [], []
+        for each in (self.order, *merged):
+            for line in each.lines.all():
+                held = self.held.get(line.pk, 0)
+                if not held:
+                    continue  # packed in an earlier box
+                units = counts.get(line.pk, 0)
+                if units > held:
+                    over.append((line, units, held))
+                elif units < held:
+                    short.append((line, units, held))
+        if over:
+            line, units, held = over[0]
+            self.add_error(
+                "lines",
+                _("%(sku)s: %(units)d counted, but only %(held)d are left to pack.")
+                % {"sku": line.sku.name, "units": units, "held": held},
+            )
+        elif short and not closing:
             self.add_error(
                 "lines",
                 ngettext(
-                    "Confirm every item: %(count)d is not confirmed yet.",
-                    "Confirm every item: %(count)d are not confirmed yet.",
-                    len(missing),
+                    "Scan every unit: %(count)d line is not complete (%(detail)s).",
+                    "Scan every unit: %(count)d lines are not complete (%(detail)s).",
+                    len(short),
                 )
-                % {"count": len(missing)},
+                % {
+                    "count": len(short),
+                    "detail": "; ".join(
+                        f"{line.sku.name} {units} / {held}" for line, units, held in short
+                    ),
+                },
             )
+        elif closing and not any(counts.get(pk, 0) for pk in self.held):
+            self.add_error("lines", _("Scan what goes into this box before closing it."))
+        # Everything counted: the box takes all the orders hold (also when "closed").
+        cleaned["items"] = (
+            [PackItem(pk, units) for pk, units in counts.items() if units]
+            if closing and short
+            else None
+        )
         return cleaned
 
     def confirmed_lines(self) -> set[int]:

@@ -3,11 +3,16 @@ and packing slip as PDFs. Built for a barcode scanner, a scale and a thermal pri
 every step ends with Enter. The page works without JavaScript (a checkbox per line);
 ``static/js/station.js`` adds item scanning and moves the focus along."""
 
+import re
+from collections.abc import Sequence
+from decimal import ROUND_CEILING, Decimal
+from urllib.parse import urlencode
+
 from django.contrib import messages
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import path
+from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -22,9 +27,17 @@ from shipping.models import Carrier, Parcel, PrintJobState, Wave, WaveOrder, Way
 from shipping.printing.forms import StationChoiceForm
 from shipping.printing.services import labels_print
 from shipping.printing.stations import station_for
-from shipping.services import expected_weight, parcel_labels_printed, parcel_pack
+from shipping.services import (
+    box_weight_check,
+    expected_weight,
+    parcel_labels_printed,
+    parcel_pack,
+)
 from shipping.slips import render_slips, slip_data
 from shipping.station_forms import PackForm, ScanOrderForm
+
+# What a scale or a person types as a weight (a scanned code is anything else).
+WEIGHT_LIKE = re.compile(r"\d{1,4}([.,]\d{0,3})?\s*(kg|公斤|千克)?", re.IGNORECASE)
 
 # Per packer (their session): the carrier used last, the last parcel, the label to print now.
 SESSION_CARRIER = "station_carrier"
@@ -117,23 +130,83 @@ def _scan_page(request, *, scan_form=None, choices=(), status: int = 200) -> Htt
     return render(request, "shipping/station.html", context, status=status)
 
 
+def _scan_codes(line) -> list[str]:
+    """What a scanner may read for this line: the SKU's barcode (a GTIN) where it has one, its
+    merchant code, and the code of every lot held for the line (the tag on the crate)."""
+    codes = [getattr(line.sku, "barcode", "") or "", line.sku.merchant_code]
+    codes += [held.lot.code for held in line.allocations.all()]
+    return list(dict.fromkeys(code for code in codes if code))
+
+
+def _held_units(orders: Sequence[Order]) -> dict[int, int]:
+    """Whole units each line still holds (0 when an earlier box took them all), from the
+    lines and holdings ``orders_to_pack`` read; each line also gets what the station shows
+    of it: ``held_units``, ``boxed_units``, ``unit_kg`` and ``scan_codes``."""
+    held = {}
+    for order in orders:
+        for line in order.lines.all():
+            kg = sum((each.kg for each in line.allocations.all()), Decimal("0"))
+            units = int(kg * line.quantity / line.kg) if line.kg else 0
+            line.held_units = held[line.pk] = units
+            line.boxed_units = line.quantity - units
+            line.unit_kg = (line.kg / line.quantity).quantize(Decimal("0.001"))
+            line.scan_codes = " ".join(_scan_codes(line))
+    return held
+
+
+def _boxes(order: Order, carrier: Carrier | None, expected: Decimal) -> dict:
+    """The order's boxes so far, this box's number and how many the order is planned in: the
+    carrier's weight limit per parcel suggests it."""
+    earlier = list(
+        Parcel.objects.filter(Q(order=order) | Q(items__line__order=order))
+        .distinct()
+        .select_related("carrier")
+        .order_by("pk")
+    )
+    limit = carrier.max_parcel_kg if carrier is not None else None
+    suggested = 1
+    if limit and expected > limit:
+        suggested = int((expected / limit).to_integral_value(rounding=ROUND_CEILING))
+    planned = max(suggested + len(earlier), earlier[-1].parcel_count if earlier else 1)
+    return {
+        "earlier": earlier,
+        "number": len(earlier) + 1,
+        "planned": planned,
+        "suggested": suggested,
+        "limit": limit,
+    }
+
+
 def _order_page(request, order: Order, form: PackForm | None = None) -> HttpResponse:
     candidates = form.candidates.values() if form else _merge_candidates(order)
     candidates = list(candidates)
+    held = _held_units([order, *candidates])
     if form is None:
         form = PackForm(
             order=order,
             candidates=candidates,
+            held=held,
             initial={"order": order.pk, "carrier": _default_carrier(request, order)},
         )
-    band = expected_weight([order])
+    carrier_id = form["carrier"].value()
+    carrier = Carrier.objects.filter(pk=carrier_id).first() if str(carrier_id).isdigit() else None
+    band = box_weight_check(order=order) or expected_weight([order])
+    boxes = _boxes(order, carrier, band.expected_kg)
     merged = form.merged_ids()
+    counted = form.counted()
+    for each in (order, *candidates):
+        for line in each.lines.all():
+            line.counted = counted.get(line.pk, 0)
     context = {
         "scan_form": ScanOrderForm(),
         "order": order,
         "wave": _wave(order),
         "form": form,
         "band": band,
+        "boxes": boxes,
+        "carrier": carrier,
+        "ask_reason": bool(form.is_bound and form["weight_reason"].value())
+        or getattr(form, "weight_refused", False),
         "candidates": [
             {"order": each, "band": expected_weight([each]), "merged": each.pk in merged}
             for each in candidates
@@ -186,7 +259,15 @@ def _pack(request) -> HttpResponse:
         scan.is_valid()
         scan.add_error("order", refusal)
         return _scan_page(request, scan_form=scan)
-    form = PackForm(request.POST, order=order, candidates=_merge_candidates(order))
+    candidates = _merge_candidates(order)
+    held = _held_units([order, *candidates])
+    scanned = _scan_in_weight(request, [order, *candidates], held)
+    if scanned is not None:
+        form = PackForm(scanned, order=order, candidates=candidates, held=held)
+        form.full_clean()
+        form.errors.clear()  # nothing was wrong: the next step is the weight
+        return _order_page(request, order, form)
+    form = PackForm(request.POST, order=order, candidates=candidates, held=held)
     if form.is_valid():
         data = form.cleaned_data
         try:
@@ -197,29 +278,77 @@ def _pack(request) -> HttpResponse:
                 tracking_number=data["tracking_number"],
                 sorting_code=data["sorting_code"],
                 merge=data["merge_orders"],
+                items=data["items"],
+                weight_reason=data["weight_reason"],
+                parcel_count=data["boxes"],
                 acting_user=request.user,
             )
         except DomainError as error:
             field = error.field if error.field in form.fields else None
             form.add_error(field, error.message)
+            form.weight_refused = error.code == "weight_outside_band"
         else:
             parcel = result.parcel
             request.session[SESSION_CARRIER] = parcel.carrier_id
             request.session[SESSION_LAST_PARCEL] = parcel.pk
             _print_label(request, parcel)
-            messages.success(
-                request,
-                _("Order %(order)s packed: %(carrier)s %(number)s.")
-                % {
-                    "order": order.external_no,
-                    "carrier": parcel.carrier.name,
-                    "number": parcel.tracking_number,
-                },
-            )
+            values = {
+                "order": order.external_no,
+                "carrier": parcel.carrier.name,
+                "number": parcel.tracking_number,
+                "box": f"{parcel.sequence}/{parcel.parcel_count}",
+                "next": parcel.sequence + 1,
+            }
+            if not result.complete:
+                messages.success(
+                    request,
+                    _(
+                        "Box %(box)s of order %(order)s closed: %(carrier)s %(number)s. "
+                        "Now scan what goes into box %(next)s."
+                    )
+                    % values,
+                )
+            elif parcel.parcel_count > 1:
+                messages.success(
+                    request,
+                    _("Order %(order)s packed, last box %(box)s: %(carrier)s %(number)s.") % values,
+                )
+            else:
+                messages.success(
+                    request, _("Order %(order)s packed: %(carrier)s %(number)s.") % values
+                )
             for warning in result.warnings:
                 messages.warning(request, warning)
+            if not result.complete:  # the next box of the same order
+                query = urlencode({"order": order.external_no, "channel": order.channel.code})
+                return redirect(f"{reverse('shipping:station')}?{query}")
             return redirect("shipping:station")
     return _order_page(request, order, form)
+
+
+def _scan_in_weight(request, orders: Sequence[Order], held: dict[int, int]):
+    """A line's code that came in as the weight (a scanner typing into the weight field, the
+    page without JavaScript): one more unit of that line, the weight left empty. Returns the
+    data to show the order again with, or None when the weight is no code."""
+    raw = request.POST.get("weight_kg", "").strip()
+    if not raw or WEIGHT_LIKE.fullmatch(raw):
+        return None
+    for order in orders:
+        for line in order.lines.all():
+            if raw.lower() not in {code.lower() for code in line.scan_codes.split()}:
+                continue
+            data = request.POST.copy()
+            counted = PackForm(data, order=orders[0], held=held).counted().get(line.pk, 0)
+            data[f"units_{line.pk}"] = str(min(held.get(line.pk, 0), counted + 1))
+            data.setlist("lines", [v for v in data.getlist("lines") if v != str(line.pk)])
+            if int(data[f"units_{line.pk}"]) == held.get(line.pk):
+                data.appendlist("lines", str(line.pk))
+            data["weight_kg"] = ""
+            text = _("That was a code, not a weight: %(sku)s counted as a scan (%(n)s / %(of)s).")
+            count = data[f"units_{line.pk}"]
+            messages.info(request, text % {"sku": line.sku.name, "n": count, "of": held[line.pk]})
+            return data
+    return None
 
 
 def _print_label(request, parcel: Parcel) -> None:

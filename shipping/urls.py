@@ -7,6 +7,7 @@ from shipping import (
     shipment_views,
     station_views,
     wave_views,
+    weights,
 )
 from shipping.printing import views as printing_views
 
@@ -20,4 +21,5 @@ urlpatterns = [
     *reship_views.urlpatterns,
     *shipment_views.urlpatterns,
     *printing_views.urlpatterns,
+    *weights.urlpatterns,
 ]

@@ -12,6 +12,7 @@ from core.roles import (
     STOCK_HEALTH_READERS,
     STOCK_WRITERS,
     STUDIO_SETTINGS_WRITERS,
+    WEIGHT_VARIANCE_READERS,
     user_roles,
 )
 
@@ -29,6 +30,7 @@ MENU = {
     "stock_health": STOCK_HEALTH_READERS,
     "platforms": PLATFORM_MANAGERS,
     "studio_settings": STUDIO_SETTINGS_WRITERS,
+    "weights": WEIGHT_VARIANCE_READERS,
 }
 
 

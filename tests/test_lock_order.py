@@ -15,6 +15,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from orders.lifecycle import PackItem
 from orders.services import order_cancel
 from shipping.models import ParcelStatus, ReturnDisposition, TrackingEvent
 from shipping.services import (
@@ -97,6 +98,29 @@ def test_packing_the_last_order_of_a_wave_locks_order_then_lots_then_wave():
 
     assert assert_lock_order(queries) == ["orders_order", "inventory_lot", "shipping_wave"]
     assert any("SKIP LOCKED" in q["sql"] for q in queries)  # the waybill number
+
+
+def test_the_last_box_of_an_order_locks_order_lots_earlier_boxes_then_wave():
+    sf = carrier_with_pool()
+    order = allocated_order((stocked_sku(kg="40"), 9))
+    wave_create(orders=[order], acting_user=staff(), carrier=sf)
+    line = order.lines.get()
+    for _ in range(2):  # two boxes of 3, planned as two: the third makes it three
+        parcel_pack(
+            order=order, carrier=sf, weight_kg=D("8.4"), acting_user=staff(),
+            items=[PackItem(line.pk, 3)], parcel_count=2,
+        )  # fmt: skip
+
+    queries = _sql(
+        lambda: parcel_pack(order=order, carrier=sf, weight_kg=D("8.4"), acting_user=staff())
+    )
+
+    assert assert_lock_order(queries) == [
+        "orders_order",
+        "inventory_lot",
+        "shipping_parcel",
+        "shipping_wave",
+    ]
 
 
 def test_packing_merged_orders_locks_both_orders_first_by_primary_key():

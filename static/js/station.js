@@ -1,5 +1,8 @@
-// Packing station, for a barcode scanner and a scale: scanning an item's code ticks its line,
-// the focus moves on by itself, and after packing the label prints — through the station's
+// Packing station, for a barcode scanner and a scale: every unit is scanned (a line of ×3 counts
+// three scans, "2 / 3", or one scan and a typed 3), a code that lands in the weight field counts
+// as a scan, the line above the items says what to do next, the focus moves on by itself; a
+// weight outside the band asks why before it packs; an order in several boxes closes box 1 and
+// comes back for box 2. After packing the label prints — through the station's
 // printer (the server sends it), else from a hidden frame holding only the label at its size
 // (never a new tab or window: popup blockers stop those). Without this file the page still
 // works: a checkbox per line, the server checks all of them, the label opens as a PDF.
@@ -56,14 +59,53 @@
   var field = form.querySelector("[data-scan-item-field]");
   var scan = document.getElementById("scan-item");
   var status = document.getElementById("scan-item-status");
+  var next = form.querySelector("[data-next]");
   var weight = document.getElementById("id_weight_kg");
+  var reasonField = form.querySelector("[data-reason-field]");
+  var reason = document.getElementById("id_weight_reason");
+  var bandText = form.querySelector("[data-band-text]");
   var bandWarning = form.querySelector("[data-band-warning]");
   var progress = form.querySelector("[data-progress]");
-  var lines = Array.prototype.slice.call(form.querySelectorAll("[data-line]"));
+  var closeBox = document.getElementById("close-box");
+  var packButton = document.getElementById("pack-button");
+  var boxNumber = Number(form.getAttribute("data-box")) || 1;
+  var planned = Number(form.getAttribute("data-planned")) || 1;
+  var lines = Array.prototype.slice.call(form.querySelectorAll("[data-line]")).filter(
+    function (line) {
+      return Number(line.getAttribute("data-held")) > 0;
+    }
+  );
+  var lastScanned = null;
   field.hidden = false;
+
+  function msg(name, values) {
+    var text = form.getAttribute("data-msg-" + name) || "";
+    Object.keys(values || {}).forEach(function (key) {
+      text = text.split("{" + key + "}").join(values[key]);
+    });
+    return text;
+  }
 
   function box(line) {
     return line.querySelector("input[type=checkbox]");
+  }
+
+  function held(line) {
+    return Number(line.getAttribute("data-held"));
+  }
+
+  function count(line) {
+    return Number(line.querySelector("[data-units]").value) || 0;
+  }
+
+  function name(line) {
+    return line.querySelector(".sku-name").textContent;
+  }
+
+  function setCount(line, units) {
+    line.querySelector("[data-units]").value = units ? String(units) : "";
+    box(line).checked = units === held(line);
+    line.querySelector("[data-count]").textContent = units + " / " + held(line);
   }
 
   function merged() {
@@ -83,19 +125,115 @@
 
   function pending() {
     return active().filter(function (line) {
-      return !box(line).checked;
+      return count(line) < held(line);
     });
+  }
+
+  function units(which) {
+    return which.reduce(function (sum, line) {
+      return sum + count(line);
+    }, 0);
+  }
+
+  function allUnits() {
+    return active().reduce(function (sum, line) {
+      return sum + held(line);
+    }, 0);
+  }
+
+  // Several boxes planned (the carrier's weight limit) and this is not the last one.
+  function splitting() {
+    return boxNumber < planned;
+  }
+
+  function kg(text) {
+    var value = String(text).trim().replace(/\s*(kg|公斤|千克)\s*$/i, "").replace(",", ".");
+    if (!/^\d{1,4}(\.\d{0,3})?$/.test(value)) return NaN;
+    return Number(value);
+  }
+
+  function band() {
+    var expected = 0;
+    var tolerance = 0;
+    active().forEach(function (line) {
+      var units = count(line);
+      if (!units) return;
+      expected +=
+        units *
+        (Number(line.getAttribute("data-unit-kg")) + Number(line.getAttribute("data-pack-kg")));
+      tolerance += Number(line.getAttribute("data-tolerance"));
+    });
+    return {
+      expected: expected,
+      low: Math.max(0, expected - tolerance),
+      high: expected + tolerance,
+    };
+  }
+
+  function outside() {
+    var value = kg(weight.value);
+    var b = band();
+    // the same 3-decimal rounding as the server's band
+    var r = function (x) {
+      return Math.round(x * 1000);
+    };
+    return !isNaN(value) && (r(value) < r(b.low) || r(value) > r(b.high));
+  }
+
+  function checkBand() {
+    var b = band();
+    var values = { expected: b.expected.toFixed(3), low: b.low.toFixed(3), high: b.high.toFixed(3) };
+    if (units(active())) bandText.textContent = msg("band-help", values);
+    var out = outside();
+    bandWarning.textContent = "";
+    weight.classList.toggle("out-of-band", out);
+    if (out) reasonField.hidden = false;
+    return out;
+  }
+
+  function instruct() {
+    var done = units(active());
+    var all = allUnits();
+    var b = band();
+    var values = {
+      done: done,
+      all: all,
+      box: boxNumber,
+      next: boxNumber + 1,
+      low: b.low.toFixed(3),
+      high: b.high.toFixed(3),
+      weight: weight.value.trim(),
+    };
+    var text;
+    var open = pending();
+    if (!done) text = msg("scan-first");
+    else if (kg(weight.value) > 0 && outside()) text = msg("band", values);
+    else if (kg(weight.value) > 0) text = msg(open.length ? "close" : "pack", values);
+    else if (!open.length) text = msg("weigh", values);
+    else if (splitting()) text = msg("weigh-box", values);
+    else if (lastScanned && count(lastScanned) < held(lastScanned))
+      text = msg("line-more", {
+        name: name(lastScanned),
+        count: count(lastScanned),
+        held: held(lastScanned),
+      });
+    else text = msg("scan-next", values);
+    next.textContent = text;
+    next.classList.toggle("warn", text === msg("band", values));
   }
 
   function refresh() {
     var ids = merged();
-    lines.forEach(function (line) {
+    form.querySelectorAll("[data-line]").forEach(function (line) {
+      var on = box(line).checked || count(line) > 0;
       line.classList.toggle("confirmed", box(line).checked);
+      line.classList.toggle("counting", on && !box(line).checked);
       line.classList.toggle("inactive", ids.indexOf(line.getAttribute("data-order")) === -1);
     });
-    var all = active().length;
-    progress.textContent = all - pending().length + " / " + all;
+    progress.textContent = units(active()) + " / " + allUnits();
+    if (closeBox) closeBox.hidden = allUnits() < 2;
     checkBand();
+    instruct();
   }
 
   function say(text, bad) {
@@ -105,53 +243,79 @@
     scan.setAttribute("aria-invalid", bad ? "true" : "false");
   }
 
-  function kg(text) {
-    var value = text.trim().replace(/\s*(kg|公斤|千克)\s*$/i, "").replace(",", ".");
-    return value === "" ? NaN : Number(value);
-  }
-
-  function checkBand() {
-    var low = kg(weight.getAttribute("data-low"));
-    var high = kg(weight.getAttribute("data-high"));
-    form.querySelectorAll("[data-merge-order]").forEach(function (block) {
-      if (block.querySelector("input[name=merge]").checked) {
-        low += kg(block.getAttribute("data-low"));
-        high += kg(block.getAttribute("data-high"));
-      }
+  function matching(code) {
+    code = code.toLowerCase();
+    return active().filter(function (line) {
+      return (line.getAttribute("data-codes") || line.getAttribute("data-code"))
+        .toLowerCase()
+        .split(" ")
+        .indexOf(code) !== -1;
     });
-    var value = kg(weight.value);
-    var outside = !isNaN(value) && (value < low || value > high);
-    bandWarning.textContent = outside ? form.getAttribute("data-msg-band") : "";
-    weight.classList.toggle("out-of-band", outside);
   }
 
   function moveOn() {
-    if (pending().length) scan.focus();
-    else weight.focus();
+    if (pending().length) {
+      scan.focus();
+      scan.select();
+    } else {
+      weight.focus();
+    }
+  }
+
+  // One scanned (or typed) value: a code counts one unit of its line; a small number sets how
+  // many units of the line scanned last are in the box. Returns false when refused.
+  function take(raw) {
+    var text = raw.trim();
+    var matches = matching(text);
+    if (matches.length) {
+      var open = matches.filter(function (line) {
+        return count(line) < held(line);
+      });
+      if (!open.length) {
+        say(msg("done", { name: name(matches[0]), held: held(matches[0]) }), true);
+        return false;
+      }
+      lastScanned = open[0];
+      setCount(open[0], count(open[0]) + 1);
+      say("✓ " + name(open[0]) + " " + count(open[0]) + " / " + held(open[0]), false);
+      return true;
+    }
+    var typed = /^[x×*]?(\d{1,4})$/i.exec(text);
+    if (typed) {
+      var wanted = Number(typed[1]);
+      if (!lastScanned) {
+        say(msg("qty-first"), true);
+        return false;
+      }
+      var values = { name: name(lastScanned), held: held(lastScanned) };
+      if (wanted > held(lastScanned) || wanted < 1) {
+        say(msg("qty-over", values), true);
+        return false;
+      }
+      if (wanted !== held(lastScanned) && !splitting()) {
+        say(msg("qty-must", values), true);
+        return false;
+      }
+      setCount(lastScanned, wanted);
+      say("✓ " + name(lastScanned) + " " + wanted + " / " + held(lastScanned), false);
+      return true;
+    }
+    say(msg("wrong") + " " + text, true);
+    return false;
   }
 
   scan.addEventListener("keydown", function (event) {
     if (event.key !== "Enter") return;
     event.preventDefault();
-    var code = scan.value.trim().toLowerCase();
-    if (!code) {
-      moveOn();
+    if (!scan.value.trim()) {
+      if (units(active())) weight.focus();
+      else say(msg("scan-first"), true);
       return;
     }
-    var matches = active().filter(function (line) {
-      return line.getAttribute("data-code").toLowerCase() === code;
-    });
-    var open = matches.filter(function (line) {
-      return !box(line).checked;
-    });
-    if (!open.length) {
-      var key = matches.length ? "data-msg-done" : "data-msg-wrong";
-      say(form.getAttribute(key) + " " + scan.value.trim(), true);
+    if (!take(scan.value)) {
       scan.select();
       return;
     }
-    box(open[0]).checked = true;
-    say("✓ " + open[0].querySelector(".sku-name").textContent, false);
     scan.value = "";
     refresh();
     moveOn();
@@ -162,13 +326,71 @@
   });
 
   form.addEventListener("change", function (event) {
+    if (event.target.name === "lines") {
+      var line = event.target.closest("[data-line]");
+      setCount(line, event.target.checked ? held(line) : 0);
+    }
     if (event.target.name === "lines" || event.target.name === "merge") {
       refresh();
       if (event.target.name === "merge") moveOn();
     }
   });
 
-  weight.addEventListener("input", checkBand);
+  weight.addEventListener("input", function () {
+    checkBand();
+    instruct();
+  });
+
+  // Enter on the weight (or the reason): pack, or close this box when units are left and more
+  // boxes are planned; a weight outside the band first asks why.
+  function finish(event) {
+    var open = pending();
+    if (!units(active())) {
+      event.preventDefault();
+      say(msg("scan-first"), true);
+      scan.focus();
+      return;
+    }
+    if (open.length && !splitting()) {
+      event.preventDefault();
+      say(msg("pending") + " " + name(open[0]) + " " + count(open[0]) + " / " + held(open[0]), true);
+      scan.focus();
+      return;
+    }
+    if (isNaN(kg(weight.value))) return; // the server names the mistake
+    if (outside() && !reason.value.trim()) {
+      event.preventDefault();
+      reasonField.hidden = false;
+      instruct();
+      reason.focus();
+      return;
+    }
+    if (open.length) {
+      event.preventDefault();
+      form.requestSubmit(closeBox);
+    }
+  }
+
+  weight.addEventListener("keydown", function (event) {
+    if (event.key !== "Enter") return;
+    var value = weight.value.trim();
+    // A scanner that typed into the weight field: its code is a scan, not a weight.
+    if (value && (isNaN(kg(value)) || matching(value).length)) {
+      event.preventDefault();
+      weight.value = "";
+      var taken = take(value);
+      if (taken) say(msg("weight-scan") + " ✓ " + status.textContent.replace(/^✓ /, ""), false);
+      refresh();
+      if (taken) moveOn();
+      else scan.focus();
+      return;
+    }
+    finish(event);
+  });
+
+  reason.addEventListener("keydown", function (event) {
+    if (event.key === "Enter") finish(event);
+  });
 
   // A scanned tracking or sorting code ends with Enter: go on to the weight if it is empty.
   ["id_tracking_number", "id_sorting_code"].forEach(function (id) {
@@ -183,16 +405,26 @@
   });
 
   form.addEventListener("submit", function (event) {
-    if (pending().length) {
+    var closing = event.submitter && event.submitter === closeBox;
+    if (!units(active())) {
       event.preventDefault();
-      say(form.getAttribute("data-msg-pending"), true);
+      say(msg("scan-first"), true);
+      scan.focus();
+    } else if (pending().length && !closing) {
+      event.preventDefault();
+      say(msg("pending"), true);
       scan.focus();
     }
   });
 
+  lines.forEach(function (line) {
+    if (box(line).checked && !count(line)) setCount(line, held(line));
+  });
   refresh();
   var wrong = form.querySelector(".field-error input, .field-error select");
-  if (wrong) {
+  if (!reasonField.hidden && !reason.value.trim() && weight.value.trim()) {
+    reason.focus();
+  } else if (wrong) {
     var details = wrong.closest("details");
     if (details) details.open = true;
     wrong.focus();

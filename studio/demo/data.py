@@ -445,6 +445,7 @@ DELIVERED_NOTES = [
 
 
 EXCEPTION_NOTE = "收件人电话无法接通，快件滞留【临沂转运中心】"
+HEAVY_BOX_REASON = "核对过：箱里多放了两个冰袋"
 
 
 RETURN_REASON = "买家拒收：途中挤压，果皮破损"

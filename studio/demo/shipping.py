@@ -1,5 +1,6 @@
 """The shipping part of the demo: waybill pools, three waves (one handed over and on its way,
-one being packed, one just made), tracking, a refused parcel come back."""
+one being packed, one just made), an order in two boxes, a heavy box packed with a reason,
+tracking, a refused parcel come back."""
 
 import random
 from decimal import Decimal
@@ -8,6 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from orders.aftersales import after_sale_record
+from orders.lifecycle import PackItem
 from orders.models import AfterSaleKind, LiveSession, Order, OrderStatus
 from shipping.models import (
     Carrier,
@@ -19,6 +21,7 @@ from shipping.models import (
 )
 from shipping.services import (
     ReturnRow,
+    box_weight_check,
     expected_weight,
     handover_scan,
     parcel_pack,
@@ -32,6 +35,7 @@ from studio.demo.data import (
     DELIVERED_NOTES,
     DEMO_WAVES,
     EXCEPTION_NOTE,
+    HEAVY_BOX_REASON,
     LIVE_SESSIONS,
     RETURN_REASON,
     SORTING_CODES,
@@ -48,6 +52,11 @@ def demo_shipping_present() -> bool:
 def import_waybill_pools(*, acting_user) -> dict[str, Carrier]:
     """The numbers 顺丰 and 中通 issued to the studio, imported as their files would be."""
     carriers = {}
+    # The studio's 中通 contract takes at most 10 kg a parcel: the station suggests two boxes
+    # for a family order of sweet potatoes.
+    Carrier.objects.filter(code="zto", max_parcel_kg__isnull=True).update(
+        max_parcel_kg=Decimal("10")
+    )
     for code, file_name, pattern, first in WAYBILL_POOLS:
         carriers[code] = Carrier.objects.get(code=code)
         waybill_pool_import(
@@ -60,7 +69,13 @@ def import_waybill_pools(*, acting_user) -> dict[str, Carrier]:
 
 
 def _pack_demo_order(
-    rng: random.Random, order: Order, carrier: Carrier, *, acting_user, extra_kg: str = "0"
+    rng: random.Random,
+    order: Order,
+    carrier: Carrier,
+    *,
+    acting_user,
+    extra_kg: str = "0",
+    reason: str = "",
 ) -> Parcel:
     """Weigh the box (a few grams off what it should weigh, like a real scale) and pack it."""
     expected = expected_weight([order]).expected_kg
@@ -71,8 +86,35 @@ def _pack_demo_order(
         carrier=carrier,
         weight_kg=weight,
         sorting_code=sorting_code,
+        weight_reason=reason,
         acting_user=acting_user,
     ).parcel
+
+
+def _pack_demo_in_two_boxes(
+    rng: random.Random, order: Order, carrier: Carrier, *, acting_user
+) -> list[Parcel] | None:
+    """A family order in two boxes (1/2 and 2/2): half the units of its biggest line in the
+    first, the rest in the second, each weighed. None when no line has two units."""
+    line = max(order.lines.all(), key=lambda each: (each.quantity, -each.pk))
+    if line.quantity < 2:
+        return None
+    sorting_code = SORTING_CODES.get(order.province, "") if carrier.code == "sf" else ""
+    parcels = []
+    for items in ([PackItem(line.pk, line.quantity // 2)], None):
+        expected = box_weight_check(order=order, items=items).expected_kg
+        parcels.append(
+            parcel_pack(
+                order=order,
+                carrier=carrier,
+                weight_kg=expected + Decimal(rng.randint(-60, 60)) / 1000,
+                sorting_code=sorting_code,
+                items=items,
+                parcel_count=2,
+                acting_user=acting_user,
+            ).parcel
+        )
+    return parcels
 
 
 def create_shipping(*, rng: random.Random, users: dict[str, object]) -> None:
@@ -103,9 +145,22 @@ def create_shipping(*, rng: random.Random, users: dict[str, object]) -> None:
         )
         ordered = [wo.order for wo in wave.wave_orders.select_related("order")][:packed]
         parcels = []
+        # In the first wave, the first order (after the first) with a line of two or more
+        # units went out in two boxes (1/2, 2/2).
+        split = None
+        if not waves:
+            split = next(
+                (o for o in ordered[1:] if any(line.quantity > 1 for line in o.lines.all())),
+                None,
+            )
         for position, order in enumerate(ordered, start=1):
-            # The second wave's last box came out heavy: the station warned, the packer
-            # checked the box and let it go (the warning stays on the parcel).
+            if order is split:
+                boxes = _pack_demo_in_two_boxes(rng, order, carriers[code], acting_user=packer)
+                if boxes:
+                    parcels.extend(boxes)
+                    continue
+            # The second wave's last box came out heavy: the station stopped, the packer
+            # checked the box and packed it with a reason (kept on the parcel).
             heavy = waves and position == len(ordered)
             parcels.append(
                 _pack_demo_order(
@@ -114,6 +169,7 @@ def create_shipping(*, rng: random.Random, users: dict[str, object]) -> None:
                     carriers[code],
                     acting_user=packer,
                     extra_kg="0.650" if heavy else "0",
+                    reason=HEAVY_BOX_REASON if heavy else "",
                 )
             )
         waves.append(parcels)
@@ -152,7 +208,9 @@ def create_shipping(*, rng: random.Random, users: dict[str, object]) -> None:
         ],
         acting_user=users["intake"],
     )
-    create_after_sales(delivered=delivered[1:], carrier=carriers["sf"], users=users)
+    # After-sales on orders that went out in one box (the two-box order stays as it was packed).
+    single = [parcel for parcel in delivered[1:] if parcel.parcel_count == 1]
+    create_after_sales(delivered=single, carrier=carriers["sf"], users=users)
 
 
 def create_after_sales(*, delivered: list[Parcel], carrier: Carrier, users) -> None:

@@ -80,6 +80,7 @@ def packed_parcel(
         carrier=carrier(),
         weight_kg=Decimal(weight),
         tracking_number=number,
+        weight_reason="builder: any weight",
         acting_user=worker(),
     )
     return result.parcel

@@ -223,22 +223,24 @@ def test_pack_makes_the_parcel_ships_the_stock_out_and_gives_the_label_url(clien
     assert stock_mismatches() == []
 
 
-def test_pack_by_order_number_and_channel_with_a_scanned_number_warns_on_weight(client_for):
+def test_pack_by_order_number_and_channel_with_a_scanned_number_and_an_odd_weight(client_for):
     order = allocated_order()
     client = client_for("manager")
+    body = {
+        "order": order.external_no,
+        "channel": "kuaishou",
+        "carrier": carrier().code,
+        "weight_kg": "9.5",
+        "tracking_number": "SF123456789012",
+        "sorting_code": "571-A1",
+    }
 
-    response = _post(
-        client,
-        "/api/parcels/pack/",
-        {
-            "order": order.external_no,
-            "channel": "kuaishou",
-            "carrier": carrier().code,
-            "weight_kg": "9.5",
-            "tracking_number": "SF123456789012",
-            "sorting_code": "571-A1",
-        },
-    )
+    refused = _post(client, "/api/parcels/pack/", body)
+    assert refused.status_code == 400, refused.content
+    assert "9.5" in refused.json()["weight_kg"][0]
+    assert not Parcel.objects.exists()
+
+    response = _post(client, "/api/parcels/pack/", {**body, "weight_reason": "加了冰袋"})
 
     assert response.status_code == 201, response.content
     body = response.json()
@@ -246,6 +248,8 @@ def test_pack_by_order_number_and_channel_with_a_scanned_number_warns_on_weight(
     assert body["parcel"]["sorting_code"] == "571-A1"
     assert len(body["warnings"]) == 1
     assert "9.5" in body["warnings"][0]
+    assert body["parcel"]["weight_reason"] == "加了冰袋"
+    assert body["parcel"]["expected_kg"] == "2.800"
 
 
 def test_pack_merges_orders_to_the_same_recipient(client_for):
@@ -688,7 +692,7 @@ def test_pack_answers_from_the_packed_objects_without_reading_the_parcel_again(
     assert answer == []
     # the whole call, packing included (see shipping.services): taking the waybill number is
     # one statement on PostgreSQL, two elsewhere
-    assert len(queries) == (19 if connection.vendor == "postgresql" else 20)
+    assert len(queries) == (25 if connection.vendor == "postgresql" else 26)
     parcel = response.json()["parcel"]
     assert not any("shipping_returnline" in q["sql"] for q in queries.captured_queries)
     assert parcel["channel"] == "kuaishou"

@@ -74,6 +74,16 @@ def test_seed_demo_ships_parcels_in_every_state_once_and_keeps_the_ledger_exact(
     assert Parcel.objects.exclude(sorting_code="").exists()
     assert Parcel.objects.filter(sorting_code="").exists()
     assert Parcel.objects.exclude(weight_warning="").count() == 1
+    heavy = Parcel.objects.exclude(weight_warning="").get()
+    assert heavy.weight_reason and heavy.weight_reason in heavy.events.first().description
+    # one order went out in two boxes, 1/2 and 2/2, each with its own number
+    (split,) = (
+        Parcel.objects.filter(parcel_count=2).values_list("order", flat=True).order_by().distinct()
+    )
+    boxes = Parcel.objects.filter(order=split).order_by("sequence")
+    assert [(b.sequence, b.parcel_count) for b in boxes] == [(1, 2), (2, 2)]
+    assert len({b.tracking_number for b in boxes}) == 2
+    assert all(b.status != ParcelStatus.PACKED for b in boxes)  # handed over, both
 
     # waves: one done, one still picking with orders left to pack (and some packed)
     assert Wave.objects.count() >= 2

@@ -32,6 +32,7 @@ from shipping.models import (
 from shipping.services import (
     ReturnRow,
     handover_scan,
+    parcel_labels_printed,
     parcel_pack,
     parcel_return,
     parcel_transition,
@@ -373,20 +374,36 @@ def test_parcel_pack_refuses_a_number_already_on_another_parcel():
 
 
 @pytest.mark.parametrize(
-    ("weight", "warns"),
+    ("weight", "outside"),
     [("2.600", False), ("3.000", False), ("3.001", True), ("2.599", True), ("0.500", True)],
 )
-def test_parcel_pack_warns_when_the_weight_is_outside_the_band(weight, warns):
+def test_parcel_pack_stops_outside_the_band_until_the_packer_says_why(weight, outside):
     # given a 2.5 kg box in 0.3 kg of packaging, ± 0.2 kg: 2.6–3.0 kg is expected
-    carrier_with_pool()
+    sf = carrier_with_pool()
     order = allocated_order((stocked_sku(tolerance_kg="0.200"), 1))
+    free = WaybillNumber.objects.filter(carrier=sf, taken_at__isnull=True).count()
 
-    # when it is weighed and packed
-    result = _pack(order, weight=weight)
-
-    # then the parcel is packed either way, with the warning kept on it when outside the band
-    assert bool(result.parcel.weight_warning) == warns
-    assert len(result.warnings) == int(warns)
+    # when it is weighed and packed without a reason
+    if outside:
+        with pytest.raises(DomainError) as refused:
+            _pack(order, weight=weight)
+        # then packing stops before a waybill number is taken, the order untouched
+        assert refused.value.code == "weight_outside_band"
+        assert refused.value.field == "weight_kg"
+        assert "2.600–3.000" in refused.value.message
+        assert WaybillNumber.objects.filter(carrier=sf, taken_at__isnull=True).count() == free
+        assert reload(order).status == OrderStatus.ALLOCATED
+        # and with a reason it packs, the reason kept on the parcel and its first event
+        result = _pack(order, weight=weight, weight_reason="  加了冰袋  ")
+        assert result.parcel.weight_reason == "加了冰袋"
+        assert "加了冰袋" in result.parcel.events.get().description
+    else:
+        result = _pack(order, weight=weight, weight_reason="ignored inside the band")
+        assert result.parcel.weight_reason == ""
+    assert bool(result.parcel.weight_warning) == outside
+    assert len(result.warnings) == int(outside)
+    parcel = reload(result.parcel)
+    assert parcel.weight_kg == D(weight) and parcel.expected_kg == D("2.800")
     assert reload(order).status == OrderStatus.PACKED
 
 
@@ -846,3 +863,73 @@ def test_one_order_goes_into_two_boxes_each_with_its_own_waybill_and_stock():
     assert reload(order).status == OrderStatus.PACKED
     handover_scan(tracking_number=second.parcel.tracking_number, acting_user=staff())
     assert reload(order).status == OrderStatus.SHIPPED
+    # the boxes are numbered 1/2 and 2/2, each weighing what was expected of it
+    boxes = [reload(p.parcel) for p in (first, second)]
+    assert [(b.sequence, b.parcel_count) for b in boxes] == [(1, 2), (2, 2)]
+    assert [b.expected_kg for b in boxes] == [D("11.200"), D("5.600")]
+
+    # each has its own tracking: the order is delivered when both are
+    now = timezone.now()
+    tracking_update(tracking_number=boxes[0].tracking_number, status="delivered", occurred_at=now)
+    assert reload(order).status == OrderStatus.SHIPPED
+    tracking_update(tracking_number=boxes[1].tracking_number, status="delivered", occurred_at=now)
+    assert reload(order).status == OrderStatus.DELIVERED
+
+    # a return is per parcel: box 2 comes back alone, its 5 kg restocked, the order partly
+    # refunded (after-sales by line), box 1 still delivered
+    (item,) = boxes[1].items.all()
+    parcel_return(
+        parcel=boxes[1],
+        rows=[ReturnRow(item, D("5"), ReturnDisposition.RESTOCK)],
+        acting_user=staff("intake"),
+    )
+    assert reload(boxes[1]).status == ParcelStatus.RETURNED
+    assert reload(boxes[0]).status == ParcelStatus.DELIVERED
+    assert reload(order).status == OrderStatus.PARTIALLY_REFUNDED
+    # and when box 1 comes back too, the order is refunded
+    parcel_return(
+        parcel=boxes[0],
+        rows=[ReturnRow(i, i.kg, ReturnDisposition.RESTOCK) for i in boxes[0].items.all()],
+        acting_user=staff("intake"),
+    )
+    assert reload(order).status == OrderStatus.REFUNDED
+    assert stock_mismatches() == []
+
+
+def test_a_box_closed_with_units_left_is_one_of_at_least_two_and_the_plan_can_grow():
+    # given an order of 9 boxes packed as 3 + 3 + 3, the packer planning two boxes
+    sf = carrier_with_pool()
+    sku = stocked_sku("HS-5J", kg="40")
+    order = allocated_order((sku, 9))
+    line = order.lines.get()
+
+    def box(units, weight, planned=None):
+        return parcel_pack(
+            order=order, carrier=sf, weight_kg=D(weight), acting_user=staff(),
+            items=[PackItem(line.pk, units)], parcel_count=planned,
+        )  # fmt: skip
+
+    first = box(3, "8.4")
+    assert (first.parcel.sequence, first.parcel.parcel_count) == (1, 2)
+    parcel_labels_printed(parcel_ids=[first.parcel.pk])
+    # when the second box leaves units behind, the order has (at least) three boxes
+    second = box(3, "8.4")
+    assert (second.parcel.sequence, second.parcel.parcel_count) == (2, 3)
+    # then box 1 counts three as well, and its printed label is named to print again
+    assert reload(first.parcel).parcel_count == 3
+    assert any("1/2" in warning and "1/3" in warning for warning in second.warnings)
+    third = box(3, "8.4")
+    assert third.complete and (third.parcel.sequence, third.parcel.parcel_count) == (3, 3)
+    assert reload(order).status == OrderStatus.PACKED
+
+
+def test_a_planned_count_numbers_the_first_box_of_three():
+    sf = carrier_with_pool()
+    order = allocated_order((stocked_sku("HS-5J", kg="40"), 9))
+    line = order.lines.get()
+    first = parcel_pack(
+        order=order, carrier=sf, weight_kg=D("8.4"), acting_user=staff(),
+        items=[PackItem(line.pk, 3)], parcel_count=3,
+    )  # fmt: skip
+    assert (first.parcel.sequence, first.parcel.parcel_count) == (1, 3)
+    assert first.warnings == []

@@ -47,7 +47,12 @@ def _shipped(order, *, boxes=(None,), hand_over=True) -> list[Parcel]:
         items = None if units is None else [PackItem(line.pk, units)]
         parcels.append(
             parcel_pack(
-                order=order, carrier=sf, weight_kg=D("3"), acting_user=staff(), items=items
+                order=order,
+                carrier=sf,
+                weight_kg=D("3"),
+                acting_user=staff(),
+                items=items,
+                weight_reason="any weight",
             ).parcel
         )
     if hand_over:

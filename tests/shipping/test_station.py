@@ -225,21 +225,173 @@ def test_packing_saves_the_parcel_ships_the_stock_out_and_takes_one_waybill(pack
     assert label_url in packer.get(STATION).content.decode()
 
 
-def test_a_weight_outside_the_band_warns_but_packs(packer, lot):
+def test_a_weight_outside_the_band_stops_until_the_packer_says_why(packer, lot):
     carrier = _carrier()
     order = _order()
 
-    response = packer.post(
+    # when the box weighs 4.2 kg where 2.6–3.0 kg is expected
+    refused = packer.post(
         STATION, _pack_data(order, carrier, weight="4.2 kg"), HTTP_ACCEPT_LANGUAGE="en"
     )
 
+    # then nothing is packed: the page asks why, keeping what was typed
+    assert refused.status_code == 200
+    assert not Parcel.objects.exists()
+    assert not WaybillNumber.objects.filter(taken_at__isnull=False).exists()
+    (error,) = refused.context["form"].errors["weight_kg"]
+    assert "4.2 kg is outside the expected 2.600–3.000 kg" in error
+    page = refused.content.decode()
+    assert 'name="weight_reason"' in page and "data-reason-field hidden" not in page
+
+    # when the packer says why, it packs, the reason kept
+    response = packer.post(
+        STATION,
+        _pack_data(order, carrier, weight="4.2 kg", weight_reason="加了两个冰袋"),
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
     assert response.status_code == 302
     parcel = Parcel.objects.get()
-    assert parcel.weight_kg == Decimal("4.200")
+    assert parcel.weight_kg == Decimal("4.200") and parcel.expected_kg == Decimal("2.800")
     assert "outside the expected" in parcel.weight_warning
+    assert parcel.weight_reason == "加了两个冰袋"
+    assert "加了两个冰袋" in parcel.events.get().description
     assert any("4.2 kg is outside the expected 2.600–3.000 kg" in m for m in _messages(response))
     order.refresh_from_db()
     assert order.status == OrderStatus.PACKED
+
+
+def test_a_line_of_three_needs_three_units_counted(packer, lot):
+    carrier = _carrier()
+    order = _order(quantity=3)
+    line = order.lines.get()
+    page = packer.get(STATION, {"order": order.external_no}).content.decode()
+    assert 'data-held="3"' in page and "0 / 3" in page
+
+    # two of three counted: refused, naming the line and the count
+    short = packer.post(
+        STATION,
+        _pack_data(order, carrier, weight="8.400", lines=[], **{f"units_{line.pk}": "2"}),
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    assert short.context["form"].errors["lines"] == [
+        "Scan every unit: 1 line is not complete (蜜桃 5斤礼盒 2 / 3)."
+    ]
+    assert "2 / 3" in short.content.decode()
+    # four counted: more than the line holds
+    over = packer.post(
+        STATION,
+        _pack_data(order, carrier, weight="8.400", **{f"units_{line.pk}": "4"}),
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    assert over.context["form"].errors["lines"] == [
+        "蜜桃 5斤礼盒: 4 counted, but only 3 are left to pack."
+    ]
+    assert not Parcel.objects.exists()
+    # three counted: packed
+    done = packer.post(
+        STATION, _pack_data(order, carrier, weight="8.400", **{f"units_{line.pk}": "3"})
+    )
+    assert done.status_code == 302
+    assert Parcel.objects.get().items.get().kg == Decimal("7.500")
+
+
+def test_the_station_accepts_the_lot_tag_and_names_a_code_in_the_weight_field(packer, lot):
+    _carrier()
+    order = _order()
+    page = packer.get(STATION, {"order": order.external_no}).content.decode()
+    # the line answers to its merchant code and to the lot held for it
+    assert f'data-codes="PEACH-5J {lot.code}"' in page
+    # something typed where the weight goes that is neither a weight nor a code is named
+    response = packer.post(
+        STATION, _pack_data(order, Carrier.objects.get(code="zto"), weight="25JD-30M-YJ"),
+        HTTP_ACCEPT_LANGUAGE="en",
+    )  # fmt: skip
+    assert response.context["form"].errors["weight_kg"] == [
+        "Type the weight in kg: scan item codes above, not here."
+    ]
+
+
+def test_a_code_scanned_into_the_weight_field_counts_as_a_scan_without_javascript(packer, lot):
+    carrier = _carrier()
+    order = _order(quantity=3)
+    line = order.lines.get()
+
+    # two jars counted, the third jar's lot tag lands in the weight field
+    response = packer.post(
+        STATION,
+        _pack_data(order, carrier, weight=lot.code, lines=[], **{f"units_{line.pk}": "2"}),
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+
+    # then it is the third scan, nothing is packed, and the page asks for the weight
+    assert response.status_code == 200
+    assert not Parcel.objects.exists()
+    page = response.content.decode()
+    assert f'name="units_{line.pk}" value="3"' in page and "3 / 3" in page
+    assert f'value="{line.pk}" checked' in page
+    assert not response.context["form"].errors
+    assert any("counted as a scan (3 / 3)" in m for m in _messages(response))
+    # and a weight then packs it
+    done = packer.post(
+        STATION, _pack_data(order, carrier, weight="8.4", **{f"units_{line.pk}": "3"})
+    )
+    assert done.status_code == 302 and Parcel.objects.count() == 1
+
+
+def test_a_heavy_order_goes_into_two_boxes_at_the_station(packer, lot):
+    # given 顺丰 takes at most 10 kg a parcel and an order of 6 × 2.5 kg
+    carrier = _carrier()
+    carrier.max_parcel_kg = Decimal("10")
+    carrier.save()
+    order = _order(quantity=6)
+    line = order.lines.get()
+
+    page = packer.get(STATION, {"order": order.external_no}, HTTP_ACCEPT_LANGUAGE="en")
+    text = page.content.decode()
+    assert "goes into 2 boxes" in text and 'data-planned="2"' in text
+    assert "Box 1 of 2" in text
+
+    # when box 1 is closed with 3 units
+    closed = packer.post(
+        STATION,
+        _pack_data(order, carrier, weight="8.4", lines=[], box="close", boxes="2",
+                   **{f"units_{line.pk}": "3"}),
+        HTTP_ACCEPT_LANGUAGE="en",
+    )  # fmt: skip
+
+    # then it is parcel 1/2 and the station comes back to the same order for box 2
+    assert closed.status_code == 302
+    assert closed.url == f"{STATION}?order={order.external_no}&channel={order.channel.code}"
+    first = Parcel.objects.get()
+    assert (first.sequence, first.parcel_count, first.weight_kg) == (1, 2, Decimal("8.400"))
+    assert any("Box 1/2 of order" in m and "box 2" in m for m in _messages(closed))
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PICKING
+    again = packer.get(closed.url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert 'data-held="3"' in again and "3 units already in a box" in again
+    assert "Box 2 of 2" in again and first.tracking_number in again
+
+    # when box 2 takes the rest
+    last = packer.post(STATION, _pack_data(order, carrier, weight="8.4", boxes="2"))
+    assert last.status_code == 302 and last.url == STATION
+    second = Parcel.objects.exclude(pk=first.pk).get()
+    assert (second.sequence, second.parcel_count) == (2, 2)
+    assert first.tracking_number != second.tracking_number
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PACKED
+    assert stock_mismatches() == []
+
+
+def test_closing_a_box_with_nothing_counted_is_refused(packer, lot):
+    carrier = _carrier()
+    order = _order(quantity=2)
+    response = packer.post(
+        STATION, _pack_data(order, carrier, lines=[], box="close"), HTTP_ACCEPT_LANGUAGE="en"
+    )
+    assert response.context["form"].errors["lines"] == [
+        "Scan what goes into this box before closing it."
+    ]
+    assert not Parcel.objects.exists()
 
 
 def test_packing_the_same_order_twice_is_refused(packer, lot):
@@ -290,7 +442,7 @@ def test_every_line_must_be_confirmed(packer, lot):
 
     assert response.status_code == 200
     assert response.context["form"].errors["lines"] == [
-        "Confirm every item: 1 is not confirmed yet."
+        "Scan every unit: 1 line is not complete (蜜桃 5斤礼盒 0 / 1)."
     ]
     assert 'value="2.800"' in response.content.decode()
     assert not Parcel.objects.exists()
@@ -397,7 +549,7 @@ def test_a_merged_orders_lines_must_be_confirmed_too(packer, lot):
     )
 
     assert response.context["form"].errors["lines"] == [
-        "Confirm every item: 1 is not confirmed yet."
+        "Scan every unit: 1 line is not complete (蜜桃 5斤礼盒 0 / 1)."
     ]
     assert f'name="merge" value="{same.pk}" checked' in response.content.decode()
     assert not Parcel.objects.exists()

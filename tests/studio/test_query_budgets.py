@@ -380,6 +380,7 @@ def _pack(order, *, number: str | None = None):
         carrier=carrier("sf"),
         weight_kg=Decimal("2.8"),
         tracking_number=number or f"SF{_n():012d}",
+        weight_reason="builder: any weight",
         acting_user=staff("packer"),
     ).parcel
 
