@@ -40,9 +40,18 @@ class GradeAdmin(admin.ModelAdmin):
 
 @admin.register(Sku)
 class SkuAdmin(admin.ModelAdmin):
-    list_display = ["merchant_code", "name", "product", "grade", "net_kg", "price", "is_active"]
+    list_display = [
+        "merchant_code",
+        "gtin",
+        "name",
+        "product",
+        "grade",
+        "net_kg",
+        "price",
+        "is_active",
+    ]
     list_filter = ["product", "grade", "is_active"]
-    search_fields = ["merchant_code", "name"]
+    search_fields = ["merchant_code", "gtin", "name"]
     list_select_related = ["product", "grade"]
 
 

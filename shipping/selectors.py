@@ -136,6 +136,7 @@ class PickRow:
     merchant_code: str
     kg: Decimal
     units: Decimal  # kg ÷ the SKU's net kg: whole unless a unit is split between two lots
+    barcode_value: str = ""  # the SKU's GTIN, else its merchant code (``Sku.barcode_value``)
 
     @property
     def whole_units(self) -> bool:
@@ -166,6 +167,7 @@ def pick_rows(wave: Wave) -> list[PickRow]:
                 farmer_name=row["lot__farmer__name"],
                 sku_name=row["line__sku__name"],
                 merchant_code=row["line__sku__merchant_code"],
+                barcode_value=row["line__sku__gtin"] or row["line__sku__merchant_code"],
                 kg=kg,
                 units=units.normalize() if units == units.to_integral_value() else units,
             )
