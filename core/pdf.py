@@ -18,13 +18,13 @@ import numpy
 import zxingcpp
 from django.conf import settings
 from django.http import HttpResponse
-
-from core.barcodes import is_ean13
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfbase.ttfonts import TTFError, TTFont
 from reportlab.pdfgen.canvas import Canvas
+
+from core.barcodes import is_ean13
 
 logger = logging.getLogger(__name__)
 

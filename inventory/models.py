@@ -207,9 +207,8 @@ class Sku(models.Model):
             if others.filter(gtin=self.gtin).exists():
                 raise ValidationError({"gtin": _("Another SKU has this GTIN.")})
             if others.filter(merchant_code__iexact=self.gtin).exists():
-                raise ValidationError(
-                    {"gtin": _("This GTIN is another SKU's merchant code: a scan would be unclear.")}
-                )
+                message = _("This GTIN is another SKU's merchant code: a scan would be unclear.")
+                raise ValidationError({"gtin": message})
 
 
 class Location(models.Model):

@@ -98,8 +98,6 @@ def sku_stickers(request, pk: int):
     form = StickerForm(request.GET)
     if not form.is_valid():
         return _sku_page(request, sku, form, status=400)
-    pdf = render_sku_stickers(
-        sku_sticker_data(sku), copies=form.cleaned_data["copies"], layout=form.cleaned_data["layout"]
-    )
-    layout = form.cleaned_data["layout"]
+    layout, copies = form.cleaned_data["layout"], form.cleaned_data["copies"]
+    pdf = render_sku_stickers(sku_sticker_data(sku), copies=copies, layout=layout)
     return pdf_response(pdf, f"stickers-{sku.pk}-{layout}.pdf")

@@ -91,9 +91,7 @@ def render_sku_stickers(data: SkuStickerData, *, copies: int, layout: str) -> by
             if index and place == 0:
                 canvas.showPage()
             row, column = divmod(place, SHEET_COLUMNS)
-            _draw_sticker(
-                canvas, data, left + column * width, top - (row + 1) * height, SHEET_DPI
-            )
+            _draw_sticker(canvas, data, left + column * width, top - (row + 1) * height, SHEET_DPI)
         canvas.showPage()
     canvas.save()
     return buffer.getvalue()
@@ -107,7 +105,8 @@ def _draw_sticker(canvas: Canvas, data: SkuStickerData, x: float, y: float, dpi:
     title = f"{data.name} {data.grade_name}"
     size = fit_size(title, font, 9, room, 7)
     canvas.setFont(font, size)
-    canvas.drawString(x + margin, y + height - margin - size * 0.85, fit_text(title, font, size, room))
+    title = fit_text(title, font, size, room)
+    canvas.drawString(x + margin, y + height - margin - size * 0.85, title)
     weight = _("Net %(kg)s kg") % {"kg": format_kg(data.net_kg)}
     canvas.setFont(font, 7)
     canvas.drawString(x + margin, y + height - margin - size - 8, fit_text(weight, font, 7, room))

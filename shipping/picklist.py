@@ -277,9 +277,10 @@ def render_pick_list(data: PickListData) -> bytes:
             if new_location or row.lot_code != previous_lot:
                 lot_left, _w = _COLUMNS["lot"]
                 farmer_left, farmer_width = _COLUMNS["farmer"]
-                draw_linear_barcode(canvas, row.lot_code, sheet.left + lot_left, bars_y,
-                                    farmer_left + farmer_width - lot_left, ROW_BARS,
-                                    symbology="Code128", max_module_dots=3, dpi=SHEET_DPI)  # fmt: skip
+                span = farmer_left + farmer_width - lot_left
+                draw_linear_barcode(canvas, row.lot_code, sheet.left + lot_left, bars_y, span,
+                                    ROW_BARS, symbology="Code128", max_module_dots=3,
+                                    dpi=SHEET_DPI)  # fmt: skip
             sku_left, sku_width = _COLUMNS["sku"]
             draw_linear_barcode(canvas, row.barcode_value or row.merchant_code,
                                 sheet.left + sku_left, bars_y, sku_width, ROW_BARS,

@@ -96,7 +96,9 @@ def test_the_api_gives_the_barcode_value_and_refuses_a_bad_gtin(client_for):
     assert [row["id"] for row in found] == [row["id"] for row in by_gtin] == [sku.pk]
 
 
-@pytest.mark.parametrize(("gtin", "kind", "value"), [(GTIN, "EAN13", GTIN), ("", "Code128", "MT-5J-LH")])
+@pytest.mark.parametrize(
+    ("gtin", "kind", "value"), [(GTIN, "EAN13", GTIN), ("", "Code128", "MT-5J-LH")]
+)
 def test_a_thermal_sticker_is_40_by_30_mm_and_scans_at_203_dpi(gtin, kind, value):
     sku = SkuFactory(merchant_code="MT-5J-LH", name="蜜桃 5斤礼盒", gtin=gtin)
 
