@@ -15,7 +15,7 @@ from core.errors import DomainError
 from core.pdf import pdf_response
 from core.roles import SHIPPING_WORKERS, role_required
 from orders.lifecycle import CLOSED, PACKABLE, PACKED_OR_LATER
-from orders.models import Order
+from orders.models import Order, OrderStatus
 from orders.selectors import orders_to_pack
 from shipping.labels import label_data, render_labels
 from shipping.models import Carrier, Parcel, PrintJobState, Wave, WaveOrder, WaybillNumber
@@ -48,8 +48,10 @@ def _refusal(order: Order) -> str:
     values = {"order": order.external_no, "status": order.get_status_display()}
     if order.status in PACKABLE:
         return ""
+    if order.status == OrderStatus.PACKED:
+        return _("Order %(order)s is already packed.") % values
     if order.status in PACKED_OR_LATER:
-        return _("Order %(order)s is already packed (%(status)s).") % values
+        return _("Order %(order)s was packed before and is now %(status)s.") % values
     if order.status in CLOSED:
         return _("Order %(order)s is %(status)s: do not pack it.") % values
     return _("Order %(order)s is not allocated (%(status)s): no stock is reserved for it.") % values
