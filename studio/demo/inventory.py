@@ -46,6 +46,7 @@ from studio.demo.data import (
     LOCATIONS,
     PAYMENTS,
     PRODUCTS,
+    SKU_GTINS,
     SKUS,
 )
 
@@ -80,6 +81,7 @@ def create_catalogue() -> tuple[dict[str, Product], dict[str, Grade]]:
                 "net_kg": Decimal(net_kg),
                 "price": Decimal(price),
                 "packaging_kg": Decimal(packaging_kg),
+                "gtin": SKU_GTINS.get(code, ""),
             },
         )
     return products, grades
