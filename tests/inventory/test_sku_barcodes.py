@@ -5,6 +5,7 @@ back to that value; ``sku_for_code`` finds a SKU by what a scanner reads."""
 import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
+from django.utils import translation
 
 from core.barcodes import gtin_check_digit, is_ean13
 from inventory.selectors import sku_for_code
@@ -13,6 +14,12 @@ from tests.factories import SkuFactory
 from tests.pdf_tools import decode_barcodes, mm, page_sizes, page_texts, render_page
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def english():
+    with translation.override("en"):
+        yield
 
 GTIN = "6901234567892"  # 690123456789 + check digit 2
 
