@@ -21,6 +21,7 @@ def english():
     with translation.override("en"):
         yield
 
+
 GTIN = "6901234567892"  # 690123456789 + check digit 2
 
 
