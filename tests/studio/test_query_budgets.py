@@ -88,7 +88,7 @@ _serial = count(1)
 
 @dataclass
 class Scene:
-    """What a builder works with: the logged-in client (the handover keeps its scans in the
+    its page) and a place to keep rows between the two calls."""
     session) and a place to keep rows between the two calls."""
 
     client: object
