@@ -88,8 +88,8 @@ _serial = count(1)
 
 @dataclass
 class Scene:
+    """What a builder works with: the logged-in client (a handover batch is started through
     its page) and a place to keep rows between the two calls."""
-    session) and a place to keep rows between the two calls."""
 
     client: object
     kept: dict = field(default_factory=dict)
