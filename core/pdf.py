@@ -24,6 +24,8 @@ from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfbase.ttfonts import TTFError, TTFont
 from reportlab.pdfgen.canvas import Canvas
 
+from core.barcodes import is_ean13
+
 logger = logging.getLogger(__name__)
 
 __all__ = [
@@ -31,6 +33,7 @@ __all__ = [
     "THERMAL_DPI",
     "cjk_font_name",
     "cjk_mono_font_name",
+    "draw_linear_barcode",
     "draw_qr",
     "fit_size",
     "fit_text",
@@ -307,6 +310,69 @@ def draw_qr(
     canvas.addLiteral(f"{_module_rects(modules)} f")
     canvas.restoreState()
     return module
+
+
+# Quiet zones in modules on each side: Code 128 asks for 10, EAN-13 for 11 left and 7 right.
+QUIET_MODULES = {"Code128": 10, "EAN13": 11}
+LINEAR_SYMBOLOGIES = ("Code128", "EAN13")
+
+
+def linear_symbology(value: str) -> str:
+    """``"EAN13"`` for a valid EAN-13 (a GTIN), else ``"Code128"``."""
+    return "EAN13" if is_ean13(value) else "Code128"
+
+
+@lru_cache(maxsize=1024)
+def linear_modules(value: str, symbology: str = "Code128") -> tuple[int, ...]:
+    """The dark (1) and light (0) modules of a one-dimensional barcode of ``value``, without
+    quiet zones, encoded by zxing-cpp (check digits included)."""
+    if symbology not in LINEAR_SYMBOLOGIES:
+        raise ValueError(f"unknown symbology {symbology!r}")
+    symbol = zxingcpp.create_barcode(value, getattr(zxingcpp.BarcodeFormat, symbology))
+    row = numpy.asarray(symbol.to_image(scale=1, add_quiet_zones=False))[0]
+    return tuple(int(v) for v in (row < 128))
+
+
+def draw_linear_barcode(
+    canvas: Canvas,
+    value: str,
+    x: float,
+    y: float,
+    max_width: float,
+    height: float,
+    *,
+    symbology: str | None = None,
+    max_module_dots: int = 4,
+    dpi: int = THERMAL_DPI,
+    center: bool = False,
+) -> float:
+    """A Code 128 or EAN-13 (``symbology``; by default EAN-13 for a valid GTIN, else Code 128)
+    of ``value``, bars from ``y`` up to ``y + height``. Its quiet zones fit in ``max_width``
+    from ``x`` (or around the centre of that span with ``center``) and stay white. Modules are
+    whole dots of a ``dpi`` printer, as many dots as fit (at most ``max_module_dots``, at least
+    one). Drawn as one path. Returns the width of the bars."""
+    symbology = symbology or linear_symbology(value)
+    modules = linear_modules(value, symbology)
+    quiet = QUIET_MODULES[symbology]
+    dot = 72 / dpi
+    count = len(modules)
+    module = max(1, min(int((max_width / dot) // (count + 2 * quiet)), max_module_dots))
+    width = count * module * dot
+    left = x + (max_width - width) / 2 if center else x + quiet * module * dot
+    runs, start = [], None
+    for index, dark in enumerate((*modules, 0)):
+        if dark and start is None:
+            start = index
+        elif not dark and start is not None:
+            runs.append(f"{start * module} 0 {(index - start) * module} {round(height / dot)} re")
+            start = None
+    canvas.saveState()
+    canvas.translate(snap(left, dpi), snap(y, dpi))
+    canvas.scale(dot, dot)  # one unit is one printer dot: every bar edge is a whole dot
+    canvas.setFillGray(0)
+    canvas.addLiteral(f"{' '.join(runs)} f")
+    canvas.restoreState()
+    return width
 
 
 def pdf_response(content: bytes, filename: str) -> HttpResponse:

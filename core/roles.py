@@ -38,6 +38,8 @@ SHIPPING_WORKERS = frozenset({Role.PACKER, Role.MANAGER})
 RETURN_WORKERS = frozenset({Role.INTAKE, Role.PACKER, Role.MANAGER})
 # A lot's compliance certificate: intake staff when they repack, packers, managers.
 CERTIFICATE_ISSUERS = frozenset({Role.INTAKE, Role.PACKER, Role.MANAGER})
+# A SKU's barcode stickers: intake staff when they pack produce into SKUs, packers, managers.
+STICKER_PRINTERS = frozenset({Role.INTAKE, Role.PACKER, Role.MANAGER})
 # Insight: creators follow what sold (money included: order prices and totals, SKU prices);
 # packers see no money at all.
 SALES_READERS = frozenset({Role.CREATOR, Role.MANAGER})

@@ -85,6 +85,7 @@ class SkuComponentInline(admin.TabularInline):
 class SkuAdmin(admin.ModelAdmin):
     list_display = [
         "merchant_code",
+        "gtin",
         "name",
         "product",
         "grade",
@@ -94,7 +95,7 @@ class SkuAdmin(admin.ModelAdmin):
         "is_active",
     ]
     list_filter = ["product", "grade", "is_bundle", "is_active"]
-    search_fields = ["merchant_code", "name"]
+    search_fields = ["merchant_code", "gtin", "name"]
     list_select_related = ["product", "grade"]
     inlines = [SkuComponentInline]
     readonly_fields = ["is_bundle"]

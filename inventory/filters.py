@@ -1,6 +1,7 @@
 """Query-string filters for the inventory API (django-filter)."""
 
 from django import forms
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
@@ -45,10 +46,17 @@ class LocationFilter(filters.FilterSet):
 
 class SkuFilter(filters.FilterSet):
     active = filters.BooleanFilter(field_name="is_active", label=_("Active"))
+    code = filters.CharFilter(
+        method="filter_code", label=_("GTIN or merchant code (any case), as scanned")
+    )
 
     class Meta:
         model = Sku
-        fields = ["product", "grade", "active", "merchant_code"]
+        fields = ["product", "grade", "active", "merchant_code", "gtin", "code"]
+
+    def filter_code(self, queryset, name, value):
+        code = value.strip()
+        return queryset.filter(Q(gtin=code) | Q(merchant_code__iexact=code))
 
 
 class LotFilter(filters.FilterSet):

@@ -5,6 +5,7 @@ from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
@@ -12,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from core.barcodes import EAN13, gtin_check_digit
 from core.regions import region_name, validate_adcode
 
 KG = {"max_digits": 12, "decimal_places": 3}
@@ -19,6 +21,19 @@ MONEY = {"max_digits": 12, "decimal_places": 2}
 ZERO_KG = Decimal("0.000")
 
 phone_validator = RegexValidator(r"^1[3-9]\d{9}$", _("Enter an 11-digit mobile number."))
+
+
+def validate_gtin(value: str) -> None:
+    """An EAN-13 (GTIN-13): 13 digits with the right check digit."""
+    if not EAN13.match(value):
+        raise ValidationError(_("A GTIN (EAN-13) has 13 digits."), code="gtin_length")
+    expected = gtin_check_digit(value[:12])
+    if int(value[12]) != expected:
+        raise ValidationError(
+            _("The check digit of %(gtin)s is wrong: it should end in %(digit)d."),
+            params={"gtin": value, "digit": expected},
+            code="gtin_check_digit",
+        )
 
 
 def mask_phone(phone: str) -> str:
@@ -131,6 +146,17 @@ class Sku(models.Model):
     """A sellable pack: one product and grade, a fixed net weight per unit."""
 
     merchant_code = models.CharField(_("merchant code"), max_length=40, unique=True)
+    gtin = models.CharField(
+        _("GTIN (EAN-13)"),
+        max_length=13,
+        blank=True,
+        default="",
+        validators=[validate_gtin],
+        help_text=_(
+            "The barcode printed on the pack, when it has one. Without it the SKU's "
+            "stickers carry the merchant code."
+        ),
+    )
     name = models.CharField(_("name"), max_length=100)
     product = models.ForeignKey(
         Product, on_delete=models.PROTECT, related_name="skus", verbose_name=_("product")
@@ -173,10 +199,32 @@ class Sku(models.Model):
             models.CheckConstraint(
                 condition=Q(weight_tolerance_kg__gte=0), name="sku_tolerance_not_negative"
             ),
+            models.UniqueConstraint(
+                fields=["gtin"],
+                condition=~Q(gtin=""),
+                name="sku_gtin_unique",
+                violation_error_message=_("Another SKU has this GTIN."),
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.merchant_code} {self.name}"
+
+    @property
+    def barcode_value(self) -> str:
+        """What the SKU's barcode carries: its GTIN when it has one, else its merchant code."""
+        return self.gtin or self.merchant_code
+
+    def clean(self) -> None:
+        super().clean()
+        if self.gtin:
+            others = Sku.objects.exclude(pk=self.pk)
+            # The database's constraint says so too, but only for the whole form.
+            if others.filter(gtin=self.gtin).exists():
+                raise ValidationError({"gtin": _("Another SKU has this GTIN.")})
+            if others.filter(merchant_code__iexact=self.gtin).exists():
+                message = _("This GTIN is another SKU's merchant code: a scan would be unclear.")
+                raise ValidationError({"gtin": message})
 
 
 class SkuComponent(models.Model):

@@ -7,7 +7,7 @@ from django.db.models import DecimalField, F, Prefetch, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce, Round
 from django.utils import timezone
 
-from inventory.models import Delivery, FarmerPayment, Lot, SkuComponent, StockMovement
+from inventory.models import Delivery, FarmerPayment, Lot, Sku, SkuComponent, StockMovement
 
 ZERO = Value(Decimal("0"), output_field=DecimalField(max_digits=12, decimal_places=3))
 
@@ -193,3 +193,18 @@ def box_parts(bundle_ids) -> dict[int, list[BoxPart]]:
     for row in rows:
         parts.setdefault(row[0], []).append(BoxPart(*row))
     return parts
+
+
+def sku_for_code(code: str) -> Sku | None:
+    """The SKU a scanned or typed code names: its GTIN (EAN-13), or its merchant code in any
+    case. An exact merchant code wins over one that differs only in case; a code two SKUs
+    share in different cases names none (``None``), as does an unknown one."""
+    code = (code or "").strip()
+    if not code:
+        return None
+    skus = Sku.objects.select_related("product", "grade")
+    found = skus.filter(gtin=code).first() or skus.filter(merchant_code=code).first()
+    if found is not None:
+        return found
+    matches = list(skus.filter(merchant_code__iexact=code)[:2])
+    return matches[0] if len(matches) == 1 else None

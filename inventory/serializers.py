@@ -181,12 +181,19 @@ class SkuSerializer(RoleFieldsMixin, CleanModelSerializer):
     product_name = serializers.CharField(source="product.name", read_only=True)
     grade_name = serializers.CharField(source="grade.name", read_only=True)
     components = SkuComponentSerializer(many=True, required=False)
+    barcode_value = serializers.CharField(
+        read_only=True,
+        help_text="What the SKU's barcode carries: its GTIN when it has one, else its merchant "
+        "code.",
+    )
 
     class Meta:
         model = Sku
         fields = [
             "id",
             "merchant_code",
+            "gtin",
+            "barcode_value",
             "name",
             "product",
             "product_name",

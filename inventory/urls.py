@@ -1,6 +1,6 @@
 from django.urls import path
 
-from inventory import certificate_views, health_views, statement_views, views
+from inventory import certificate_views, health_views, sku_views, statement_views, views
 
 app_name = "inventory"
 
@@ -32,4 +32,7 @@ urlpatterns = [
     path("payments/new/", statement_views.payment_new, name="payment_new"),
     path("payouts/", statement_views.payouts, name="payouts"),
     path("health/", health_views.stock_health_view, name="health"),
+    path("skus/", sku_views.sku_list, name="sku_list"),
+    path("skus/<int:pk>/", sku_views.sku_detail, name="sku"),
+    path("skus/<int:pk>/stickers.pdf", sku_views.sku_stickers, name="sku_stickers"),
 ]

@@ -145,6 +145,7 @@ def held_stock_by_lot(*, orders: QuerySet[Order]) -> QuerySet:
             "lot__farmer__name",
             "line__sku__name",
             "line__sku__merchant_code",
+            "line__sku__gtin",
             "line__sku__net_kg",
             "lot__expiry_date",
             # A gift box's rows name its component by the lot's product and grade.

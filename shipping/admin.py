@@ -10,6 +10,8 @@ from django.utils.translation import gettext_lazy as _
 
 from shipping.models import (
     Carrier,
+    HandoverBatch,
+    HandoverScan,
     PackingStation,
     Parcel,
     ParcelItem,
@@ -240,3 +242,28 @@ class PrintJobAdmin(ReadOnlyAdmin):
     ]
     readonly_fields = fields
     inlines = [PrintJobParcelInline]
+
+
+class HandoverScanInline(ReadOnlyInline):
+    model = HandoverScan
+    fields = ["parcel", "scanned_at", "scanned_by"]
+    readonly_fields = fields
+
+
+@admin.register(HandoverBatch)
+class HandoverBatchAdmin(ReadOnlyAdmin):
+    list_display = ["code", "carrier", "courier_name", "started_at", "started_by", "closed_at"]
+    list_filter = ["carrier"]
+    list_select_related = ["carrier", "started_by"]
+    search_fields = ["code", "courier_name", "scans__parcel__tracking_number"]
+    fields = [
+        "code",
+        "carrier",
+        "courier_name",
+        "started_at",
+        "started_by",
+        "closed_at",
+        "closed_by",
+    ]
+    readonly_fields = ["code", "carrier", "started_at", "started_by", "closed_at", "closed_by"]
+    inlines = [HandoverScanInline]

@@ -483,7 +483,8 @@ class ParcelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         summary="Hand parcels over to the carrier",
         description="Each tracking number scanned at the carrier's pickup: the parcel becomes "
         "shipped. Every number gets its own result; one refused number (unknown, or a "
-        "parcel already shipped) does not stop the others.",
+        'parcel already handed over: `code: "already_handed_over"`, with the batch it went '
+        "in) does not stop the others. `/api/handovers/` keeps the scans as a batch.",
         request=HandoverSerializer,
         responses={200: BatchResultSerializer, 400: BAD_INPUT},
     )

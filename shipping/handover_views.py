@@ -1,16 +1,13 @@
 """Handover to the carrier's pickup (scan each parcel out, then print the manifest) and
 tracking updates from a carrier's file.
 
-The parcels of one handover are kept in the session, not found again by "carrier + today":
-a carrier may come twice a day, and two packers may hand over at once; the manifest must
-list exactly the parcels this person scanned for this pickup, and nothing is stored beyond
-the parcels' own tracking events."""
+A handover is a stored batch (``HandoverBatch``), not a login's session: a carrier may come
+twice a day, two packers may hand over at once, and a packer who goes on break leaves the
+batch open for the next one. The manifest lists exactly the parcels of the batch."""
 
 from django.contrib import messages
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
-from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -19,97 +16,95 @@ from core.pdf import pdf_response
 from core.roles import SHIPPING_WORKERS, role_required
 from shipping import selectors, services
 from shipping.manifest import manifest_data, render_manifest
-from shipping.models import Carrier, Parcel
+from shipping.models import Carrier, HandoverBatch, Parcel
 from shipping.wave_forms import HandoverCarrierForm, HandoverScanForm, TrackingUploadForm
 
-SESSION_KEY = "shipping_handover"
-HANDOVER_SHOWN = 50  # scans listed on the handover page, newest first
+HANDOVER_SHOWN = 50  # scans listed on a batch's page, newest first
+BATCHES_SHOWN = 20  # open and recent closed batches listed on the handover page
 TRACKING_ROWS_SHOWN = 200  # rows of a tracking file listed; beyond that, its errors only
 
 
 # --- handover --------------------------------------------------------------------------------
 
 
-def _current(request) -> tuple[Carrier | None, list[int], str]:
-    """The carrier, parcel ids (in scan order) and start time of this session's handover."""
-    state = request.session.get(SESSION_KEY) or {}
-    carrier = Carrier.objects.filter(pk=state.get("carrier")).first() if state else None
-    if carrier is None:
-        return None, [], ""
-    return carrier, list(state.get("parcels", [])), state.get("started_at", "")
-
-
-def _save(request, carrier: Carrier, parcel_ids: list[int], started_at: str) -> None:
-    request.session[SESSION_KEY] = {
-        "carrier": carrier.pk,
-        "parcels": parcel_ids,
-        "started_at": started_at,
-    }
-
-
 @require_http_methods(["GET", "POST"])
 @role_required(*SHIPPING_WORKERS)
 def handover(request):
-    """Choose the carrier (POST), then scan; the list below shows what was scanned."""
-    carrier, parcel_ids, started_at = _current(request)
-    if request.method == "POST":
-        form = HandoverCarrierForm(request.POST)
-        if form.is_valid():
-            if carrier is None or carrier != form.cleaned_data["carrier"] or not parcel_ids:
-                _save(request, form.cleaned_data["carrier"], [], timezone.now().isoformat())
-            return redirect("shipping:handover")
-        return render(request, "shipping/handover.html", {"carrier_form": form}, status=400)
-    if carrier is None:
-        return render(request, "shipping/handover.html", {"carrier_form": HandoverCarrierForm()})
-    # The latest scans only: a pickup of thousands of parcels is counted, not listed; the
-    # manifest lists them all.
-    shown = selectors.parcels_by_ids(parcel_ids[-HANDOVER_SHOWN:])
+    """The open batches (anyone may carry one on), the latest closed ones, and a form to start
+    a batch for a carrier (POST)."""
+    waiting = selectors.parcels_waiting_by_carrier()
+    form = HandoverCarrierForm(request.POST or None, waiting=waiting)
+    if request.method == "POST" and form.is_valid():
+        batch = services.handover_batch_start(
+            carrier=form.cleaned_data["carrier"],
+            courier_name=form.cleaned_data["courier_name"],
+            acting_user=request.user,
+        )
+        return redirect("shipping:handover_batch", code=batch.code)
     return render(
         request,
         "shipping/handover.html",
         {
-            "carrier": carrier,
-            "form": HandoverScanForm(),
-            "parcels": list(reversed(shown)),
-            "count": len(parcel_ids),
-            "earlier": len(parcel_ids) - len(shown),
-            "started_at": parse_datetime(started_at) if started_at else None,
-            "carriers": Carrier.objects.filter(is_active=True).order_by("code"),
+            "carrier_form": form,
+            "open_batches": list(selectors.handover_batches(open_=True)[:BATCHES_SHOWN]),
+            "closed_batches": list(selectors.handover_batches(open_=False)[:BATCHES_SHOWN]),
+            "waiting": sum(waiting.values()),
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+def _batch(code: str) -> HandoverBatch:
+    return get_object_or_404(
+        HandoverBatch.objects.select_related("carrier", "started_by", "closed_by"), code=code
+    )
+
+
+@require_GET
+@role_required(*SHIPPING_WORKERS)
+def handover_batch(request, code: str):
+    """One batch: scan parcels into it while it is open; the latest scans listed."""
+    batch = _batch(code)
+    parcels = selectors.handover_parcels(batch)
+    count = parcels.count()
+    # The latest scans only: a pickup of thousands of parcels is counted, not listed; the
+    # manifest lists them all.
+    shown = list(parcels.reverse()[:HANDOVER_SHOWN])
+    return render(
+        request,
+        "shipping/handover_batch.html",
+        {
+            "batch": batch,
+            "form": HandoverScanForm() if batch.is_open else None,
+            "parcels": shown,
+            "count": count,
+            "earlier": count - len(shown),
+            "waiting": selectors.parcels_waiting_by_carrier().get(batch.carrier_id, 0),
         },
     )
 
 
 @require_POST
 @role_required(*SHIPPING_WORKERS)
-def handover_scan(request):
-    carrier, parcel_ids, started_at = _current(request)
-    if carrier is None:
-        messages.error(request, _("Choose the carrier first."))
-        return redirect("shipping:handover")
+def handover_scan(request, code: str):
+    batch = _batch(code)
     form = HandoverScanForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Scan or type a tracking number."))
-        return redirect("shipping:handover")
+        return redirect("shipping:handover_batch", code=batch.code)
     number = form.cleaned_data["tracking_number"].strip()
     try:
-        parcel = _scanned_parcel(number, carrier)
-        if parcel.pk in parcel_ids:
-            messages.warning(
-                request, _("%(number)s is already in this handover.") % {"number": number}
-            )
-            return redirect("shipping:handover")
-        services.handover_scan(tracking_number=number, carrier=carrier, acting_user=request.user)
+        _scanned_parcel(number, batch.carrier)
+        services.handover_scan(tracking_number=number, batch=batch, acting_user=request.user)
     except DomainError as error:
         messages.error(request, error.message)
     else:
-        parcel_ids.append(parcel.pk)
-        _save(request, carrier, parcel_ids, started_at)
         messages.success(
             request,
-            _("%(number)s shipped (%(count)d in this handover).")
-            % {"number": number, "count": len(parcel_ids)},
+            _("%(number)s shipped: %(count)d in batch %(batch)s.")
+            % {"number": number, "count": batch.scans.count(), "batch": batch.code},
         )
-    return redirect("shipping:handover")
+    return redirect("shipping:handover_batch", code=batch.code)
 
 
 def _scanned_parcel(number: str, carrier: Carrier) -> Parcel:
@@ -133,28 +128,37 @@ def _scanned_parcel(number: str, carrier: Carrier) -> Parcel:
         ) from error
 
 
+def batch_manifest_response(batch: HandoverBatch):
+    """The manifest PDF of a batch: every parcel of it, in scan order."""
+    starter = batch.started_by
+    data = manifest_data(
+        carrier=batch.carrier,
+        parcels=list(selectors.handover_parcels(batch)),
+        handed_over_by=starter.get_full_name() or starter.get_username(),
+        at=batch.closed_at or batch.started_at,
+        batch_code=batch.code,
+        courier_name=batch.courier_name,
+    )
+    return pdf_response(render_manifest(data), f"handover-{batch.code}.pdf")
+
+
 @require_GET
 @role_required(*SHIPPING_WORKERS)
-def handover_manifest(request):
-    carrier, parcel_ids, _started_at = _current(request)
-    if carrier is None or not parcel_ids:
-        messages.error(request, _("Scan parcels first: the manifest lists this handover's."))
-        return redirect("shipping:handover")
-    parcels = selectors.parcels_by_ids(parcel_ids)
-    user = request.user
-    data = manifest_data(
-        carrier=carrier, parcels=parcels, handed_over_by=user.get_full_name() or user.username
-    )
-    stamp = data.handed_over_at.strftime("%Y%m%d-%H%M")
-    return pdf_response(render_manifest(data), f"handover-{carrier.code}-{stamp}.pdf")
+def handover_manifest(request, code: str):
+    batch = _batch(code)
+    if not batch.scans.exists():
+        messages.error(request, _("Scan parcels first: the manifest lists this batch's."))
+        return redirect("shipping:handover_batch", code=batch.code)
+    return batch_manifest_response(batch)
 
 
 @require_POST
 @role_required(*SHIPPING_WORKERS)
-def handover_finish(request):
-    """Close this handover (the parcels stay shipped) and start again with the carrier."""
-    request.session.pop(SESSION_KEY, None)
-    return redirect("shipping:handover")
+def handover_finish(request, code: str):
+    """Close the batch (its parcels stay shipped)."""
+    batch = services.handover_batch_close(batch=_batch(code), acting_user=request.user)
+    messages.success(request, _("Batch %(batch)s closed.") % {"batch": batch.code})
+    return redirect("shipping:handover_batch", code=batch.code)
 
 
 # --- tracking updates from a file ------------------------------------------------------------
@@ -201,8 +205,9 @@ def tracking_upload(request):
 
 urlpatterns = [
     path("handover/", handover, name="handover"),
-    path("handover/scan/", handover_scan, name="handover_scan"),
-    path("handover/manifest.pdf", handover_manifest, name="handover_manifest"),
-    path("handover/finish/", handover_finish, name="handover_finish"),
+    path("handover/<str:code>/", handover_batch, name="handover_batch"),
+    path("handover/<str:code>/scan/", handover_scan, name="handover_scan"),
+    path("handover/<str:code>/manifest.pdf", handover_manifest, name="handover_manifest"),
+    path("handover/<str:code>/close/", handover_finish, name="handover_finish"),
     path("tracking/", tracking_upload, name="tracking_upload"),
 ]

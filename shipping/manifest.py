@@ -32,6 +32,8 @@ class ManifestData:
     handed_over_at: datetime
     rows: tuple[ManifestRow, ...]
     handed_over_by: str
+    batch_code: str = ""
+    courier_name: str = ""
 
     @property
     def total_kg(self) -> Decimal:
@@ -39,7 +41,13 @@ class ManifestData:
 
 
 def manifest_data(
-    *, carrier: Carrier, parcels: Sequence[Parcel], handed_over_by: str, at: datetime | None = None
+    *,
+    carrier: Carrier,
+    parcels: Sequence[Parcel],
+    handed_over_by: str,
+    at: datetime | None = None,
+    batch_code: str = "",
+    courier_name: str = "",
 ) -> ManifestData:
     """Reads ``parcel.order`` of each parcel (``select_related`` it)."""
     return ManifestData(
@@ -57,6 +65,8 @@ def manifest_data(
             for parcel in parcels
         ),
         handed_over_by=handed_over_by,
+        batch_code=batch_code,
+        courier_name=courier_name,
     )
 
 
@@ -73,13 +83,12 @@ _COLUMNS = {
 def render_manifest(data: ManifestData) -> bytes:
     title = _("Handover manifest")
     when = data.handed_over_at.strftime("%Y-%m-%d %H:%M")
-    sheet = A4Sheet(
-        f"{title} {data.carrier_name} {when}", f"{title} · {data.carrier_name} · {when}"
-    )
+    head = " · ".join(filter(None, [title, data.batch_code, data.carrier_name, when]))
+    sheet = A4Sheet(f"{title} {data.batch_code} {data.carrier_name} {when}".strip(), head)
     canvas, font, mono = sheet.canvas, sheet.font, sheet.mono
 
     sheet.text(f"{data.studio_name}  {data.studio_phone}", 9, gray=0.35)
-    sheet.text(f"{title}  {data.carrier_name}", 20)
+    sheet.text(f"{title}  {data.batch_code}  {data.carrier_name}".replace("    ", "  "), 20)
     facts = [
         when,
         _("%(count)d parcels") % {"count": len(data.rows)},
@@ -135,7 +144,7 @@ def render_manifest(data: ManifestData) -> bytes:
     half = sheet.width / 2
     signatures = [
         (_("Handed over by (studio)"), data.handed_over_by),
-        (_("Received by (courier)"), ""),
+        (_("Received by (courier)"), data.courier_name),
     ]
     for column, (label, name) in enumerate(signatures):
         left = sheet.left + column * half

@@ -613,3 +613,59 @@ class ShipmentReport(models.Model):
 
     def __str__(self) -> str:
         return f"{self.channel} {self.created_at:%Y-%m-%d %H:%M} ({self.parcels_count})"
+
+
+class HandoverBatch(models.Model):
+    """One pickup by a carrier's courier: the parcels scanned out to them, from the first scan
+    to the signed manifest. Stored, not kept in a login's session: a packer who goes on break
+    leaves it open and another carries on."""
+
+    code = models.CharField(_("code"), max_length=20, unique=True)
+    carrier = models.ForeignKey(
+        Carrier, on_delete=models.PROTECT, related_name="handovers", verbose_name=_("carrier")
+    )
+    courier_name = models.CharField(_("courier's name"), max_length=50, blank=True)
+    started_at = models.DateTimeField(_("started"), auto_now_add=True)
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("by")
+    )
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+        verbose_name=_("closed by"),
+    )
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        verbose_name = _("handover batch")
+        verbose_name_plural = _("handover batches")
+
+    def __str__(self) -> str:
+        return self.code
+
+    @property
+    def is_open(self) -> bool:
+        return self.closed_at is None
+
+
+class HandoverScan(models.Model):
+    """A parcel scanned into a handover batch: each parcel is handed over once."""
+
+    batch = models.ForeignKey(HandoverBatch, on_delete=models.PROTECT, related_name="scans")
+    parcel = models.OneToOneField(Parcel, on_delete=models.PROTECT, related_name="handover_scan")
+    scanned_at = models.DateTimeField(_("scanned"), auto_now_add=True)
+    scanned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("by")
+    )
+
+    class Meta:
+        ordering = ["batch", "scanned_at", "id"]
+        verbose_name = _("handover scan")
+        verbose_name_plural = _("handover scans")
+
+    def __str__(self) -> str:
+        return f"{self.batch_id}: {self.parcel_id}"

@@ -26,7 +26,15 @@ from inventory.selectors import box_parts
 from orders.lifecycle import CLOSED, PACKABLE, PACKED_OR_LATER, SHIPPED_OR_LATER
 from orders.models import Order, OrderLine, OrderStatus
 from orders.selectors import held_stock_by_lot
-from shipping.models import Carrier, Parcel, ParcelStatus, ShipmentReport, Wave, WaveOrder
+from shipping.models import (
+    Carrier,
+    HandoverBatch,
+    Parcel,
+    ParcelStatus,
+    ShipmentReport,
+    Wave,
+    WaveOrder,
+)
 
 # Orders of a wave that have left the picking floor in a box.
 DEFAULT_WAVE_SIZE = 200
@@ -139,6 +147,7 @@ class PickRow:
     units: Decimal  # kg ÷ the SKU's net kg: whole unless a unit is split between two lots
     expiry_date: date | None = None
     box_name: str = ""  # the gift box this component goes into ("" for a plain SKU)
+    barcode_value: str = ""  # the SKU's GTIN, else its merchant code (``Sku.barcode_value``)
 
     @property
     def whole_units(self) -> bool:
@@ -191,6 +200,7 @@ def pick_rows(wave: Wave) -> list[PickRow]:
                 farmer_name=row["lot__farmer__name"],
                 sku_name=name,
                 merchant_code=code,
+                barcode_value=(row["line__sku__gtin"] if part is None else "") or code,
                 kg=kg,
                 units=units.normalize() if units == units.to_integral_value() else units,
                 expiry_date=row["lot__expiry_date"],
@@ -254,6 +264,39 @@ def parcels_by_ids(ids: list[int]) -> list[Parcel]:
     """Parcels in the order of ``ids`` (those that still exist), order and carrier joined."""
     found = Parcel.objects.select_related("order", "carrier").in_bulk(ids)
     return [found[pk] for pk in ids if pk in found]
+
+
+def parcels_waiting_by_carrier() -> dict[int, int]:
+    """Carrier id → packed parcels not handed over yet (one grouped query)."""
+    rows = (
+        Parcel.objects.filter(status=ParcelStatus.PACKED, handover_scan__isnull=True)
+        .values("carrier")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    return {row["carrier"]: row["n"] for row in rows}
+
+
+def handover_batches(*, open_: bool | None = None) -> QuerySet[HandoverBatch]:
+    """Handover batches with their carrier, starter and parcel count; open ones, closed ones
+    or (``None``) all, newest first."""
+    batches = HandoverBatch.objects.all()
+    if open_ is not None:
+        batches = batches.filter(closed_at__isnull=open_)
+    return (
+        batches.select_related("carrier", "started_by", "closed_by")
+        .annotate(parcel_count=Count("scans"))
+        .order_by("-started_at", "-id")
+    )
+
+
+def handover_parcels(batch: HandoverBatch) -> QuerySet[Parcel]:
+    """The parcels of a batch in scan order, order and carrier joined."""
+    return (
+        Parcel.objects.filter(handover_scan__batch=batch)
+        .select_related("order", "carrier", "handover_scan")
+        .order_by("handover_scan__scanned_at", "handover_scan__id")
+    )
 
 
 def packing_backlog() -> dict[str, int]:

@@ -39,6 +39,8 @@ from orders.selectors import held_stock
 from shipping.models import (
     PARCEL_TRANSITIONS,
     Carrier,
+    HandoverBatch,
+    HandoverScan,
     Parcel,
     ParcelItem,
     ParcelStatus,
@@ -603,15 +605,92 @@ def find_parcel(tracking_number: str, carrier: Carrier | None = None) -> Parcel:
     return found[0]
 
 
-def handover_scan(*, tracking_number: str, acting_user, carrier: Carrier | None = None) -> Parcel:
-    """A parcel scanned out to the carrier's pickup becomes shipped."""
-    parcel = find_parcel(tracking_number, carrier)
-    return parcel_transition(
-        parcel=parcel,
-        to=ParcelStatus.SHIPPED,
-        source=TrackingEvent.Source.SCAN,
-        acting_user=acting_user,
+@transaction.atomic
+def handover_batch_start(*, carrier: Carrier, courier_name: str = "", acting_user) -> HandoverBatch:
+    """Open a handover batch for a carrier's pickup, coded ``H<yymm>-0001``."""
+    (code,) = next_codes(f"H{timezone.localtime().strftime('%y%m')}", 1)
+    return HandoverBatch.objects.create(
+        code=code, carrier=carrier, courier_name=courier_name.strip()[:50], started_by=acting_user
     )
+
+
+@transaction.atomic
+def handover_batch_close(*, batch: HandoverBatch, acting_user) -> HandoverBatch:
+    """Close a batch: no more scans go into it; its parcels stay shipped. Closing a closed
+    batch changes nothing."""
+    locked = HandoverBatch.objects.select_for_update().get(pk=batch.pk)
+    if locked.closed_at is None:
+        locked.closed_at, locked.closed_by = timezone.now(), acting_user
+        locked.save(update_fields=["closed_at", "closed_by"])
+    return locked
+
+
+def _already_handed_over(parcel: Parcel) -> DomainError | None:
+    """Where a parcel already is, in plain words, when it has left the studio."""
+    scan = HandoverScan.objects.filter(parcel=parcel).select_related("batch__carrier").first()
+    when = None
+    if scan is not None:
+        when = timezone.localtime(scan.scanned_at).strftime("%m-%d %H:%M")
+        message = _("%(number)s already handed over: batch %(batch)s (%(carrier)s, %(time)s).") % {
+            "number": parcel.tracking_number,
+            "batch": scan.batch.code,
+            "carrier": scan.batch.carrier.name,
+            "time": when,
+        }
+        return DomainError(message, field="tracking_number", code="already_handed_over")
+    if parcel.status == ParcelStatus.PACKED:
+        return None
+    message = _("%(number)s has already left the studio: it is %(status)s.") % {
+        "number": parcel.tracking_number,
+        "status": ParcelStatus(parcel.status).label,
+    }
+    return DomainError(message, field="tracking_number", code="already_handed_over")
+
+
+def handover_scan(
+    *,
+    tracking_number: str,
+    acting_user,
+    carrier: Carrier | None = None,
+    batch: HandoverBatch | None = None,
+) -> Parcel:
+    """A parcel scanned out to the carrier's pickup becomes shipped; with ``batch`` it joins
+    that handover batch (which must be open, and of the parcel's carrier). A parcel already
+    handed over is refused with where it went. Locks the parcel's orders, the parcel, then
+    the batch."""
+    if batch is not None:
+        carrier = batch.carrier
+        if batch.closed_at is not None:
+            raise DomainError(
+                _("Handover %(batch)s is closed: start a new one.") % {"batch": batch.code},
+                field="batch",
+                code="closed",
+            )
+    parcel = find_parcel(tracking_number, carrier)
+    refusal = _already_handed_over(parcel)
+    if refusal is not None:
+        raise refusal
+    with transaction.atomic():
+        try:
+            parcel = parcel_transition(
+                parcel=parcel,
+                to=ParcelStatus.SHIPPED,
+                source=TrackingEvent.Source.SCAN,
+                acting_user=acting_user,
+            )
+        except DomainError as error:
+            # Scanned at the same moment elsewhere: say where it went.
+            raise (_already_handed_over(parcel) or error) from error
+        if batch is not None:
+            locked = HandoverBatch.objects.select_for_update().get(pk=batch.pk)
+            if locked.closed_at is not None:
+                raise DomainError(
+                    _("Handover %(batch)s is closed: start a new one.") % {"batch": locked.code},
+                    field="batch",
+                    code="closed",
+                )
+            HandoverScan.objects.create(batch=locked, parcel=parcel, scanned_by=acting_user)
+    return parcel
 
 
 @transaction.atomic

@@ -20,7 +20,7 @@ from core.errors import DomainError
 from core.pdf import pdf_response
 from core.roles import SHIPPING_WORKERS, role_required
 from orders.lifecycle import CLOSED, PACKABLE, PACKED_OR_LATER, expired_lots_refusal
-from orders.models import Order
+from orders.models import Order, OrderStatus
 from orders.selectors import expired_lots_held, orders_to_pack
 from shipping.labels import label_data, render_labels
 from shipping.models import Carrier, Parcel, PrintJobState, Wave, WaveOrder, WaybillNumber
@@ -64,8 +64,10 @@ def _refusal(order: Order) -> str:
         return (
             expired_lots_refusal((lot.code, lot.expiry_date) for lot in expired) if expired else ""
         )
+    if order.status == OrderStatus.PACKED:
+        return _("Order %(order)s is already packed.") % values
     if order.status in PACKED_OR_LATER:
-        return _("Order %(order)s is already packed (%(status)s).") % values
+        return _("Order %(order)s was packed before and is now %(status)s.") % values
     if order.status in CLOSED:
         return _("Order %(order)s is %(status)s: do not pack it.") % values
     return _("Order %(order)s is not allocated (%(status)s): no stock is reserved for it.") % values
@@ -133,7 +135,7 @@ def _scan_page(request, *, scan_form=None, choices=(), status: int = 200) -> Htt
 def _scan_codes(line) -> list[str]:
     """What a scanner may read for this line: the SKU's barcode (a GTIN) where it has one, its
     merchant code, and the code of every lot held for the line (the tag on the crate)."""
-    codes = [getattr(line.sku, "barcode", "") or "", line.sku.merchant_code]
+    codes = [line.sku.gtin, line.sku.merchant_code]
     codes += [held.lot.code for held in line.allocations.all()]
     return list(dict.fromkeys(code for code in codes if code))
 

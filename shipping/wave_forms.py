@@ -121,9 +121,28 @@ class LabelBatchForm(forms.Form):
 
 
 class HandoverCarrierForm(forms.Form):
+    """Start a handover batch. The carrier defaults to the one with most parcels waiting, and
+    each choice says how many wait for it."""
+
     carrier = forms.ModelChoiceField(
         label=_("Carrier"), queryset=Carrier.objects.order_by("code"), empty_label=None
     )
+    courier_name = forms.CharField(
+        label=_("Courier's name"), max_length=50, required=False, strip=True
+    )
+
+    def __init__(self, *args, waiting: dict[int, int] | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        waiting = waiting or {}
+        field = self.fields["carrier"]
+        field.label_from_instance = lambda carrier: (
+            _("%(carrier)s · %(count)d waiting")
+            % {"carrier": carrier.name, "count": waiting[carrier.pk]}
+            if waiting.get(carrier.pk)
+            else carrier.name
+        )
+        if waiting and not self.is_bound:
+            self.initial.setdefault("carrier", max(waiting, key=lambda pk: (waiting[pk], -pk)))
 
 
 class HandoverScanForm(forms.Form):

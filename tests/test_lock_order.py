@@ -20,6 +20,7 @@ from orders.services import order_cancel
 from shipping.models import ParcelStatus, ReturnDisposition, TrackingEvent
 from shipping.services import (
     ReturnRow,
+    handover_batch_start,
     handover_scan,
     parcel_pack,
     parcel_return,
@@ -32,7 +33,13 @@ from tests.shipping.builders import allocated_order, carrier_with_pool, staff, s
 D = Decimal
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 
-RANK = {"orders_order": 0, "inventory_lot": 1, "shipping_parcel": 2, "shipping_wave": 3}
+RANK = {
+    "orders_order": 0,
+    "inventory_lot": 1,
+    "shipping_parcel": 2,
+    "shipping_wave": 3,
+    "shipping_handoverbatch": 4,  # after the parcel; never held with a wave
+}
 FROM = re.compile(r'FROM "(\w+)"')
 IDS = re.compile(r'"(\w+)"\."id" (?:IN \(([^)]*)\)|= (\d+))')
 
@@ -181,6 +188,25 @@ def test_a_handover_scan_locks_the_order_then_the_parcel():
     )
 
     assert assert_lock_order(queries) == ["orders_order", "shipping_parcel"]
+
+
+def test_a_scan_into_a_handover_batch_locks_the_order_the_parcel_then_the_batch():
+    sf = carrier_with_pool()
+    order = allocated_order()
+    parcel = parcel_pack(order=order, carrier=sf, weight_kg=D("2.8"), acting_user=staff()).parcel
+    batch = handover_batch_start(carrier=sf, acting_user=staff())
+
+    queries = _sql(
+        lambda: handover_scan(
+            tracking_number=parcel.tracking_number, batch=batch, acting_user=staff()
+        )
+    )
+
+    assert assert_lock_order(queries) == [
+        "orders_order",
+        "shipping_parcel",
+        "shipping_handoverbatch",
+    ]
 
 
 def test_the_checker_catches_the_old_order_of_a_return():

@@ -91,6 +91,10 @@ SKUS = [
     ("FM-1J-TJ", "土蜂蜜 1斤装", "蜂蜜", "特级", "0.500", "68.00", "0.250"),
     ("JD-30M-YJ", "土鸡蛋 30枚", "土鸡蛋", "一级", "1.500", "45.00", "0.450"),
 ]
+# Packs that come with a printed barcode (GTIN, EAN-13): the honey jar and the millet bag.
+SKU_GTINS = {"FM-1J-TJ": "6971234560018", "XM-5J-YJ": "6971234560025"}
+# The couriers who come to the door: the closed batch's and the open one's.
+HANDOVER_COURIERS = {"sf": "刘师傅", "zto": "陈小军"}
 
 
 # Gift boxes (组合装/礼盒): merchant code, name, the product and grade it is listed under, price,

@@ -51,6 +51,7 @@ from studio.demo.data import (
     PAYMENTS,
     PRODUCTS,
     RANDOM_SEED,
+    SKU_GTINS,
     SKUS,
 )
 
@@ -86,6 +87,7 @@ def create_catalogue() -> tuple[dict[str, Product], dict[str, Grade]]:
                 "net_kg": Decimal(net_kg),
                 "price": Decimal(price),
                 "packaging_kg": Decimal(packaging_kg),
+                "gtin": SKU_GTINS.get(code, ""),
             },
         )
     for code, name, product, grade, price, packaging_kg, components in GIFT_BOXES:

@@ -23,6 +23,8 @@ from shipping.services import (
     ReturnRow,
     box_weight_check,
     expected_weight,
+    handover_batch_close,
+    handover_batch_start,
     handover_scan,
     parcel_pack,
     parcel_reship,
@@ -35,6 +37,7 @@ from studio.demo.data import (
     DELIVERED_NOTES,
     DEMO_WAVES,
     EXCEPTION_NOTE,
+    HANDOVER_COURIERS,
     HEAVY_BOX_REASON,
     LIVE_SESSIONS,
     RETURN_REASON,
@@ -180,8 +183,25 @@ def create_shipping(*, rng: random.Random, users: dict[str, object]) -> None:
     Parcel.objects.filter(pk__in=[p.pk for p in handed_over]).update(
         label_printed_at=timezone.now()
     )
+    # The morning's 顺丰 pickup: one batch, scanned and closed (its manifest signed).
+    closed = handover_batch_start(
+        carrier=handed_over[0].carrier,
+        courier_name=HANDOVER_COURIERS.get(handed_over[0].carrier.code, ""),
+        acting_user=packer,
+    )
     for parcel in handed_over:
-        handover_scan(tracking_number=parcel.tracking_number, acting_user=packer)
+        handover_scan(tracking_number=parcel.tracking_number, batch=closed, acting_user=packer)
+    handover_batch_close(batch=closed, acting_user=packer)
+    # 中通's courier is at the door now: two boxes of the second wave scanned, the rest wait.
+    if len(waves) > 1 and waves[1]:
+        waiting = waves[1]
+        batch = handover_batch_start(
+            carrier=waiting[0].carrier,
+            courier_name=HANDOVER_COURIERS.get(waiting[0].carrier.code, ""),
+            acting_user=packer,
+        )
+        for parcel in waiting[:2]:
+            handover_scan(tracking_number=parcel.tracking_number, batch=batch, acting_user=packer)
     delivered = handed_over[: len(handed_over) // 2 + 1]
     for parcel in delivered:
         tracking_update(

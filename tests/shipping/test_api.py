@@ -523,7 +523,7 @@ def test_handover_ships_each_parcel_and_reports_each_number(client_for):
     assert set(Order.objects.values_list("status", flat=True)) == {OrderStatus.SHIPPED}
 
 
-def test_handing_over_a_shipped_parcel_again_is_refused_as_a_forbidden_transition(client_for):
+def test_handing_over_a_shipped_parcel_again_is_refused_saying_it_has_left(client_for):
     parcel = shipped_parcel()
 
     response = _post(
@@ -534,7 +534,8 @@ def test_handing_over_a_shipped_parcel_again_is_refused_as_a_forbidden_transitio
 
     [result] = response.json()["results"]
     assert result["result"] == "refused"
-    assert result["code"] == "forbidden_transition"
+    assert result["code"] == "already_handed_over"
+    assert "already left the studio" in result["detail"] or "已离开" in result["detail"]
     assert parcel.events.filter(status=ParcelStatus.SHIPPED).count() == 1
 
 

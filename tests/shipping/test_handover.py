@@ -11,8 +11,8 @@ from django.urls import reverse
 from openpyxl import Workbook
 
 from orders.models import OrderStatus
-from shipping.models import Parcel, ParcelStatus, TrackingEvent
-from shipping.services import handover_scan, parcel_pack
+from shipping.models import HandoverBatch, Parcel, ParcelStatus, TrackingEvent
+from shipping.services import handover_batch_start, handover_scan, parcel_pack
 from tests.pdf_tools import page_texts
 from tests.shipping.builders import (
     allocated_order,
@@ -45,13 +45,19 @@ def packed_parcels(how_many: int, code: str = "sf", numbers: list[str] | None = 
     ]
 
 
-def start(client, code: str = "sf"):
-    return client.post(reverse("shipping:handover"), {"carrier": carrier(code).pk})
+def start(client, code: str = "sf", courier: str = ""):
+    """Start a handover batch; the client remembers its code (``client.handover``)."""
+    response = client.post(
+        reverse("shipping:handover"), {"carrier": carrier(code).pk, "courier_name": courier}
+    )
+    assert response.status_code == 302, response.content[:300]
+    client.handover = response["Location"].rstrip("/").rsplit("/", 1)[-1]
+    return response
 
 
 def scan(client, number: str):
     return client.post(
-        reverse("shipping:handover_scan"),
+        reverse("shipping:handover_scan", args=[client.handover]),
         {"tracking_number": number},
         follow=True,
         HTTP_ACCEPT_LANGUAGE="en",
@@ -81,7 +87,7 @@ def test_scanning_ships_the_parcel_and_its_order(client_for):
     event = parcel.events.get(status=ParcelStatus.SHIPPED)
     assert (event.source, event.acting_user) == (TrackingEvent.Source.SCAN, client.user)
     html = response.content.decode()
-    assert f"{parcel.tracking_number} shipped (1 in this handover)" in html
+    assert f"{parcel.tracking_number} shipped: 1 in batch {client.handover}." in html
     assert "autofocus" in html and 'value="' + parcel.tracking_number not in html
 
 
@@ -122,7 +128,7 @@ def test_another_carriers_parcel_is_refused_by_name(client_for):
     assert reload(parcel).status == ParcelStatus.PACKED
 
 
-def test_a_second_scan_of_the_same_parcel_only_warns(client_for):
+def test_a_second_scan_says_plainly_which_batch_holds_the_parcel(client_for):
     (parcel,) = packed_parcels(1)
     client = client_for("packer")
     start(client)
@@ -130,11 +136,30 @@ def test_a_second_scan_of_the_same_parcel_only_warns(client_for):
 
     response = scan(client, parcel.tracking_number)
 
-    assert "already in this handover" in response.content.decode()
+    html = response.content.decode()
+    assert f"{parcel.tracking_number} already handed over: batch {client.handover} (顺丰" in html
+    assert "Shipped to Shipped" not in html
     assert parcel.events.filter(status=ParcelStatus.SHIPPED).count() == 1
+    assert '<span class="scan-count">1</span>' in html
 
 
-def test_a_parcel_shipped_in_an_earlier_handover_is_an_error(client_for):
+def test_a_second_scan_in_chinese_names_the_batch(client_for):
+    (parcel,) = packed_parcels(1)
+    client = client_for("packer")
+    start(client)
+    scan(client, parcel.tracking_number)
+
+    response = client.post(
+        reverse("shipping:handover_scan", args=[client.handover]),
+        {"tracking_number": parcel.tracking_number},
+        follow=True,
+        HTTP_ACCEPT_LANGUAGE="zh-hans",
+    )
+
+    assert f"已交接：批次 {client.handover}" in response.content.decode()
+
+
+def test_a_parcel_shipped_outside_any_batch_says_where_it_is(client_for):
     (parcel,) = packed_parcels(1)
     handover_scan(tracking_number=parcel.tracking_number, acting_user=staff())
     client = client_for("packer")
@@ -142,7 +167,55 @@ def test_a_parcel_shipped_in_an_earlier_handover_is_an_error(client_for):
 
     response = scan(client, parcel.tracking_number)
 
-    assert "cannot go from Shipped to Shipped" in response.content.decode()
+    assert "has already left the studio: it is Shipped." in response.content.decode()
+
+
+def test_a_batch_started_by_one_packer_is_carried_on_by_another(client, make_user):
+    parcels = packed_parcels(3)
+    first = make_user("packer", username="xiaoli", first_name="小李")
+    second = make_user("packer", username="xiaowang", first_name="小王")
+    client.force_login(first)
+    start(client, courier="刘师傅")
+    code = client.handover
+    scan(client, parcels[0].tracking_number)
+    client.logout()
+
+    client.force_login(second)
+    listing = client.get(reverse("shipping:handover"), HTTP_ACCEPT_LANGUAGE="en")
+    assert reverse("shipping:handover_batch", args=[code]) in listing.content.decode()
+    client.handover = code
+    for parcel in parcels[1:]:
+        scan(client, parcel.tracking_number)
+    client.post(reverse("shipping:handover_finish", args=[code]))
+
+    batch = HandoverBatch.objects.get(code=code)
+    assert batch.started_by == first and batch.closed_by == second
+    assert batch.courier_name == "刘师傅"
+    scanned_by = list(batch.scans.order_by("id").values_list("scanned_by", flat=True))
+    assert scanned_by == [first.pk, second.pk, second.pk]
+    text = "\n".join(
+        page_texts(client.get(reverse("shipping:handover_manifest", args=[code])).content)
+    )
+    assert all(parcel.tracking_number in text for parcel in parcels)
+    assert code in text and "刘师傅" in text
+    # a closed batch takes no more scans
+    (late,) = packed_parcels(1)
+    response = scan(client, late.tracking_number)
+    assert f"Handover {code} is closed" in response.content.decode() or (
+        'name="tracking_number"' not in response.content.decode()
+    )
+    assert reload(late).status == ParcelStatus.PACKED
+
+
+def test_the_carrier_defaults_to_one_with_parcels_waiting(client_for):
+    carrier("sf")
+    packed_parcels(2, "zto", numbers=["750000000000101", "750000000000102"])
+
+    response = client_for("packer").get(reverse("shipping:handover"))
+
+    form = response.context["carrier_form"]
+    assert form["carrier"].value() == carrier("zto").pk
+    assert "中通 · 2" in response.content.decode()
 
 
 def test_the_manifest_lists_every_parcel_of_this_handover(client_for):
@@ -152,7 +225,7 @@ def test_the_manifest_lists_every_parcel_of_this_handover(client_for):
     for parcel in parcels[:3]:
         scan(client, parcel.tracking_number)
 
-    response = client.get(reverse("shipping:handover_manifest"))
+    response = client.get(reverse("shipping:handover_manifest", args=[client.handover]))
 
     assert response.status_code == 200
     assert response["Content-Type"] == "application/pdf"
@@ -171,7 +244,9 @@ def test_a_long_manifest_flows_onto_more_pages(client_for):
     for parcel in parcels:
         scan(client, parcel.tracking_number)
 
-    texts = page_texts(client.get(reverse("shipping:handover_manifest")).content)
+    texts = page_texts(
+        client.get(reverse("shipping:handover_manifest", args=[client.handover])).content
+    )
 
     assert len(texts) >= 2
     joined = "\n".join(texts)
@@ -182,20 +257,20 @@ def test_without_scans_there_is_no_manifest(client_for):
     client = client_for("packer")
     start(client)
 
-    response = client.get(reverse("shipping:handover_manifest"))
+    response = client.get(reverse("shipping:handover_manifest", args=[client.handover]))
 
     assert response.status_code == 302
 
 
-def test_a_new_handover_starts_empty_and_parcels_stay_shipped(client_for):
+def test_a_closed_handover_takes_no_scans_and_parcels_stay_shipped(client_for):
     (parcel,) = packed_parcels(1)
     client = client_for("packer")
     start(client)
     scan(client, parcel.tracking_number)
 
-    client.post(reverse("shipping:handover_finish"))
+    client.post(reverse("shipping:handover_finish", args=[client.handover]))
 
-    html = client.get(reverse("shipping:handover")).content.decode()
+    html = client.get(reverse("shipping:handover_batch", args=[client.handover])).content.decode()
     assert 'name="tracking_number"' not in html
     assert reload(parcel).status == ParcelStatus.SHIPPED
 
@@ -313,11 +388,61 @@ def test_handover_and_tracking_pages_are_for_packers_and_managers(client_for, ro
     for name in ("shipping:handover", "shipping:tracking_upload"):
         assert client.get(reverse(name)).status_code == expected, name
     if not allowed:
-        assert client.get(reverse("shipping:handover_manifest")).status_code == 403
-        assert start(client).status_code == 403
-        assert client.post(reverse("shipping:handover_finish")).status_code == 403
+        batch = handover_batch_start(carrier=carrier("sf"), acting_user=staff())
+        for name in ("shipping:handover_batch", "shipping:handover_manifest"):
+            assert client.get(reverse(name, args=[batch.code])).status_code == 403
+        started = client.post(reverse("shipping:handover"), {"carrier": carrier("sf").pk})
+        assert started.status_code == 403
+        assert (
+            client.post(reverse("shipping:handover_finish", args=[batch.code])).status_code == 403
+        )
         response = client.post(
-            reverse("shipping:handover_scan"), {"tracking_number": parcel.tracking_number}
+            reverse("shipping:handover_scan", args=[batch.code]),
+            {"tracking_number": parcel.tracking_number},
         )
         assert response.status_code == 403
         assert reload(parcel).status == ParcelStatus.PACKED
+
+
+# --- handover batches over the API -----------------------------------------------------------
+
+
+def test_the_api_starts_scans_closes_and_prints_a_batch(client_for):
+    parcels = packed_parcels(2)
+    client = client_for("packer")
+
+    started = client.post(
+        "/api/handovers/",
+        {"carrier": "sf", "courier_name": "刘师傅"},
+        content_type="application/json",
+    )
+    code = started.json()["code"]
+    scanned = client.post(
+        f"/api/handovers/{code}/scan/",
+        {"tracking_numbers": [p.tracking_number for p in parcels] + [parcels[0].tracking_number]},
+        content_type="application/json",
+    )
+    listed = client.get("/api/handovers/", {"open": "true"}).json()["results"]
+    closed = client.post(f"/api/handovers/{code}/close/")
+    manifest = client.get(f"/api/handovers/{code}/manifest/")
+    late = client.post(
+        f"/api/handovers/{code}/scan/",
+        {"tracking_numbers": [packed_parcels(1)[0].tracking_number]},
+        content_type="application/json",
+    )
+
+    assert started.status_code == 201 and code.startswith("H")
+    results = scanned.json()["results"]
+    assert [r["result"] for r in results] == ["shipped", "shipped", "refused"]
+    assert results[2]["code"] == "already_handed_over" and code in results[2]["detail"]
+    assert [(b["code"], b["parcel_count"]) for b in listed] == [(code, 2)]
+    assert closed.json()["is_open"] is False
+    assert manifest["Content-Type"] == "application/pdf"
+    assert all(p.tracking_number in "\n".join(page_texts(manifest.content)) for p in parcels)
+    assert late.json()["results"][0]["code"] == "closed"
+
+
+def test_creators_cannot_use_the_handover_api(client_for):
+    client = client_for("creator")
+    assert client.get("/api/handovers/").status_code == 403
+    assert client.post("/api/handovers/", {"carrier": "sf"}).status_code == 403

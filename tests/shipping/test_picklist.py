@@ -168,3 +168,24 @@ def test_the_endpoint_returns_the_pdf(client_for, wave):
 
 def test_an_unknown_wave_is_404(client_for):
     assert client_for("packer").get("/shipping/waves/W0000-9999/picklist.pdf").status_code == 404
+
+
+def test_each_row_carries_its_skus_barcode_and_each_lot_its_code_as_code_128(stock, wave):
+    lots, skus = stock
+    skus["kiwi"].gtin = "6901234567892"
+    skus["kiwi"].save(update_fields=["gtin"])
+
+    data = pick_list_data(wave)
+    pdf = render_pick_list(data)
+
+    found = decode_barcodes(render_page(pdf, 1, dpi=300))
+    # peach has no GTIN: its merchant code; kiwi's GTIN as an EAN-13
+    assert ("Code128", "MT-5J") in found
+    assert ("EAN13", "6901234567892") in found
+    assert ("Code128", "MHT-3J") not in found
+    for lot in lots.values():
+        assert ("Code128", lot.code) in found
+    # one SKU barcode per row, one lot barcode where each lot begins
+    assert sum(1 for kind, _v in found if kind == "EAN13") == 1
+    sku_rows = [row.barcode_value for row in data.rows]
+    assert sorted(v for k, v in found if v in {"MT-5J", "6901234567892"}) == sorted(sku_rows)

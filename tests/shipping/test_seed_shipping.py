@@ -137,3 +137,28 @@ def test_seed_demo_parcels_are_the_same_every_time():
 
     made = sorted(Parcel.objects.values_list("order__external_no", "tracking_number", "status"))
     assert made == first
+
+
+def test_seed_demo_has_a_closed_and_an_open_handover_and_skus_with_gtins():
+    from inventory.models import Sku
+    from shipping.models import HandoverBatch
+
+    call_command("seed_demo", verbosity=0)
+
+    closed, open_ = (
+        HandoverBatch.objects.filter(closed_at__isnull=False).get(),
+        HandoverBatch.objects.filter(closed_at__isnull=True).get(),
+    )
+    assert (closed.carrier.code, closed.courier_name) == ("sf", "刘师傅")
+    assert (
+        closed.scans.count()
+        == Parcel.objects.filter(carrier=closed.carrier).exclude(status=ParcelStatus.PACKED).count()
+    )
+    assert (open_.carrier.code, open_.scans.count()) == ("zto", 2)
+    assert Parcel.objects.filter(carrier=open_.carrier, status=ParcelStatus.PACKED).exists()
+    assert set(Sku.objects.exclude(gtin="").values_list("merchant_code", flat=True)) == {
+        "FM-1J-TJ",
+        "XM-5J-YJ",
+    }
+    for sku in Sku.objects.exclude(gtin=""):
+        sku.full_clean()

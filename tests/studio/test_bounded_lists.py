@@ -116,7 +116,8 @@ def test_the_handover_page_lists_the_latest_scans_and_counts_them_all(client_for
     monkeypatch.setattr("shipping.handover_views.HANDOVER_SHOWN", 2)
     sku = stocked_sku()
     client = client_for("packer")
-    client.post(reverse("shipping:handover"), {"carrier": carrier("sf").pk})
+    started = client.post(reverse("shipping:handover"), {"carrier": carrier("sf").pk})
+    code = started["Location"].rstrip("/").rsplit("/", 1)[-1]
     numbers = []
     for index in range(3):
         number = f"SF{index + 1:012d}"
@@ -127,10 +128,14 @@ def test_the_handover_page_lists_the_latest_scans_and_counts_them_all(client_for
             tracking_number=number,
             acting_user=staff(),
         )
-        client.post(reverse("shipping:handover_scan"), {"tracking_number": number}, follow=True)
+        client.post(
+            reverse("shipping:handover_scan", args=[code]), {"tracking_number": number}, follow=True
+        )
         numbers.append(number)
 
-    response = client.get(reverse("shipping:handover"), HTTP_ACCEPT_LANGUAGE="en")
+    response = client.get(
+        reverse("shipping:handover_batch", args=[code]), HTTP_ACCEPT_LANGUAGE="en"
+    )
 
     assert [p.tracking_number for p in response.context["parcels"]] == numbers[:0:-1]
     assert (response.context["count"], response.context["earlier"]) == (3, 1)
@@ -139,7 +144,7 @@ def test_the_handover_page_lists_the_latest_scans_and_counts_them_all(client_for
     assert numbers[0] not in html
     assert "and 1 earlier scan, in the manifest" in html
     # the manifest still lists every parcel of the handover
-    assert client.get(reverse("shipping:handover_manifest")).status_code == 200
+    assert client.get(reverse("shipping:handover_manifest", args=[code])).status_code == 200
 
 
 def test_a_long_tracking_file_lists_its_errors_only(client_for, monkeypatch):

@@ -57,6 +57,8 @@ from shipping.models import (
 )
 from shipping.services import (
     ReturnRow,
+    handover_batch_close,
+    handover_batch_start,
     handover_scan,
     parcel_pack,
     parcel_return,
@@ -91,8 +93,8 @@ _serial = count(1)
 
 @dataclass
 class Scene:
-    """What a builder works with: the logged-in client (the handover keeps its scans in the
-    session) and a place to keep rows between the two calls."""
+    """What a builder works with: the logged-in client (a handover batch is started through
+    its page) and a place to keep rows between the two calls."""
 
     client: object
     kept: dict = field(default_factory=dict)
@@ -424,18 +426,32 @@ def _parcels(scene: Scene, rows: int) -> dict:
 
 
 def _handover(scene: Scene, rows: int) -> dict:
-    """``rows`` more parcels scanned out in this session's handover."""
+    """``rows`` more parcels scanned out in one handover batch."""
     client = scene.client
     if not scene.kept.get("handover"):
-        client.post(reverse("shipping:handover"), {"carrier": carrier("sf").pk})
-        scene.kept["handover"] = True
+        response = client.post(reverse("shipping:handover"), {"carrier": carrier("sf").pk})
+        scene.kept["handover"] = response["Location"].rstrip("/").rsplit("/", 1)[-1]
+    code = scene.kept["handover"]
     first, _second = _two_skus(scene)
     for _ in range(rows):
         parcel = _pack(allocated_order((first, 1)))
         response = client.post(
-            reverse("shipping:handover_scan"), {"tracking_number": parcel.tracking_number}
+            reverse("shipping:handover_scan", args=[code]),
+            {"tracking_number": parcel.tracking_number},
         )
         assert response.status_code == 302
+    return {"code": code}
+
+
+def _handover_batches(scene: Scene, rows: int) -> dict:
+    """``rows`` more handover batches, each with a parcel; every other one closed."""
+    first, _second = _two_skus(scene)
+    for index in range(rows):
+        batch = handover_batch_start(carrier=carrier("sf"), acting_user=_manager())
+        parcel = _pack(allocated_order((first, 1)))
+        handover_scan(tracking_number=parcel.tracking_number, batch=batch, acting_user=_manager())
+        if index % 2:
+            handover_batch_close(batch=batch, acting_user=_manager())
     return {}
 
 
@@ -607,7 +623,8 @@ PAGES = [
     Case("shipping:wave_list", "creator", _waves, 5, page_rows),
     # + the expired lots the wave's orders hold (the pick list's refusal)
     Case("shipping:wave_detail", "packer", _wave_of, 9, context_rows("orders")),
-    Case("shipping:handover", "packer", _handover, 6, context_rows("parcels")),
+    Case("shipping:handover_batch", "packer", _handover, 7, context_rows("parcels")),
+    Case("shipping:handover", "packer", _handover_batches, 8, context_rows("open_batches")),
     Case("shipping:return_parcel", "intake", _returned_parcel, 7, context_rows("rows")),
     Case("platforms:list", "manager", _platform_channels, 8, context_rows("rows")),
     Case("platforms:calls", "manager", _platform_calls, 6, page_rows),
@@ -647,6 +664,7 @@ ENDPOINTS = [
     Case("api:printers-list", "packer", _printers, 5, api_rows),
     Case("api:print-jobs-list", "packer", _print_jobs, 5, api_rows),
     Case("api:after-sales-list", "manager", _after_sales, 5, api_rows),
+    Case("api:handovers-list", "packer", _handover_batches, 5, api_rows),
 ]
 
 # List endpoints whose query budget is tested in another file: URL name -> that test.

@@ -42,7 +42,15 @@ from orders.models import (
     TransitTime,
 )
 from orders.platforms.models import PlatformAccount, PlatformCall, SyncState
-from shipping.models import Parcel, ParcelStatus, Printer, PrintJob, ShipmentReport, Wave
+from shipping.models import (
+    HandoverBatch,
+    Parcel,
+    ParcelStatus,
+    Printer,
+    PrintJob,
+    ShipmentReport,
+    Wave,
+)
 from shipping.shipments import shipments_export
 from tests.pdf_tools import page_texts
 
@@ -190,6 +198,9 @@ def fill(route: str, studio) -> str | None:
         ("api/skus/", "pk"): lambda: str(studio["line"].sku_id),
         ("shipping/shipments/", "pk"): lambda: first(ShipmentReport),
         ("platforms/", "code"): lambda: "douyin",
+        ("inventory/skus/", "pk"): lambda: str(studio["line"].sku_id),
+        ("shipping/handover/", "code"): lambda: first(HandoverBatch, "code"),
+        ("api/handovers/", "code"): lambda: first(HandoverBatch, "code"),
     }
     for name, model in api_models.items():
         values.setdefault((f"api/{name}/", "pk"), lambda model=model: first(model))
