@@ -14,6 +14,7 @@ class OrdersConfig(AppConfig):
         from orders.checks import reservations_match_allocations
         from orders.importers.service import sweep_imports
         from orders.receivers import fill_backorders_on_stock
+        from orders.tasks import sweep_platform_sync
         from orders.waiting import allocate_waiting_orders
 
         stock_available.connect(fill_backorders_on_stock, dispatch_uid="orders.fill_backorders")
@@ -22,3 +23,5 @@ class OrdersConfig(AppConfig):
         # wait for their own allocation step; then every order left waiting for stock.
         register_sweeper("imports", sweep_imports)
         register_sweeper("waiting_orders", allocate_waiting_orders)
+        # Each enabled platform account's sync, queued when its last run is old enough.
+        register_sweeper("platform_sync", sweep_platform_sync)
