@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from django.core.management import call_command
 from django.tasks import TaskResultStatus
+from django.urls import reverse
 from django_tasks_db.models import DBTaskResult
 
 from orders.models import (
@@ -316,3 +317,24 @@ def test_the_command_runs_the_sync_in_the_foreground(fake, peach, capsys):
 
     assert "douyin" in capsys.readouterr().out
     assert fake.methods()[0] == "order.searchList"
+
+
+def test_a_manager_syncs_now_from_the_platforms_page_which_shows_each_stream(
+    fake, peach, client_for, django_capture_on_commit_callbacks
+):
+    fake.orders = [douyin_order("6900000000000000001", update_time=T0)]
+    account = douyin_account(fake)
+    _sync(account)
+    url = reverse("platforms:sync_now", args=["douyin"])
+
+    assert client_for("packer").post(url).status_code == 403
+    manager = client_for("manager")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = manager.post(url)
+    assert response.status_code == 302
+    (queued,) = DBTaskResult.objects.filter(task_path=sync_platform.module_path)
+    assert queued.args_kwargs["args"] == [account.channel_id, True]
+
+    page = manager.get(reverse("platforms:list")).content.decode()
+    assert _state(account).last_result in page
+    assert url in page
