@@ -31,6 +31,7 @@ from studio.demo.inventory import (
 )
 from studio.demo.orders import create_orders, demo_orders_present, settle_orders
 from studio.demo.people import ensure_users
+from studio.demo.platforms import create_platform_states, demo_platforms_present
 from studio.demo.shipping import create_shipping, demo_shipping_present, shipping_counts
 
 
@@ -92,6 +93,9 @@ def seed() -> SeedResult:
             created = True
         if not demo_history_present():
             create_payments(users=users)
+            created = True
+        if not demo_platforms_present():
+            create_platform_states(now=timezone.now(), acting_user=users["manager"])
             created = True
     return SeedResult(created=created, counts=counts() | shipping_counts())
 
