@@ -9,6 +9,7 @@ import pytest
 from django.core.management import call_command
 from django.tasks import TaskResultStatus
 from django.urls import reverse
+from django.utils import translation
 from django_tasks_db.models import DBTaskResult
 
 from orders.models import (
@@ -28,6 +29,14 @@ from tests.platform_fakes import FakeDouyin, douyin_order
 from tests.shipping.builders import carrier_with_pool, staff, stocked_sku
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def english():
+    """The runs' summaries are read in English here."""
+    with translation.override("en"):
+        yield
+
 
 PORTS = range(19600, 19700)
 T0 = int((NOW - timedelta(hours=2)).timestamp())

@@ -7,7 +7,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from core.errors import DomainError
 from orders.drafts import LineDraft, OrderDraft
@@ -27,6 +27,14 @@ from tests.platform_fakes import FakeDouyin, douyin_order
 from tests.shipping.builders import ADDRESS, carrier, carrier_with_pool, staff, stocked_sku
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def english():
+    """The runs' summaries are read in English here."""
+    with translation.override("en"):
+        yield
+
 
 PORTS = range(19600, 19700)
 NUMBER = "6900000000000000002"
