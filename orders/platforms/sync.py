@@ -286,7 +286,16 @@ def apply_pulled_orders(
                     notes.append(
                         _("%(number)s: address changed after packing") % {"number": number}
                     )
-    created = _create(channel, drafts)
+    try:
+        created = _create(channel, drafts)
+    except DomainError:  # one draft the database refuses: the others still come in
+        created = []
+        for draft in drafts:
+            try:
+                created += _create(channel, [draft])
+            except DomainError as error:
+                counts["unreadable"] += 1
+                notes.append(f"{draft.external_no}: {error.message}"[:100])
     counts["created"] += len(created)
     _allocate(created)
     return counts
@@ -331,7 +340,8 @@ def _create(channel: Channel, drafts: list) -> list[Order]:
                 ).values_list("external_no", flat=True)
             )
             if not taken:
-                raise
+                logger.exception("Pulled orders of %s could not be saved", channel.code)
+                raise DomainError(_("The order could not be saved."), field="external_no") from None
             drafts = [draft for draft in drafts if draft.external_no not in taken]
     return []
 

@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import translation
 from django_tasks_db.models import DBTaskResult
 
+from core.errors import DomainError
 from orders.models import (
     AddressChangeStatus,
     CircuitBreaker,
@@ -20,6 +21,7 @@ from orders.models import (
     OrderStatus,
     SyncState,
 )
+from orders.platforms import sync
 from orders.platforms.base import PulledAfterSale
 from orders.platforms.sync import apply_pulled_after_sale, platform_sync
 from orders.tasks import sweep_platform_sync, sync_platform
@@ -86,6 +88,25 @@ def test_two_pages_of_orders_are_created_once_and_allocated(fake, peach):
     _sync(account, page_size=2)
     assert Order.objects.count() == 3
     assert _state(account).last_result.startswith("0 ")
+
+
+def test_an_order_the_database_refuses_does_not_hold_up_the_others(fake, peach, monkeypatch):
+    fake.orders = [douyin_order(f"69{n:016d}", update_time=T0 + n) for n in range(3)]
+    account = douyin_account(fake)
+    create = sync.orders_create
+
+    def refusing(*, channel, drafts, **kwargs):
+        if any(draft.external_no.endswith("1") for draft in drafts):
+            raise DomainError("refused", field="external_no")
+        return create(channel=channel, drafts=drafts, **kwargs)
+
+    monkeypatch.setattr(sync, "orders_create", refusing)
+    _sync(account)
+
+    assert Order.objects.count() == 2
+    state = _state(account)
+    assert state.cursor_time == NOW  # the run went on past it
+    assert "1 unreadable" in state.last_result and "refused" in state.last_result
 
 
 def test_a_run_stopped_by_the_page_limit_resumes_from_the_page_cursor(fake, peach, settings):
