@@ -21,10 +21,17 @@ from shipping.services import handover_scan, parcel_pack
 from shipping.shipments import shipments_export
 from shipping.waybills.models import IssuedWaybill, WaybillSource
 from shipping.waybills.services import waybill_void_on_commit
-from tests.orders.platform_builders import NOW, channel, connect, douyin_account
+from tests.orders.platform_builders import NOW, channel, connect, douyin_account, kuaishou_account
 from tests.pdf_tools import page_texts
-from tests.platform_fakes import FakeDouyin, douyin_order
-from tests.shipping.builders import ADDRESS, carrier, carrier_with_pool, staff, stocked_sku
+from tests.platform_fakes import FakeDouyin, FakeKuaishou, douyin_order
+from tests.shipping.builders import (
+    ADDRESS,
+    carrier,
+    carrier_with_pool,
+    new_order,
+    staff,
+    stocked_sku,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -222,3 +229,25 @@ def test_a_pool_number_is_not_cancelled_when_voided(django_capture_on_commit_cal
         waybill_void_on_commit(carrier=sf, number="SF000000000001")
 
     assert callbacks == []
+
+
+def test_a_kuaishou_order_in_two_parcels_is_delivered_then_appended():
+    fake = FakeKuaishou().start(ports=PORTS)
+    try:
+        account = kuaishou_account(fake)
+        order = new_order((stocked_sku("QB-MT", kg="50"), 2), number="2400000000000000077")
+        assert order_allocate(order=order, acting_user=staff("manager"))
+        parcels = _pack_in_boxes(order, carrier_with_pool(how_many=5), [1, 1])
+        for parcel in parcels:
+            handover_scan(tracking_number=parcel.tracking_number, acting_user=staff())
+
+        _sync(account)
+
+        assert fake.methods().count("open.seller.order.goods.deliver") == 1
+        assert fake.methods().count("open.seller.order.goods.logistics.append") == 1
+        assert [d["expressNo"] for d in fake.delivered] == [p.tracking_number for p in parcels]
+        assert {d["expressCode"] for d in fake.delivered} == {4}  # 顺丰's expressCode
+        order.refresh_from_db()
+        assert order.shipment_reported_at is not None
+    finally:
+        fake.stop()
