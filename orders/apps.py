@@ -15,6 +15,7 @@ class OrdersConfig(AppConfig):
         from orders.importers.service import sweep_imports
         from orders.receivers import fill_backorders_on_stock
         from orders.rollup import rollup_fold
+        from orders.tasks import sweep_platform_sync
         from orders.waiting import allocate_waiting_orders
 
         stock_available.connect(fill_backorders_on_stock, dispatch_uid="orders.fill_backorders")
@@ -24,3 +25,5 @@ class OrdersConfig(AppConfig):
         register_sweeper("imports", sweep_imports)
         register_sweeper("waiting_orders", allocate_waiting_orders)
         register_sweeper("sales_rollup", rollup_fold)  # the dashboard's daily roll-up
+        # Each enabled platform account's sync, queued when its last run is old enough.
+        register_sweeper("platform_sync", sweep_platform_sync)

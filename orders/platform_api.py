@@ -64,6 +64,7 @@ class SyncStateSerializer(serializers.ModelSerializer):
             "last_error_at",
             "next_attempt_at",
             "failures",
+            "last_result",
         ]
 
 

@@ -12,5 +12,6 @@ urlpatterns = [
         platform_views.address_change_done,
         name="address_change_done",
     ),
+    path("<slug:code>/sync/", platform_views.sync_now, name="sync_now"),
     path("<slug:code>/", platform_views.platform_account, name="account"),
 ]

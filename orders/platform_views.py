@@ -17,6 +17,7 @@ from orders.platform_forms import PlatformAccountForm
 from orders.platforms import selectors
 from orders.platforms.models import SECRET_FIELDS, CallOutcome, OrderAddressChange
 from orders.platforms.services import address_change_resolve, platform_account_save
+from orders.tasks import platform_sync_enqueue
 
 
 @role_required(*PLATFORM_MANAGERS)
@@ -99,4 +100,28 @@ def address_change_done(request, pk):
         address_change_resolve(change=change, acting_user=request.user)
     except DomainError as error:
         messages.error(request, error.message)
+    return redirect("platforms:list")
+
+
+@require_POST
+@role_required(*PLATFORM_MANAGERS)
+def sync_now(request, code):
+    """Queue a sync run of the channel for the task worker now, streams waiting after a
+    failure included; the breaker still decides whether anything is sent."""
+    channel = get_object_or_404(Channel, code=code)
+    account = getattr(channel, "platform_account", None)
+    if account is None or not account.is_enabled:
+        messages.error(
+            request, _("%(channel)s has no enabled account.") % {"channel": channel.name}
+        )
+    elif platform_sync_enqueue(channel, force=True):
+        messages.success(
+            request,
+            _("Sync of %(channel)s queued: the task worker runs it within seconds.")
+            % {"channel": channel.name},
+        )
+    else:
+        messages.info(
+            request, _("A sync of %(channel)s is already queued.") % {"channel": channel.name}
+        )
     return redirect("platforms:list")

@@ -53,6 +53,7 @@ from shipping.models import (
     WaybillNumber,
     WaybillPool,
 )
+from shipping.waybills import services as waybills  # a module: the pool source imports this one
 
 TRACKING_NUMBER = re.compile(r"^[A-Za-z0-9-]{6,40}$")
 
@@ -360,8 +361,41 @@ def _renumber_earlier(earlier: Sequence[int], count: int) -> list[str]:
     return warnings
 
 
-@transaction.atomic
 def parcel_pack(
+    *, order: Order, carrier: Carrier, tracking_number: str = "", sorting_code: str = "", **options
+) -> PackResult:
+    """Pack a parcel (``_parcel_pack``). Without a scanned number, a carrier whose waybill
+    source is a service (``shipping.waybills``) gets its number, sorting code and privacy
+    label from that service first, before any row is locked (``waybill_for_packing``); a pack
+    that fails then cancels the number. Pool numbers are taken inside the transaction."""
+    issued = waybills.waybill_for_packing(carrier=carrier, order=order, scanned=tracking_number)
+    if issued is None:
+        return _parcel_pack(
+            order=order,
+            carrier=carrier,
+            tracking_number=tracking_number,
+            sorting_code=sorting_code,
+            **options,
+        )
+    try:
+        result = _parcel_pack(
+            order=order,
+            carrier=carrier,
+            tracking_number=issued.number,
+            sorting_code=sorting_code or issued.sorting_code[:30],
+            **options,
+        )
+    except BaseException:
+        waybills.waybill_void(carrier=carrier, number=issued.number)
+        raise
+    if issued.virtual_number:
+        Parcel.objects.filter(pk=result.parcel.pk).update(virtual_number=issued.virtual_number)
+        result.parcel.virtual_number = issued.virtual_number
+    return result
+
+
+@transaction.atomic
+def _parcel_pack(
     *,
     order: Order,
     carrier: Carrier,

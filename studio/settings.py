@@ -395,6 +395,14 @@ PLATFORM_BREAKER_COOLDOWN_SECONDS = env_int("PLATFORM_BREAKER_COOLDOWN_SECONDS",
 PLATFORM_RATE_LIMIT_INLINE_SECONDS = float(
     os.environ.get("PLATFORM_RATE_LIMIT_INLINE_SECONDS", "2")
 )
+# The sync (orders/platforms/sync.py): every task worker's sweep queues a run for each enabled
+# account this many seconds after its last one; a first run reads this many hours back; each
+# run reads again this many seconds before where the last one stopped (platforms index late),
+# and reads at most this many pages of each stream (the rest waits for the next run).
+PLATFORM_SYNC_SECONDS = env_int("PLATFORM_SYNC_SECONDS", 300)
+PLATFORM_SYNC_FIRST_HOURS = env_int("PLATFORM_SYNC_FIRST_HOURS", 24)
+PLATFORM_SYNC_OVERLAP_SECONDS = env_int("PLATFORM_SYNC_OVERLAP_SECONDS", 120)
+PLATFORM_SYNC_MAX_PAGES = env_int("PLATFORM_SYNC_MAX_PAGES", 100)
 
 # --- Production hardening (on whenever DEBUG is off) ----------------------------------------
 # The defaults pass `manage.py check --deploy`; each switch can be turned off by the

@@ -33,7 +33,8 @@ class FakePlatform:
 
     # --- server plumbing -------------------------------------------------------------------
 
-    def start(self):
+    def start(self, ports=None):
+        """Listen on a free port of ``ports`` (the module's range unless given)."""
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -56,7 +57,7 @@ class FakePlatform:
             def log_message(self, *args):
                 pass
 
-        ports = list(PORTS)
+        ports = list(ports or PORTS)
         random.shuffle(ports)
         for port in ports:
             try:

@@ -37,6 +37,7 @@ class SyncStateAdmin(admin.ModelAdmin):
         "last_error_at",
         "next_attempt_at",
         "failures",
+        "last_result",
     ]
     list_filter = ["stream"]
 

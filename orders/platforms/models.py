@@ -162,6 +162,12 @@ class SyncState(models.Model):
     last_error_at = models.DateTimeField(_("last error at"), null=True, blank=True)
     next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
     failures = models.PositiveIntegerField(_("failures in a row"), default=0)
+    last_result = models.CharField(
+        _("last run"),
+        max_length=300,
+        blank=True,
+        help_text=_("What the last run did, and what in it needs a person."),
+    )
 
     class Meta:
         ordering = ["channel__code", "stream"]

@@ -117,13 +117,15 @@ def sync_state_for(channel: Channel, stream: str) -> SyncState:
 
 
 def sync_state_success(
-    *, state: SyncState, cursor_time: datetime | None = None, cursor: str = ""
+    *, state: SyncState, cursor_time: datetime | None = None, cursor: str = "", result: str = ""
 ) -> SyncState:
-    """Record a run that read everything up to ``cursor_time``."""
+    """Record a run that read everything up to ``cursor_time``; ``result`` says what it
+    did (and what needs a person)."""
     now = timezone.now()
     if cursor_time is not None:
         state.cursor_time = cursor_time
     state.cursor = cursor[:200]
+    state.last_result = result[:300]
     state.last_success_at = now
     state.failures = 0
     state.next_attempt_at = None

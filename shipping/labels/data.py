@@ -5,7 +5,9 @@ carries no electronic copy of the address at the carrier, so its label prints th
 full name, phone and address. Only when the waybill comes with a privacy service (隐私面单:
 the carrier's or its pool's ``privacy_service``) is the label masked — 王*明, house numbers
 hidden — and the phone printed is the virtual number the service gave (``virtual_number``),
-else the masked phone. Pages, the API and exports mask recipients whatever the label says.
+else the masked phone. A number from a waybill service (``shipping.waybills``) says itself
+whether it is a privacy label (``IssuedWaybill.privacy``), before its pool or carrier.
+Pages, the API and exports mask recipients whatever the label says.
 """
 
 import re
@@ -14,12 +16,14 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
+from django.db.models import BooleanField, OuterRef, Prefetch, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 
 from core.models import StudioSettings
 from core.units import WeightUnit
 from inventory.models import ZERO_KG, Storage
 from shipping.models import LabelSize, Parcel, ParcelItem, WaybillNumber
+from shipping.waybills.models import IssuedWaybill, SourceKind
 
 __all__ = [
     "COLD_MARKS",
@@ -110,28 +114,49 @@ class LabelData:
         return " ".join(part for part in (self.recipient_region, self.recipient_detail) if part)
 
 
-def _pool_privacy() -> Subquery:
-    """Whether the pool the parcel's waybill number came from has a privacy service (``None``
-    when the number was scanned, or its pool says "as the carrier")."""
+def _issued_by_service():
+    """The waybill service's record of a number (not cancelled), if a service issued it."""
+    return IssuedWaybill.objects.filter(cancelled_at__isnull=True).exclude(kind=SourceKind.POOL)
+
+
+def _pool_privacy() -> Coalesce:
+    """Whether the parcel's waybill number is a privacy label: as the service that issued it
+    says, else as the pool it came from says (``None`` when the number was scanned, or its
+    pool says "as the carrier")."""
+    issued = _issued_by_service().filter(
+        carrier=OuterRef("carrier"), number=OuterRef("tracking_number")
+    )
     number = WaybillNumber.objects.filter(
         carrier=OuterRef("carrier"), number=OuterRef("tracking_number")
     )
-    return Subquery(number.values("pool__privacy_service")[:1])
+    return Coalesce(
+        Subquery(issued.values("privacy")[:1]),
+        Subquery(number.values("pool__privacy_service")[:1]),
+        output_field=BooleanField(),
+    )
 
 
 def privacy_service(parcel: Parcel) -> bool:
-    """Whether the parcel's waybill comes with a privacy service: its pool says so, or (a
-    scanned number, or a pool that follows its carrier) its carrier does."""
+    """Whether the parcel's waybill comes with a privacy service: the waybill service that
+    issued it, or its pool says so, or (a scanned number, or a pool that follows its carrier)
+    its carrier does."""
     if hasattr(parcel, "pool_privacy"):
         pool = parcel.pool_privacy
     else:
         pool = (
-            WaybillNumber.objects.filter(
-                carrier_id=parcel.carrier_id, number=parcel.tracking_number
-            )
-            .values_list("pool__privacy_service", flat=True)
+            _issued_by_service()
+            .filter(carrier_id=parcel.carrier_id, number=parcel.tracking_number)
+            .values_list("privacy", flat=True)
             .first()
         )
+        if pool is None:
+            pool = (
+                WaybillNumber.objects.filter(
+                    carrier_id=parcel.carrier_id, number=parcel.tracking_number
+                )
+                .values_list("pool__privacy_service", flat=True)
+                .first()
+            )
     return parcel.carrier.privacy_service if pool is None else pool
 
 

@@ -5,8 +5,8 @@ from django.utils.translation import gettext as _
 
 from core.errors import DomainError
 from orders.models import Order
+from shipping import services as shipping_services  # packing imports the sources too
 from shipping.models import Parcel, WaybillNumber
-from shipping.services import waybill_take
 from shipping.waybills.base import Waybill, WaybillSourceBase
 from shipping.waybills.models import SourceKind
 
@@ -16,7 +16,7 @@ class PoolSource(WaybillSourceBase):
 
     def take(self, *, order: Order, pack_index: int = 1) -> Waybill:
         # A pool number comes with nothing else: no sorting code, no privacy service.
-        return Waybill(number=waybill_take(carrier=self.carrier))
+        return Waybill(number=shipping_services.waybill_take(carrier=self.carrier))
 
     @transaction.atomic
     def cancel(self, *, number: str) -> None:

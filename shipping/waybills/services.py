@@ -1,20 +1,28 @@
 """Take and cancel waybill numbers through a carrier's source, and record them.
 
-``waybill_issue`` is what packing will call instead of ``waybill_take`` once it is wired:
-it returns the ``IssuedWaybill`` whose sorting code, destination mark and privacy flag the
-label prints. ``waybill_cancel`` is for a parcel unpacked or voided."""
+``waybill_issue`` returns the ``IssuedWaybill`` whose sorting code, destination mark and
+privacy flag the label prints; packing (``shipping.services.parcel_pack``) takes its number
+through ``waybill_for_packing`` when the carrier's source is a service, before any lock.
+``waybill_cancel`` cancels (回收) a number; ``waybill_void`` and ``waybill_void_on_commit``
+are for a number that will not be used: a pack that failed, a parcel unpacked or voided."""
+
+import logging
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.errors import DomainError
 from orders.models import Order
-from shipping.models import Carrier
+from orders.platforms.errors import PlatformError
+from shipping.models import Carrier, Parcel
 from shipping.waybills.base import WaybillSourceBase
 from shipping.waybills.douyin import DouyinWaybillSource
 from shipping.waybills.models import IssuedWaybill, SourceKind, WaybillSource
 from shipping.waybills.pool import PoolSource
+
+logger = logging.getLogger(__name__)
 
 
 def source_for(carrier: Carrier, **options) -> WaybillSourceBase:
@@ -100,3 +108,58 @@ def waybill_cancel(
         )
     issued.refresh_from_db()
     return issued
+
+
+def service_source(carrier: Carrier) -> WaybillSource | None:
+    """The carrier's active waybill service (not its pools), if it has one."""
+    return (
+        WaybillSource.objects.filter(carrier=carrier, is_active=True)
+        .exclude(kind=SourceKind.POOL)
+        .first()
+    )
+
+
+def waybill_for_packing(
+    *, carrier: Carrier, order: Order, scanned: str = ""
+) -> IssuedWaybill | None:
+    """The number for the next parcel of ``order`` from the carrier's waybill service: its
+    sorting code, destination mark and privacy flag go on the label. None when the packer
+    scanned a number or the carrier takes its numbers from pools (packing takes one then,
+    inside its transaction). Called before packing locks anything: the service is a network
+    call. A service that is down raises (its breaker answers at once): the packer scans a
+    number from a pool roll instead, or picks another carrier."""
+    if scanned.strip() or service_source(carrier) is None:
+        return None
+    earlier = (
+        Parcel.objects.filter(Q(order=order) | Q(items__line__order=order))
+        .values("pk")
+        .distinct()
+        .count()
+    )
+    return waybill_issue(carrier=carrier, order=order, pack_index=earlier + 1)
+
+
+def waybill_void(*, carrier: Carrier, number: str) -> bool:
+    """Cancel a number that will not be used, without raising: a service that refuses or
+    does not answer is logged (the number stays recorded as not cancelled, for a person
+    or a later cancel). True when it was cancelled."""
+    try:
+        waybill_cancel(carrier=carrier, number=number)
+    except (PlatformError, DomainError) as error:
+        logger.warning(
+            "Waybill %s %s could not be cancelled: %s",
+            carrier.code,
+            number,
+            getattr(error, "message", error),
+        )
+        return False
+    return True
+
+
+def waybill_void_on_commit(*, carrier: Carrier, number: str) -> None:
+    """Cancel ``number`` once the caller's transaction commits (a parcel unpacked or voided:
+    the number is off the parcel only then, and a service call must not hold its locks).
+    Only numbers from a waybill service are cancelled; a pool number stays as it is."""
+    if service_source(carrier) is None:
+        return
+    transaction.on_commit(lambda: waybill_void(carrier=carrier, number=number))

@@ -37,6 +37,7 @@ from studio.demo.orders import (
     settle_orders,
 )
 from studio.demo.people import ensure_users
+from studio.demo.platforms import create_platform_states, demo_platforms_present
 from studio.demo.shipping import create_shipping, demo_shipping_present, shipping_counts
 
 
@@ -100,6 +101,9 @@ def seed() -> SeedResult:
             created = True
         if not demo_history_present():
             create_payments(users=users)
+            created = True
+        if not demo_platforms_present():
+            create_platform_states(now=timezone.now(), acting_user=users["manager"])
             created = True
     return SeedResult(created=created, counts=counts() | shipping_counts())
 

@@ -8,6 +8,8 @@ from django.test import RequestFactory
 from core.roles import user_roles
 from inventory.models import Delivery, Farmer, Lot, Product, Sku, StockMovement
 from inventory.selectors import stock_mismatches
+from orders.platforms.models import PlatformAccount, SyncState
+from orders.platforms.sync import accounts_due
 
 
 def _counts():
@@ -83,3 +85,13 @@ def test_seed_demo_stock_matches_its_ledger_and_looks_real(db):
     assert (gift_box.net_kg, gift_box.price) == (Decimal("2.500"), Decimal("49.90"))
     split = Delivery.objects.annotate(grades=Count("lots")).filter(grades__gte=2)
     assert split.exists()
+
+
+def test_seed_demo_shows_platform_sync_states_and_calls_nobody(db, client_for):
+    call_command("seed_demo", verbosity=0)
+
+    assert SyncState.objects.count() == 6
+    assert not PlatformAccount.objects.filter(is_enabled=True).exists()
+    assert accounts_due() == []  # no credentials: the worker queues no sync
+    page = client_for("manager").get("/platforms/").content.decode()
+    assert "回传 164 单" in page

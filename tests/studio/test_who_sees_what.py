@@ -83,6 +83,7 @@ SKIPPED = {
     "shipping:wave_labels_resume": "a POST: draws a stopped label batch again",
     "shipping:print_job_again": "a POST: sends a print job again",
     "platforms:address_change_done": "a POST: marks an address change dealt with",
+    "platforms:sync_now": "a POST: queues a platform sync run",
 }
 # What describes the data rather than carrying it (field names, "¥" in descriptions).
 DOCUMENTATION = {"api:api-root", "api:schema"}
