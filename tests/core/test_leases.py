@@ -182,7 +182,15 @@ def test_stale_leases_are_dropped_and_live_ones_kept():
 def test_a_sweep_runs_every_apps_own_recovery():
     report = leases.sweep()
 
-    assert set(report) == {"requeued", "failed", "dropped", "imports", "waiting_orders"}
+    assert set(report) == {
+        "requeued",
+        "failed",
+        "dropped",
+        "imports",
+        "waiting_orders",
+        "sales_rollup",
+        "platform_sync",
+    }
 
 
 def test_the_health_report_counts_live_workers_stale_claims_and_orphans():
