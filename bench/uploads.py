@@ -4,7 +4,7 @@ by ``read_table`` (the reader of order imports and tracking files) in a fresh pr
 seconds and memory growth (the kernel's peak RSS, reset just before the read, less the RSS
 then).
 
-    .venv/bin/python bench/uploads.py [--lines 50000]
+    .venv/bin/python bench/uploads.py [--lines 35000]
 
 Prints one line. No database is needed.
 """
@@ -69,7 +69,7 @@ def lawful_files(lines: int) -> dict[str, bytes]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--lines", type=int, default=50_000)
+    parser.add_argument("--lines", type=int, default=35_000)
     args = parser.parse_args()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "studio.settings")
     import django

@@ -364,7 +364,9 @@ ORDER_IMPORT_MAX_BYTES = int(os.environ.get("ORDER_IMPORT_MAX_BYTES", str(20 * 1
 # Every uploaded table (order exports, carriers' tracking files) is read within these limits,
 # checked while it streams: a file over one is refused with a message naming it.
 UPLOAD_MAX_INFLATED_BYTES = env_int("UPLOAD_MAX_INFLATED_BYTES", 100 * 1024 * 1024)  # XLSX
-UPLOAD_MAX_ROWS = env_int("UPLOAD_MAX_ROWS", 50_000)
+# 35,000 rows: a 20,000-order livestream is about 26,000; previewing 35,000 grows a worker by
+# about 73 MB, within the 100 MB an upload may cost (docs/BENCHMARKS.md, "Uploads").
+UPLOAD_MAX_ROWS = env_int("UPLOAD_MAX_ROWS", 35_000)
 UPLOAD_MAX_COLUMNS = env_int("UPLOAD_MAX_COLUMNS", 200)
 UPLOAD_MAX_CELL_CHARS = env_int("UPLOAD_MAX_CELL_CHARS", 2_000)
 UPLOAD_MAX_ERROR_ROWS = env_int("UPLOAD_MAX_ERROR_ROWS", 1_000)

@@ -205,7 +205,7 @@ def upload_limits() -> "UploadLimits":
     return UploadLimits(
         max_bytes=max_upload_bytes(),
         max_inflated_bytes=int(getattr(settings, "UPLOAD_MAX_INFLATED_BYTES", 100 * 2**20)),
-        max_rows=int(getattr(settings, "UPLOAD_MAX_ROWS", 50_000)),
+        max_rows=int(getattr(settings, "UPLOAD_MAX_ROWS", 35_000)),
         max_columns=int(getattr(settings, "UPLOAD_MAX_COLUMNS", 200)),
         max_cell_chars=int(getattr(settings, "UPLOAD_MAX_CELL_CHARS", 2_000)),
         max_error_rows=int(getattr(settings, "UPLOAD_MAX_ERROR_ROWS", 1_000)),

@@ -125,8 +125,8 @@ HOSTILE = {
     "shared-string-200mb.xlsx": (lambda: giant_shared_string(200), "unpacks to more than 100 MB"),
     "shared-string-20mb.xlsx": (lambda: giant_shared_string(20), "more than 2,000 characters"),
     "xfd.xlsx": (xfd_rows, "more than 200 columns"),
-    "rows.xlsx": (many_rows_xlsx, "more than 50,000 rows"),
-    "rows.csv": (many_rows_csv, "more than 50,000 rows"),
+    "rows.xlsx": (many_rows_xlsx, "more than 35,000 rows"),
+    "rows.csv": (many_rows_csv, "more than 35,000 rows"),
     "cell.csv": (huge_csv_cell, "more than 2,000 characters"),
 }
 
