@@ -252,24 +252,24 @@ def rollup_orders_moved(
 ) -> None:
     """Orders moved, each ``(order id, from, to, note)`` (``move_locked``'s moves), with the
     events written for them: each order leaves its ``from`` rows for its ``to`` rows, and a
-    shipped event adds to the time-to-ship histogram. Two reads (the orders, their lines by
-    SKU) and an insert per table, whatever the number of orders."""
+    shipped event adds to the time-to-ship histogram. One read (the lines by order and SKU,
+    with their order's day, province and goods total; every order has a line) and an insert
+    per table, whatever the number of orders."""
     if not moves:
         return
     ids = sorted({order_id for order_id, *_rest in moves})
     orders: dict[int, tuple[date, str, Decimal, datetime]] = {}
     lines: dict[int, list[tuple]] = defaultdict(list)
     for chunk in _chunks(ids):
-        for pk, paid_at, province, goods in Order.objects.filter(pk__in=chunk).values_list(
-            "pk", "paid_at", "province", "goods_total"
-        ):
-            orders[pk] = (local_day(paid_at), province, goods, paid_at)
-        for order_id, sku_id, units, kg, amount in (
+        for order_id, paid_at, province, goods, sku_id, units, kg, amount in (
             OrderLine.objects.filter(order_id__in=chunk)
             .order_by()
-            .values_list("order_id", "sku_id")
+            .values_list(
+                "order_id", "order__paid_at", "order__province", "order__goods_total", "sku_id"
+            )
             .annotate(units=Sum("quantity"), kg=Sum("kg"), amount=Sum(LINE_AMOUNT))
         ):
+            orders[order_id] = (local_day(paid_at), province, goods, paid_at)
             lines[order_id].append((sku_id, units, kg, amount))
     sales: dict[tuple, list] = defaultdict(lambda: [0, ZERO])
     skus: dict[tuple, list] = defaultdict(lambda: [0, ZERO, ZERO])

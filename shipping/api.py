@@ -299,6 +299,18 @@ def _refused(number: str, exc: DomainError) -> dict:
     )
 
 
+def _number_on_another_parcel(number: str):
+    """The 400 for a tracking number another request put on a parcel a moment earlier (the
+    parcel's unique number refused this one)."""
+    return domain_error_response(
+        DomainError(
+            _("Tracking number %(number)s is already on another parcel.") % {"number": number},
+            field="tracking_number",
+            code="duplicate",
+        )
+    )
+
+
 @extend_schema_view(
     list=extend_schema(
         summary="List parcels",
@@ -378,14 +390,7 @@ class ParcelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
             return domain_error_response(exc)
         except IntegrityError:
             # Another request put the same tracking number on a parcel a moment earlier.
-            return domain_error_response(
-                DomainError(
-                    _("Tracking number %(number)s is already on another parcel.")
-                    % {"number": data["tracking_number"]},
-                    field="tracking_number",
-                    code="duplicate",
-                )
-            )
+            return _number_on_another_parcel(data["tracking_number"])
         return Response(
             pack_result(packed, self.get_serializer_context()), status=status.HTTP_201_CREATED
         )
@@ -420,14 +425,8 @@ class ParcelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         except DomainError as exc:
             return domain_error_response(exc)
         except IntegrityError:
-            return domain_error_response(
-                DomainError(
-                    _("Tracking number %(number)s is already on another parcel.")
-                    % {"number": data["tracking_number"]},
-                    field="tracking_number",
-                    code="duplicate",
-                )
-            )
+            # Another request put the same tracking number on a parcel a moment earlier.
+            return _number_on_another_parcel(data["tracking_number"])
         parcel = parcel_detail_queryset().get(pk=parcel.pk)
         body = ParcelDetailSerializer(parcel, context=self.get_serializer_context()).data
         return Response(body, status=status.HTTP_201_CREATED)
