@@ -30,6 +30,7 @@ from shipping.models import (
     Carrier,
     HandoverBatch,
     Parcel,
+    ParcelItem,
     ParcelStatus,
     ShipmentReport,
     Wave,
@@ -233,6 +234,37 @@ class ParcelFilters:
     @property
     def is_empty(self) -> bool:
         return not (self.wave_code or self.carrier_code or self.packed_on or self.unprinted)
+
+
+def order_parcel_ids(order_id: int) -> list[int]:
+    """The ids of every parcel of an order, oldest first: its own, and those that hold its
+    items (a box of merged orders belongs to the first order; the others' items are in it).
+    The two are read by their indexes and joined (``UNION``): an ``OR`` across the join would
+    read every parcel and item, a cost that grows with each box packed."""
+    own = Parcel.objects.filter(order_id=order_id).order_by().values_list("pk", flat=True)
+    holding = (
+        ParcelItem.objects.filter(line__order_id=order_id)
+        .order_by()
+        .values_list("parcel_id", flat=True)
+    )
+    return sorted(set(own.union(holding).order_by()))
+
+
+def order_parcels(order_id: int) -> QuerySet[Parcel]:
+    """Every parcel of an order (``order_parcel_ids``), as a queryset to filter further."""
+    return Parcel.objects.filter(pk__in=order_parcel_ids(order_id))
+
+
+def parcel_order_ids(parcel_id: int) -> list[int]:
+    """The orders of a parcel: its own, and those whose items it holds (more than one when
+    orders were merged), by id. Read by the indexes, as ``order_parcels``."""
+    own = Parcel.objects.filter(pk=parcel_id).order_by().values_list("order_id", flat=True)
+    items = (
+        ParcelItem.objects.filter(parcel_id=parcel_id)
+        .order_by()
+        .values_list("line__order_id", flat=True)
+    )
+    return sorted(set(own.union(items).order_by()))
 
 
 def parcels_filtered(filters: ParcelFilters) -> QuerySet[Parcel]:

@@ -17,7 +17,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -53,6 +53,7 @@ from shipping.models import (
     WaybillNumber,
     WaybillPool,
 )
+from shipping.selectors import order_parcel_ids, order_parcels, parcel_order_ids
 from shipping.waybills import services as waybills  # a module: the pool source imports this one
 
 TRACKING_NUMBER = re.compile(r"^[A-Za-z0-9-]{6,40}$")
@@ -216,8 +217,26 @@ def _close_wave_if_done(wave: Wave | None) -> None:
     locked = Wave.objects.select_for_update().filter(pk=wave.pk).first()
     if locked is None or locked.status != WaveStatus.PICKING:
         return
-    if not locked.wave_orders.filter(order__status=OrderStatus.PICKING).exists():
+    if not _wave_still_picking(locked.pk):
         Wave.objects.filter(pk=locked.pk).update(status=WaveStatus.DONE)
+
+
+def _wave_still_picking(wave_id: int) -> bool:
+    """Whether an order of the wave is still being picked. Its orders are read by position,
+    last first (packers work down the pick list, so the last one is usually still picking),
+    each order's status looked up by primary key: a scalar subquery, which PostgreSQL never
+    turns into a join. A join would let the planner read every picking order of the day
+    instead of the wave's few hundred when its statistics are stale, as they are right after
+    a livestream's orders move to picking."""
+    status = Order.objects.filter(pk=OuterRef("order_id")).order_by().values("status")
+    return (
+        WaveOrder.objects.filter(wave_id=wave_id)
+        .annotate(order_status=Subquery(status))
+        .filter(order_status=OrderStatus.PICKING)
+        .order_by("-position")
+        .values_list("pk", flat=True)
+        .first()
+    ) is not None
 
 
 # --- packing ---------------------------------------------------------------------------------
@@ -309,6 +328,19 @@ def box_weight_check(
     )
 
 
+def _valid_weight(weight_kg: Decimal) -> Decimal:
+    if weight_kg <= 0 or weight_kg.as_tuple().exponent < -3:
+        raise DomainError(
+            _("Enter the parcel's weight in kg (up to 3 decimals)."), field="weight_kg"
+        )
+    return weight_kg
+
+
+def _reason(options: dict) -> str:
+    """The packer's reason for a weight outside the band, on one line."""
+    return " ".join(options.get("weight_reason", "").split())[:200]
+
+
 def _weight_refused(warning: str) -> DomainError:
     return DomainError(
         _("%(warning)s Weigh the box again, or say why it is right and pack.")
@@ -325,12 +357,7 @@ def _number_the_box(
     its earlier boxes. A read under the order's lock, which orders every box of one order:
     the earlier boxes are renumbered later (``_renumber_earlier``), after the lots, in the
     lock order."""
-    earlier = list(
-        Parcel.objects.filter(Q(order_id=primary.pk) | Q(items__line__order_id=primary.pk))
-        .distinct()
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
+    earlier = order_parcel_ids(primary.pk)
     sequence = len(earlier) + 1
     count = sequence if complete else max(planned or 0, sequence + 1)
     return sequence, count, earlier
@@ -366,10 +393,12 @@ def parcel_pack(
 ) -> PackResult:
     """Pack a parcel (``_parcel_pack``). Without a scanned number, a carrier whose waybill
     source is a service (``shipping.waybills``) gets its number, sorting code and privacy
-    label from that service first, before any row is locked (``waybill_for_packing``); a pack
-    that fails then cancels the number. Pool numbers are taken inside the transaction."""
-    issued = waybills.waybill_for_packing(carrier=carrier, order=order, scanned=tracking_number)
-    if issued is None:
+    label from that service first, before any row is locked (``waybill_for_packing``) — and
+    before that, a weight outside what the box should hold is refused, read without a lock,
+    so that no number is asked for a box that will not be packed; a pack that fails then
+    cancels the number. Pool and scanned numbers are taken inside the transaction, which a
+    refusal rolls back: the weight is checked there only once, under the orders' locks."""
+    if not waybills.issues_numbers(carrier=carrier, scanned=tracking_number):
         return _parcel_pack(
             order=order,
             carrier=carrier,
@@ -377,6 +406,15 @@ def parcel_pack(
             sorting_code=sorting_code,
             **options,
         )
+    weight_kg = _valid_weight(options["weight_kg"])
+    early = box_weight_check(
+        order=order, merge=options.get("merge", ()), items=options.get("items")
+    )
+    if early is not None and early.warning(weight_kg) and not _reason(options):
+        raise _weight_refused(early.warning(weight_kg))
+    issued = waybills.waybill_for_packing(carrier=carrier, order=order, scanned=tracking_number)
+    if issued is None:  # the service was switched off meanwhile: a pool number, then
+        return _parcel_pack(order=order, carrier=carrier, sorting_code=sorting_code, **options)
     try:
         result = _parcel_pack(
             order=order,
@@ -417,19 +455,13 @@ def _parcel_pack(
     boxes (``sequence``/``parcel_count``; ``parcel_count`` is the packer's plan, at least one
     more box while units are left). The tracking number is the scanned one, or the carrier's
     next free waybill. A weight outside the expected band is refused unless the packer says
-    why (``weight_reason``, kept on the parcel and its first tracking event), checked before
-    any number is taken; an unusual number only warns.
+    why (``weight_reason``, kept on the parcel and its first tracking event), checked under
+    the orders' locks against what they hold; an unusual number only warns.
 
     Locks, in the lock order: the waybill number (``SKIP LOCKED``), the orders, the lots,
     the order's earlier parcels, then the wave when the last of its orders is packed."""
-    if weight_kg <= 0 or weight_kg.as_tuple().exponent < -3:
-        raise DomainError(
-            _("Enter the parcel's weight in kg (up to 3 decimals)."), field="weight_kg"
-        )
-    reason = " ".join(weight_reason.split())[:200]
-    early = box_weight_check(order=order, merge=merge, items=items)
-    if early is not None and early.warning(weight_kg) and not reason:
-        raise _weight_refused(early.warning(weight_kg))
+    _valid_weight(weight_kg)
+    reason = _reason({"weight_reason": weight_reason})
     number = tracking_number.strip()
     warnings = _claim_scanned(carrier, number) if number else []
     number = number or _take_waybill(carrier)
@@ -529,19 +561,7 @@ def _wave_of(order: Order) -> Wave | None:
 
 def parcel_orders(parcel: Parcel) -> list[Order]:
     """Every order with items in the parcel (more than one when orders were merged)."""
-    return list(Order.objects.filter(pk__in=_parcel_order_ids(parcel.pk)).order_by("pk"))
-
-
-def _parcel_order_ids(parcel_id: int) -> list[int]:
-    """The orders of a parcel: its own, and those whose items it holds. A parcel's orders never
-    change, so they are read before any lock is taken."""
-    return sorted(
-        set(
-            Order.objects.filter(
-                Q(parcels__pk=parcel_id) | Q(lines__parcel_items__parcel_id=parcel_id)
-            ).values_list("pk", flat=True)
-        )
-    )
+    return list(Order.objects.filter(pk__in=parcel_order_ids(parcel.pk)).order_by("pk"))
 
 
 def _orders_all_at(order_ids: Sequence[int], to: str) -> list[int]:
@@ -551,7 +571,7 @@ def _orders_all_at(order_ids: Sequence[int], to: str) -> list[int]:
     still picking, not packed."""
     ready = []
     for order_id in order_ids:
-        parcels = Parcel.objects.filter(Q(order_id=order_id) | Q(items__line__order_id=order_id))
+        parcels = order_parcels(order_id)
         if to == ParcelStatus.SHIPPED:
             behind = parcels.filter(status=ParcelStatus.PACKED).exists()
         elif to == ParcelStatus.RETURNED:
@@ -577,7 +597,7 @@ def parcel_transition(
     an order has shipped (or been delivered), orders moves the order on. Locks the parcel's
     orders first (``orders_lock``), then the parcel: two parcels of one order handed over at
     once decide one after the other, so the second sees the first."""
-    order_ids = _parcel_order_ids(parcel.pk)
+    order_ids = parcel_order_ids(parcel.pk)  # never change: read before any lock
     orders_lock(order_ids=order_ids)
     locked = Parcel.objects.select_for_update().get(pk=parcel.pk)
     if to not in PARCEL_TRANSITIONS[locked.status]:
@@ -952,7 +972,7 @@ def parcel_return(*, parcel: Parcel, rows: Sequence[ReturnRow], acting_user) -> 
     returns of one parcel), the lots (in lot-id order), then the parcel."""
     if not rows:
         raise DomainError(_("Say what came back."), field="rows")
-    order_ids = _parcel_order_ids(parcel.pk)
+    order_ids = parcel_order_ids(parcel.pk)  # never change: read before any lock
     orders_lock(order_ids=order_ids)
     back: dict[int, Decimal] = {}  # per item: returned before, plus the rows above this one
     for index, row in enumerate(rows):

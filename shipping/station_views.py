@@ -9,7 +9,7 @@ from decimal import ROUND_CEILING, Decimal
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
@@ -27,6 +27,7 @@ from shipping.models import Carrier, Parcel, PrintJobState, Wave, WaveOrder, Way
 from shipping.printing.forms import StationChoiceForm
 from shipping.printing.services import labels_print
 from shipping.printing.stations import station_for
+from shipping.selectors import order_parcels
 from shipping.services import (
     box_weight_check,
     expected_weight,
@@ -159,12 +160,7 @@ def _held_units(orders: Sequence[Order]) -> dict[int, int]:
 def _boxes(order: Order, carrier: Carrier | None, expected: Decimal) -> dict:
     """The order's boxes so far, this box's number and how many the order is planned in: the
     carrier's weight limit per parcel suggests it."""
-    earlier = list(
-        Parcel.objects.filter(Q(order=order) | Q(items__line__order=order))
-        .distinct()
-        .select_related("carrier")
-        .order_by("pk")
-    )
+    earlier = list(order_parcels(order.pk).select_related("carrier").order_by("pk"))
     limit = carrier.max_parcel_kg if carrier is not None else None
     suggested = 1
     if limit and expected > limit:

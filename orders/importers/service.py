@@ -44,6 +44,7 @@ from django.utils.translation import ngettext
 from django_tasks_db.models import DBTaskResult
 
 from core import leases
+from core.db import analyze
 from core.errors import DomainError
 from core.exports import neutralise
 from inventory.models import mask_phone
@@ -74,12 +75,14 @@ from orders.importers.rows import (
 from orders.importers.writing import write_orders
 from orders.lifecycle import CANCELLABLE, CLOSED
 from orders.models import (
+    Allocation,
     Channel,
     ImportBatch,
     ImportMode,
     ImportRowError,
     ImportStatus,
     Order,
+    OrderLine,
     OrderStatus,
 )
 from orders.services import order_cancel
@@ -694,6 +697,7 @@ def _run(
             created = _write_new(batch, plan, settled, progress, lease)
     else:
         created = _write_new(batch, plan, settled, progress, lease)
+    analyze(Order, OrderLine, rows=created)  # before allocation plans its reads of them
     created += len(plan.written)
 
     lease.check()
@@ -705,6 +709,8 @@ def _run(
             _allocation_to_worker(batch)
             return
         outcome = _outcome(allocation_counts(batch))
+        # Waves, pick lists and packing read these next, within seconds.
+        analyze(Order, Allocation, rows=outcome["allocated"] + outcome["backordered"])
         allocation = {
             "allocated": outcome["allocated"],
             "backordered": outcome["backordered"],

@@ -9,14 +9,14 @@ are for a number that will not be used: a pack that failed, a parcel unpacked or
 import logging
 
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.errors import DomainError
 from orders.models import Order
 from orders.platforms.errors import PlatformError
-from shipping.models import Carrier, Parcel
+from shipping.models import Carrier
+from shipping.selectors import order_parcel_ids
 from shipping.waybills.base import WaybillSourceBase
 from shipping.waybills.douyin import DouyinWaybillSource
 from shipping.waybills.models import IssuedWaybill, SourceKind, WaybillSource
@@ -119,6 +119,12 @@ def service_source(carrier: Carrier) -> WaybillSource | None:
     )
 
 
+def issues_numbers(*, carrier: Carrier, scanned: str = "") -> bool:
+    """Whether packing this carrier's parcel asks its waybill service for the number (none was
+    scanned and the carrier has an active service)."""
+    return not scanned.strip() and service_source(carrier) is not None
+
+
 def waybill_for_packing(
     *, carrier: Carrier, order: Order, scanned: str = ""
 ) -> IssuedWaybill | None:
@@ -128,14 +134,9 @@ def waybill_for_packing(
     inside its transaction). Called before packing locks anything: the service is a network
     call. A service that is down raises (its breaker answers at once): the packer scans a
     number from a pool roll instead, or picks another carrier."""
-    if scanned.strip() or service_source(carrier) is None:
+    if not issues_numbers(carrier=carrier, scanned=scanned):
         return None
-    earlier = (
-        Parcel.objects.filter(Q(order=order) | Q(items__line__order=order))
-        .values("pk")
-        .distinct()
-        .count()
-    )
+    earlier = len(order_parcel_ids(order.pk))
     return waybill_issue(carrier=carrier, order=order, pack_index=earlier + 1)
 
 

@@ -17,12 +17,14 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import translation
 from django_tasks_db.models import DBTaskResult
 
+from core import db
 from inventory.models import Lot
 from inventory.selectors import stock_mismatches
 from orders.checks import reservations_match_allocations
 from orders.importers import service
 from orders.importers.writing import copy_matches_models, uses_copy
 from orders.models import (
+    Allocation,
     Channel,
     ImportBatch,
     ImportMode,
@@ -716,3 +718,51 @@ def test_an_overlapping_file_marks_an_order_the_platform_refunded_as_refunded(ma
     assert order.status == OrderStatus.REFUNDED
     assert "退款成功" in order.events.latest("id").note
     assert_stock_consistent()
+
+
+# --- statistics after a large import ---------------------------------------------------------
+# Waves, pick lists and packing follow within seconds: PostgreSQL must plan them from
+# statistics that know the new orders (core.db.analyze).
+
+
+def _last_analyzed(model):
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
+        cursor.execute("SELECT pg_stat_get_last_analyze_time(%s::regclass)", [model._meta.db_table])
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_large_import_analyzes_the_orders_lines_and_allocations_it_wrote(
+    manager, stock, sessions, monkeypatch
+):
+    tables = (Order, OrderLine, Allocation)
+    before = [_last_analyzed(model) for model in tables]  # None, or an earlier test's
+    monkeypatch.setattr(db, "ANALYZE_AFTER_ROWS", 5)  # the fixture's 7 orders count as many
+
+    batch = run("kuaishou_gb18030.csv", manager)
+
+    assert (batch.status, batch.created_count) == ("done", 7)
+    after = [_last_analyzed(model) for model in tables]
+    for old, new in zip(before, after, strict=True):
+        assert new is not None and (old is None or new > old)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_small_import_leaves_the_statistics_to_autovacuum(manager, stock, sessions):
+    tables = (Order, OrderLine, Allocation)
+    before = [_last_analyzed(model) for model in tables]
+
+    batch = run("kuaishou_gb18030.csv", manager)  # 7 orders, below ANALYZE_AFTER_ROWS
+
+    assert batch.status == "done"
+    assert [_last_analyzed(model) for model in tables] == before
+
+
+def test_analyze_runs_only_on_postgresql_and_only_after_enough_rows():
+    many = db.ANALYZE_AFTER_ROWS
+    assert db.analyze(Order, rows=many - 1) is False
+    assert db.analyze() is False
+    assert db.analyze(Order, rows=many) is (connection.vendor == "postgresql")

@@ -694,7 +694,7 @@ def test_pack_answers_from_the_packed_objects_without_reading_the_parcel_again(
     # the whole call, packing included (see shipping.services): asking whether the carrier's
     # numbers come from a waybill service is one query; taking the waybill number is one
     # statement on PostgreSQL, two elsewhere
-    assert len(queries) == (25 if connection.vendor == "postgresql" else 26)
+    assert len(queries) == (24 if connection.vendor == "postgresql" else 25)
     parcel = response.json()["parcel"]
     assert not any("shipping_returnline" in q["sql"] for q in queries.captured_queries)
     assert parcel["channel"] == "kuaishou"

@@ -29,6 +29,7 @@ from shipping.models import (
     WaveStatus,
     WaybillNumber,
 )
+from shipping.selectors import order_parcel_ids, parcel_order_ids
 from shipping.services import (
     ReturnRow,
     handover_scan,
@@ -468,6 +469,21 @@ def test_a_wave_closes_when_its_last_order_is_packed():
     _pack(first)
     assert reload(wave).status == WaveStatus.PICKING
     _pack(second)
+    assert reload(wave).status == WaveStatus.DONE
+
+
+def test_a_wave_stays_open_while_its_first_order_waits_behind_packed_later_ones():
+    # given a wave of three orders, packed from the end of the pick list
+    sku = stocked_sku()
+    carrier_with_pool()
+    orders = [allocated_order((sku, 1), recipient_name=name) for name in ("甲", "乙", "丙")]
+    wave = wave_create(orders=orders, acting_user=staff())
+    _pack(orders[2])
+    _pack(orders[1])
+
+    # then the first order (position 1) still keeps the wave open; packing it closes the wave
+    assert reload(wave).status == WaveStatus.PICKING
+    _pack(orders[0])
     assert reload(wave).status == WaveStatus.DONE
 
 
@@ -921,6 +937,30 @@ def test_a_box_closed_with_units_left_is_one_of_at_least_two_and_the_plan_can_gr
     third = box(3, "8.4")
     assert third.complete and (third.parcel.sequence, third.parcel.parcel_count) == (3, 3)
     assert reload(order).status == OrderStatus.PACKED
+
+
+def test_an_orders_boxes_include_the_box_it_shared_with_another_order():
+    # given two orders to one buyer: the first box holds all of A and one unit of B
+    sf = carrier_with_pool()
+    sku = stocked_sku("HS-5J", kg="40")
+    a, b = allocated_order((sku, 1)), allocated_order((sku, 2))
+    a_line, b_line = a.lines.get(), b.lines.get()
+    shared = parcel_pack(
+        order=a, merge=[b], carrier=sf, weight_kg=D("5.6"), acting_user=staff(),
+        items=[PackItem(a_line.pk, 1), PackItem(b_line.pk, 1)], parcel_count=2,
+    ).parcel  # fmt: skip
+    assert shared.order_id == a.pk
+
+    # when B's last unit goes into a box of its own
+    own = parcel_pack(order=b, carrier=sf, weight_kg=D("2.8"), acting_user=staff()).parcel
+
+    # then that box is B's second: the shared box (filed under A) counts among B's boxes
+    assert (own.sequence, own.parcel_count) == (2, 2)
+    assert order_parcel_ids(b.pk) == [shared.pk, own.pk]
+    assert order_parcel_ids(a.pk) == [shared.pk]
+    assert parcel_order_ids(shared.pk) == [a.pk, b.pk]
+    assert parcel_order_ids(own.pk) == [b.pk]
+    assert [reload(a).status, reload(b).status] == [OrderStatus.PACKED, OrderStatus.PACKED]
 
 
 def test_a_planned_count_numbers_the_first_box_of_three():
