@@ -28,14 +28,15 @@ from shipping.models import (
     Wave,
     WaveOrder,
 )
+from shipping.waybills.services import with_service_flag
 
 MAX_BATCH = 1000  # numbers or parcels in one handover, tracking or label request
 
 
-def _carrier_field(**kwargs) -> serializers.SlugRelatedField:
+def _carrier_field(queryset=None, **kwargs) -> serializers.SlugRelatedField:
     return serializers.SlugRelatedField(
         slug_field="code",
-        queryset=Carrier.objects.filter(is_active=True),
+        queryset=Carrier.objects.filter(is_active=True) if queryset is None else queryset,
         help_text=_("The carrier's code, e.g. sf."),
         error_messages={"does_not_exist": _("No active carrier has the code “{value}”.")},
         **kwargs,
@@ -366,7 +367,8 @@ class PackSerializer(serializers.Serializer):
         help_text=_("The channel's code, when `order` is an order number."),
         error_messages={"does_not_exist": _("No channel has the code “{value}”.")},
     )
-    carrier = _carrier_field()
+    # Read with whether a waybill service gives its numbers: packing asks nothing more.
+    carrier = _carrier_field(with_service_flag(Carrier.objects.filter(is_active=True)))
     weight_kg = kg_input(min_value=Decimal("0.001"))
     tracking_number = serializers.CharField(
         max_length=40,

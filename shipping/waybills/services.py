@@ -9,6 +9,7 @@ are for a number that will not be used: a pack that failed, a parcel unpacked or
 import logging
 
 from django.db import transaction
+from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -110,6 +111,17 @@ def waybill_cancel(
     return issued
 
 
+def with_service_flag(carriers: QuerySet[Carrier]) -> QuerySet[Carrier]:
+    """These carriers, each read with ``has_waybill_service`` (whether an active waybill
+    service gives its numbers), so that packing asks nothing more (``issues_numbers``)."""
+    services = (
+        WaybillSource.objects.filter(carrier=OuterRef("pk"), is_active=True)
+        .exclude(kind=SourceKind.POOL)
+        .order_by()
+    )
+    return carriers.annotate(has_waybill_service=Exists(services))
+
+
 def service_source(carrier: Carrier) -> WaybillSource | None:
     """The carrier's active waybill service (not its pools), if it has one."""
     return (
@@ -122,7 +134,10 @@ def service_source(carrier: Carrier) -> WaybillSource | None:
 def issues_numbers(*, carrier: Carrier, scanned: str = "") -> bool:
     """Whether packing this carrier's parcel asks its waybill service for the number (none was
     scanned and the carrier has an active service)."""
-    return not scanned.strip() and service_source(carrier) is not None
+    if scanned.strip():
+        return False
+    known = getattr(carrier, "has_waybill_service", None)  # read with the carrier
+    return known if known is not None else service_source(carrier) is not None
 
 
 def waybill_for_packing(

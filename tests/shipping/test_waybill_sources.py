@@ -184,3 +184,30 @@ def test_a_service_that_is_down_opens_the_carriers_breaker(fake, zto_from_douyin
     assert len(fake.calls) == 2
     assert CircuitBreaker.objects.get(key="waybill:zto").state == "open"
     assert not IssuedWaybill.objects.exists()
+
+
+def test_the_pack_api_asks_the_service_only_for_a_box_of_the_right_weight(
+    fake, zto_from_douyin, client_for
+):
+    # given an allocated 抖店 order whose carrier takes its numbers from the 抖店 service
+    order = _douyin_order()
+    order_allocate(order=order, acting_user=staff("manager"))
+    client = client_for("packer")
+    body = {"order": str(order.pk), "carrier": "zto"}
+
+    # when the scale reads a box far too light, the service is not asked for a number
+    light = client.post(
+        "/api/parcels/pack/", {**body, "weight_kg": "0.500"}, content_type="application/json"
+    )
+    assert light.status_code == 400, light.content
+    assert "2.600–3.000" in str(light.json()["weight_kg"])  # the band, in either language
+    assert fake.calls == [] and not IssuedWaybill.objects.exists()
+
+    # then at the right weight the parcel carries the service's number and sorting code
+    packed = client.post(
+        "/api/parcels/pack/", {**body, "weight_kg": "2.800"}, content_type="application/json"
+    )
+    assert packed.status_code == 201, packed.content
+    parcel = Parcel.objects.get()
+    assert (parcel.tracking_number, parcel.sorting_code) == ("75000000000001", "351-W12 08")
+    assert [method for method, _params, _signed in fake.calls] == ["logistics.newCreateOrder"]
