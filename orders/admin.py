@@ -278,8 +278,8 @@ class SalesDayAdmin(RollupAdmin):
 
 @admin.register(SkuSalesDay)
 class SkuSalesDayAdmin(RollupAdmin):
-    list_display = ["day", "status", "sku", "units", "kg", "amount", "folded"]
-    list_filter = ["status", "folded"]
+    list_display = ["day", "closed", "sku", "units", "kg", "amount", "folded"]
+    list_filter = ["closed", "folded"]
     list_select_related = ["sku"]
 
 

@@ -25,7 +25,7 @@ allocations and an order in any other state holds none. Every move below keeps t
 """
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -38,7 +38,6 @@ from django.utils.translation import gettext as _
 from core.errors import DomainError
 from inventory.models import Lot
 from orders.models import Allocation, Order, OrderEvent, OrderLine, OrderStatus
-from orders.rollup import rollup_orders_moved
 
 S = OrderStatus
 KG_STEP = Decimal("0.001")
@@ -110,6 +109,18 @@ def _stock_mismatch(order_number: str, to: str) -> DomainError:
 
 # --- locks and moves -------------------------------------------------------------------------
 
+# Called after every move, in its transaction, with (moves, events, orders): the modules that
+# keep figures of orders by status (the dashboard's daily roll-up, ``orders.rollup``) register
+# here when the app is ready (``orders.apps``), since they read the status groups above.
+MoveListener = Callable[[Sequence[tuple[int, str, str, str]], list, Mapping[int, Order]], None]
+_move_listeners: list[MoveListener] = []
+
+
+def on_moved(listener: MoveListener) -> None:
+    """Call ``listener`` after every move (``move_locked``), once however often registered."""
+    if listener not in _move_listeners:
+        _move_listeners.append(listener)
+
 
 def lock_orders(
     order_ids: Iterable[int] | QuerySet, *, related: Sequence[str] = ()
@@ -128,10 +139,16 @@ def lock_orders(
     return {order.pk: order for order in query.filter(pk__in=order_ids).order_by("pk")}
 
 
-def move_locked(*, moves: Sequence[tuple[int, str, str, str]], acting_user) -> None:
+def move_locked(
+    *,
+    moves: Sequence[tuple[int, str, str, str]],
+    acting_user,
+    orders: Mapping[int, Order] | None = None,
+) -> None:
     """Move many orders at once, each ``(order id, from, to, note)``: one ``UPDATE`` per target
     status and one insert of their events. For orders' own services, which have locked the
-    orders (``lock_orders``) and read ``from`` under the lock. Every move is checked against
+    orders (``lock_orders``) and read ``from`` under the lock; ``orders``, the locked orders by
+    id, spare the listeners (``on_moved``) reading them again. Every move is checked against
     ``ALLOWED_TRANSITIONS`` first; one forbidden move refuses them all (``TransitionError``),
     before anything is written."""
     for order_id, from_status, to, _note in moves:
@@ -157,7 +174,8 @@ def move_locked(*, moves: Sequence[tuple[int, str, str, str]], acting_user) -> N
             for order_id, from_status, to, note in moves
         ]
     )
-    rollup_orders_moved(moves, events)  # the dashboard's daily roll-up (orders.rollup)
+    for listener in _move_listeners:
+        listener(moves, events, orders or {})
 
 
 @transaction.atomic
@@ -174,7 +192,11 @@ def order_transition(*, order: Order, to: str, acting_user=None, note: str = "")
     holds = Allocation.objects.filter(line__order=locked).exists()
     if (to in HOLDS_STOCK) != holds:
         raise _stock_mismatch(locked.external_no, to)
-    move_locked(moves=[(locked.pk, locked.status, to, note)], acting_user=acting_user)
+    move_locked(
+        moves=[(locked.pk, locked.status, to, note)],
+        acting_user=acting_user,
+        orders={locked.pk: locked},
+    )
     locked.status = order.status = to
     return locked
 
@@ -206,6 +228,7 @@ def orders_pick(*, order_ids: Iterable[int] | QuerySet, acting_user, note: str =
     move_locked(
         moves=[(order.pk, order.status, S.PICKING, note) for order in picked],
         acting_user=acting_user,
+        orders=locked,
     )
     for order in picked:
         order.status = S.PICKING
@@ -423,7 +446,7 @@ def orders_pack(
         if each.status != to:
             moves.append((order_id, each.status, to, note))
             each.status = to
-    move_locked(moves=moves, acting_user=acting_user)
+    move_locked(moves=moves, acting_user=acting_user, orders=locked)
     order.status = primary.status
     others = [locked[pk] for pk in ids if pk != primary.pk]
     return Packing(orders=[primary, *others], items=packed_items, packed=packed)
@@ -442,7 +465,7 @@ def orders_lock(*, order_ids: Iterable[int]) -> dict[int, str]:
 def _advance(order_ids: Iterable[int], *, frm: str, to: str, acting_user, note: str) -> list[int]:
     locked = lock_orders(order_ids)
     ready = [pk for pk, order in locked.items() if order.status == frm]
-    move_locked(moves=[(pk, frm, to, note) for pk in ready], acting_user=acting_user)
+    move_locked(moves=[(pk, frm, to, note) for pk in ready], acting_user=acting_user, orders=locked)
     return ready
 
 

@@ -448,8 +448,7 @@ def _rollup_rows(
     places = cube.groupby(["status", "province"], as_index=False)[["orders", "fen"]].sum()
     times = cube[~cube["status"].isin(CLOSED)]
     sku_sums = list(
-        SkuSalesDay.objects.filter(day__gte=first, day__lte=last)
-        .exclude(status__in=CLOSED)
+        SkuSalesDay.objects.filter(day__gte=first, day__lte=last, closed=False)
         .order_by()
         .values_list("sku_id")
         .annotate(units=Sum("units"), kg=Sum("kg"), amount=Sum("amount"))

@@ -2,7 +2,8 @@
 that a range of whole days is read from a few thousand rows instead of every order line.
 
 Three tables (``orders.rollup_models``): ``SalesDay`` (day × status × province: orders, goods
-total, refunds), ``SkuSalesDay`` (day × status × SKU: units, kg, amount) and ``ShipTimeDay``
+total, refunds), ``SkuSalesDay`` (day × closed or not × SKU: units, kg, amount — what sold is
+what no closed order holds, whatever step of the way the others are at) and ``ShipTimeDay``
 (day × minutes from payment to the shipped event: orders). The day is the order's payment
 day in the studio's time zone, so a range's figures are those of the orders paid in it, as
 ``orders.reports.sales_dashboard`` counts them from the lines.
@@ -12,8 +13,12 @@ one line each:
 
 - new orders: ``rollup_orders_added(ids)`` (``orders.services.orders_create`` and the
   importer's writers, ``orders.importers.writing``);
-- status moves: ``rollup_orders_moved(moves, events)`` (``orders.lifecycle.move_locked``,
-  through which every transition, allocation, cancellation and refund goes);
+- status moves: ``rollup_orders_moved(moves, events, orders)``, called by
+  ``orders.lifecycle.move_locked`` (through which every transition, allocation, cancellation
+  and refund goes) as a listener registered in ``orders.apps``. A move between two open
+  statuses (allocated → picking → packed → shipped…) changes only ``SalesDay`` and, given the
+  locked orders, reads nothing: one insert; only a move that closes an order (or reopens
+  none: closed is final) moves its lines' ``SkuSalesDay`` rows;
 - a province (or anything else an order is counted by) changing: ``rollup_orders_removed(ids)``
   before the change is saved and ``rollup_orders_added(ids)`` after
   (``orders.services.order_address_change``, ``orders.addresses.order_address_correct``);
@@ -36,13 +41,15 @@ leaves the roll-up behind: ``manage.py rollup_sales --check`` says which days di
 
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import NamedTuple
 
 from django.db import connection, transaction
 from django.db.models import (
+    BooleanField,
+    Case,
     Count,
     DecimalField,
     ExpressionWrapper,
@@ -51,10 +58,13 @@ from django.db.models import (
     IntegerField,
     Q,
     Sum,
+    Value,
+    When,
 )
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from orders.lifecycle import CLOSED
 from orders.models import Order, OrderEvent, OrderLine, OrderStatus
 from orders.rollup_models import SalesDay, ShipTimeDay, SkuSalesDay
 
@@ -67,7 +77,7 @@ LINE_AMOUNT = ExpressionWrapper(
 # The table, its key columns and its summed columns.
 TABLES = (
     (SalesDay, ("status", "province"), ("orders", "goods_total", "refunds")),
-    (SkuSalesDay, ("status", "sku_id"), ("units", "kg", "amount")),
+    (SkuSalesDay, ("closed", "sku_id"), ("units", "kg", "amount")),
     (ShipTimeDay, ("minutes",), ("orders",)),
 )
 REFUNDS = ""  # SalesDay.status of the rows that carry refunds only
@@ -140,7 +150,7 @@ def _chunks(ids: Sequence[int]):
 def _source(condition, m: Models = MODELS) -> tuple[list, list, list]:
     """What the orders matching ``condition(prefix)`` (a Q on Order, or on a model reaching it
     through ``prefix``) contribute, grouped in the database: sales rows (day, status,
-    province, orders, goods total), SKU rows (day, status, sku id, units, kg, amount) and
+    province, orders, goods total), SKU rows (day, closed, sku id, units, kg, amount) and
     shipping-time rows (day, minutes, orders)."""
     tz = timezone.get_default_timezone()
     sales = list(
@@ -153,8 +163,8 @@ def _source(condition, m: Models = MODELS) -> tuple[list, list, list]:
     skus = list(
         m.line.objects.filter(condition("order__"))
         .order_by()
-        .annotate(day=TruncDate("order__paid_at", tzinfo=tz))
-        .values_list("day", "order__status", "sku_id")
+        .annotate(day=TruncDate("order__paid_at", tzinfo=tz), closed=_closed("order__status"))
+        .values_list("day", "closed", "sku_id")
         .annotate(units=Sum("quantity"), kg=Sum("kg"), amount=Sum(LINE_AMOUNT))
     )
     ships = list(
@@ -168,6 +178,14 @@ def _source(condition, m: Models = MODELS) -> tuple[list, list, list]:
         .annotate(n=Count("*"))
     )
     return sales, skus, ships
+
+
+def _closed(status_field: str) -> Case:
+    return Case(
+        When(**{f"{status_field}__in": sorted(CLOSED)}, then=Value(True)),
+        default=Value(False),
+        output_field=BooleanField(),
+    )
 
 
 def _by_ids(ids: Sequence[int]):
@@ -211,10 +229,10 @@ def _insert(
     m.skus.objects.bulk_create(
         [
             m.skus(
-                day=day, status=status, sku_id=sku_id, units=sign * units, kg=sign * kg,
+                day=day, closed=closed, sku_id=sku_id, units=sign * units, kg=sign * kg,
                 amount=sign * amount, folded=folded,
             )
-            for day, status, sku_id, units, kg, amount in skus
+            for day, closed, sku_id, units, kg, amount in skus
             if units or kg or amount
         ],
         batch_size=CHUNK,
@@ -248,19 +266,28 @@ def rollup_orders_removed(order_ids: Iterable[int]) -> None:
 
 
 def rollup_orders_moved(
-    moves: Sequence[tuple[int, str, str, str]], events: Iterable[OrderEvent] = ()
+    moves: Sequence[tuple[int, str, str, str]],
+    events: Iterable[OrderEvent] = (),
+    orders: Mapping[int, Order] | None = None,
 ) -> None:
     """Orders moved, each ``(order id, from, to, note)`` (``move_locked``'s moves), with the
-    events written for them: each order leaves its ``from`` rows for its ``to`` rows, and a
-    shipped event adds to the time-to-ship histogram. One read (the lines by order and SKU,
-    with their order's day, province and goods total; every order has a line) and an insert
-    per table, whatever the number of orders."""
+    events written for them and, if the caller holds them, the orders (read under their lock):
+    each order leaves its ``from`` row for its ``to`` row, an order that closes takes its
+    lines' SKU rows from sold to closed, and a shipped event adds to the time-to-ship
+    histogram. Given the orders and no order closing, nothing is read; otherwise one read (the
+    lines by order and SKU, with their order's day, province and goods total). One insert per
+    table with rows, whatever the number of orders."""
     if not moves:
         return
-    ids = sorted({order_id for order_id, *_rest in moves})
-    orders: dict[int, tuple[date, str, Decimal, datetime]] = {}
+    known = orders or {}
+    closing = {order_id for order_id, frm, to, _note in moves if (frm in CLOSED) != (to in CLOSED)}
+    unknown = {order_id for order_id, *_rest in moves if order_id not in known}
+    facts: dict[int, tuple[date, str, Decimal, datetime]] = {
+        order_id: (local_day(order.paid_at), order.province, order.goods_total, order.paid_at)
+        for order_id, order in known.items()
+    }
     lines: dict[int, list[tuple]] = defaultdict(list)
-    for chunk in _chunks(ids):
+    for chunk in _chunks(sorted(closing | unknown)):
         for order_id, paid_at, province, goods, sku_id, units, kg, amount in (
             OrderLine.objects.filter(order_id__in=chunk)
             .order_by()
@@ -269,25 +296,27 @@ def rollup_orders_moved(
             )
             .annotate(units=Sum("quantity"), kg=Sum("kg"), amount=Sum(LINE_AMOUNT))
         ):
-            orders[order_id] = (local_day(paid_at), province, goods, paid_at)
+            facts[order_id] = (local_day(paid_at), province, goods, paid_at)
             lines[order_id].append((sku_id, units, kg, amount))
     sales: dict[tuple, list] = defaultdict(lambda: [0, ZERO])
     skus: dict[tuple, list] = defaultdict(lambda: [0, ZERO, ZERO])
     for order_id, from_status, to, _note in moves:
-        day, province, goods, _paid = orders[order_id]
+        day, province, goods, _paid = facts[order_id]
         for status, sign in ((from_status, -1), (to, 1)):
             row = sales[(day, status, province)]
             row[0] += sign
             row[1] += sign * goods
+            if order_id not in closing:
+                continue
             for sku_id, units, kg, amount in lines[order_id]:
-                row = skus[(day, status, sku_id)]
+                row = skus[(day, status in CLOSED, sku_id)]
                 row[0] += sign * units
                 row[1] += sign * kg
                 row[2] += sign * amount
     ships: dict[tuple, int] = defaultdict(int)
     for event in events:
-        if event.to_status == OrderStatus.SHIPPED and event.order_id in orders:
-            day, _province, _goods, paid_at = orders[event.order_id]
+        if event.to_status == OrderStatus.SHIPPED and event.order_id in facts:
+            day, _province, _goods, paid_at = facts[event.order_id]
             ships[(day, minutes_between(paid_at, event.created_at))] += 1
     _insert(
         [(*key, n, goods) for key, (n, goods) in sales.items()],
@@ -433,7 +462,7 @@ def rollup_check(date_from: date | None = None, date_to: date | None = None) -> 
     sales, skus, ships = _source(_by_days(date_from, date_to))
     expected = [
         {(day, status, province): (n, goods) for day, status, province, n, goods in sales},
-        {(day, status, sku): (units, kg, amount) for day, status, sku, units, kg, amount in skus},
+        {(day, closed, sku): (units, kg, amount) for day, closed, sku, units, kg, amount in skus},
         {(day, minutes): (n,) for day, minutes, n in ships},
     ]
     problems = []

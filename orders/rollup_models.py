@@ -44,10 +44,12 @@ class SalesDay(models.Model):
 
 
 class SkuSalesDay(models.Model):
-    """Lines of orders paid on ``day`` with this status, of this SKU: units, kg, amount."""
+    """Lines of orders paid on ``day``, closed (cancelled or refunded) or not, of this SKU:
+    units, kg, amount. What sold is the open rows: an order's steps after payment (allocated,
+    packed, shipped…) do not change them, so packing an order writes no row here."""
 
     day = models.DateField(_("day"))
-    status = models.CharField(_("status"), max_length=20)
+    closed = models.BooleanField(_("closed"), default=False)
     sku = models.ForeignKey(Sku, on_delete=models.PROTECT, related_name="+", verbose_name=_("SKU"))
     units = models.IntegerField(_("units"), default=0)
     kg = models.DecimalField(_("kg"), default=Decimal("0"), **KG)
@@ -65,7 +67,7 @@ class SkuSalesDay(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.day} {self.status} {self.sku_id}: {self.units}"
+        return f"{self.day} {'closed' if self.closed else 'sold'} {self.sku_id}: {self.units}"
 
 
 class ShipTimeDay(models.Model):

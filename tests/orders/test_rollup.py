@@ -8,7 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import transaction
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from orders.addresses import order_address_correct
@@ -20,7 +21,7 @@ from orders.lifecycle import (
     orders_mark_delivered,
     orders_mark_shipped,
 )
-from orders.models import Channel, Order, OrderStatus, SalesDay
+from orders.models import Channel, Order, OrderStatus, SalesDay, SkuSalesDay
 from orders.reports import sales_dashboard
 from orders.rollup import rollup_check, rollup_fold, rollup_rebuild, rollup_refund
 from orders.services import order_address_change, order_cancel, orders_create
@@ -182,3 +183,30 @@ def test_the_admin_shows_the_roll_up_and_changes_nothing(admin_client):
         assert page.status_code == 200
         assert admin_client.get(f"/admin/orders/{name}/add/").status_code == 403
     assert "浙江省" in admin_client.get("/admin/orders/salesday/").content.decode()
+
+
+def test_an_open_step_reads_no_lines_and_only_closing_moves_the_sku_rows():
+    # given two new orders of two SKUs each
+    rng = random.Random(5)
+    channel = Channel.objects.get(code="kuaishou")
+    first, second = orders_create(channel=channel, drafts=drafts(rng, skus(), "C", 2))
+    ids = [first.pk, second.pk]
+    sku_rows = SkuSalesDay.objects.count()
+
+    # when both take an open step, moved with their locked rows at hand
+    with transaction.atomic(), CaptureQueriesContext(connection) as step:
+        locked = lock_orders(ids)
+        move_locked(
+            moves=[(pk, S.NEW, S.BACKORDERED, "") for pk in ids], acting_user=None, orders=locked
+        )
+
+    # then their lines are not read and no SKU row is written: what sold did not change
+    assert not any('FROM "orders_orderline"' in q["sql"] for q in step.captured_queries)
+    assert SkuSalesDay.objects.count() == sku_rows
+    assert rollup_check() == []
+
+    # when one is cancelled, its lines leave what sold for what closed
+    order_cancel(order=first)
+    closed = SkuSalesDay.objects.filter(closed=True).values_list("sku_id", flat=True)
+    assert set(closed) == set(first.lines.values_list("sku_id", flat=True))
+    assert rollup_check() == []

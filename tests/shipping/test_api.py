@@ -696,7 +696,7 @@ def test_pack_answers_from_the_packed_objects_without_reading_the_parcel_again(
     # statement on PostgreSQL, two elsewhere
     sources = 'SELECT "shipping_waybillsource"'
     assert not any(q["sql"].startswith(sources) for q in queries.captured_queries)
-    assert len(queries) == (23 if connection.vendor == "postgresql" else 24)
+    assert len(queries) == (21 if connection.vendor == "postgresql" else 22)
     parcel = response.json()["parcel"]
     assert not any("shipping_returnline" in q["sql"] for q in queries.captured_queries)
     assert parcel["channel"] == "kuaishou"

@@ -40,9 +40,9 @@ def test_a_wave_costs_the_same_statements_for_5_or_25_orders():
     few = _wave_statements(orders[1:6])
     many = _wave_statements(orders[6:])
     # savepoint, three for the code, lock the orders (those in no wave yet), check their
-    # stock, one update of the orders, insert their events (and the daily roll-up: one read,
-    # two inserts), insert the wave and its orders, release
-    assert few == many == 14
+    # stock, one update of the orders, insert their events (and the daily roll-up: one insert,
+    # from the locked orders), insert the wave and its orders, release
+    assert few == many == 12
 
 
 def _pack(order, sf):
@@ -61,28 +61,28 @@ def _claim() -> int:
     return 1 if connection.vendor == "postgresql" else 2
 
 
-def test_packing_an_allocated_one_line_order_costs_19_statements_on_postgresql():
+def test_packing_an_allocated_one_line_order_costs_17_statements_on_postgresql():
     sf = carrier_with_pool()
     order = allocated_order()
     # ask whether the carrier's numbers come from a waybill service (its pools: no; what the
     # box should weigh is checked once, under the lock), savepoint, take a waybill, lock the
     # order (with its wave and channel), read its allocations (lines, SKUs, lots, farmers),
     # delete them, move it to packed (an update and an event insert, and in the dashboard's
-    # daily roll-up one read and two inserts), list the order's earlier boxes (one UNION),
-    # insert the parcel and its items, ship the stock out (lock the lot, one update, one
-    # ledger insert), insert the tracking event, release
-    assert _pack(order, sf) == 18 + _claim()
+    # daily roll-up one insert: an order's step reads nothing), list the order's earlier
+    # boxes (one UNION), insert the parcel and its items, ship the stock out (lock the lot,
+    # one update, one ledger insert), insert the tracking event, release
+    assert _pack(order, sf) == 16 + _claim()
     moves = list(order.events.order_by("pk").values_list("from_status", "to_status"))
     assert moves[-1] == (OrderStatus.ALLOCATED, OrderStatus.PACKED)  # straight from the shelf
 
 
-def test_packing_the_last_order_of_a_wave_costs_22_statements_and_closes_it():
+def test_packing_the_last_order_of_a_wave_costs_20_statements_and_closes_it():
     sf = carrier_with_pool()
     order = allocated_order()
     wave = wave_create(orders=[order], acting_user=staff(), carrier=sf)
     events = OrderEvent.objects.count()
     # three more: lock the wave, look for orders left, close it
-    assert _pack(order, sf) == 21 + _claim()
+    assert _pack(order, sf) == 19 + _claim()
     assert reload(wave).status == WaveStatus.DONE
     assert OrderEvent.objects.count() == events + 1  # picking → packed only
 
