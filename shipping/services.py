@@ -336,9 +336,18 @@ def _valid_weight(weight_kg: Decimal) -> Decimal:
     return weight_kg
 
 
-def _reason(options: dict) -> str:
+def _reason(text: str) -> str:
     """The packer's reason for a weight outside the band, on one line."""
-    return " ".join(options.get("weight_reason", "").split())[:200]
+    return " ".join(text.split())[:200]
+
+
+def _outside_band(check: WeightCheck | None, weight_kg: Decimal, reason: str) -> str:
+    """The warning for a weight outside the band ("" inside it, or with no band to check);
+    refused (``weight_outside_band``) unless the packer said why."""
+    warning = check.warning(weight_kg) if check is not None else ""
+    if warning and not reason:
+        raise _weight_refused(warning)
+    return warning
 
 
 def _weight_refused(warning: str) -> DomainError:
@@ -406,12 +415,11 @@ def parcel_pack(
             sorting_code=sorting_code,
             **options,
         )
-    weight_kg = _valid_weight(options["weight_kg"])
-    early = box_weight_check(
-        order=order, merge=options.get("merge", ()), items=options.get("items")
+    _outside_band(
+        box_weight_check(order=order, merge=options.get("merge", ()), items=options.get("items")),
+        _valid_weight(options["weight_kg"]),
+        _reason(options.get("weight_reason", "")),
     )
-    if early is not None and early.warning(weight_kg) and not _reason(options):
-        raise _weight_refused(early.warning(weight_kg))
     issued = waybills.waybill_for_packing(carrier=carrier, order=order, scanned=tracking_number)
     if issued is None:  # the service was switched off meanwhile: a pool number, then
         return _parcel_pack(order=order, carrier=carrier, sorting_code=sorting_code, **options)
@@ -461,7 +469,7 @@ def _parcel_pack(
     Locks, in the lock order: the waybill number (``SKIP LOCKED``), the orders, the lots,
     the order's earlier parcels, then the wave when the last of its orders is packed."""
     _valid_weight(weight_kg)
-    reason = _reason({"weight_reason": weight_reason})
+    reason = _reason(weight_reason)
     number = tracking_number.strip()
     warnings = _claim_scanned(carrier, number) if number else []
     number = number or _take_waybill(carrier)
@@ -474,10 +482,8 @@ def _parcel_pack(
         related=("wave_order__wave", "channel"),
     )
     primary = packing.orders[0]
-    band = _items_weight_check(packing.items)
-    weight_warning = band.warning(weight_kg)
-    if weight_warning and not reason:  # what the orders held changed since it was read
-        raise _weight_refused(weight_warning)
+    band = _items_weight_check(packing.items)  # what the box holds, read under the locks
+    weight_warning = _outside_band(band, weight_kg, reason)
     if weight_warning:
         warnings.append(weight_warning)
     sequence, count, earlier = _number_the_box(
