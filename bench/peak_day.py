@@ -4,6 +4,7 @@ HTTP against the production setup on PostgreSQL.
     .venv/bin/python bench/peak_day.py [--orders 20000] [--packers 20] [--creators 10]
         [--wave-size 500] [--web-workers 2] [--server serve|gunicorn] [--time-limit 3600]
         [--pg-url postgres://postgres@127.0.0.1:5432/shanhuo_peak] [--keep] [--no-autovacuum]
+        [--timeline requests.csv]
 
 1. Creates the database (dropped first, dropped again at the end unless ``--keep``) and starts
    the server as production runs it: ``./serve`` (migrate, collectstatic, gunicorn with
@@ -391,6 +392,22 @@ def report(args, server, export, studio, result, checks, sampler, tasks, timings
 # --- main ------------------------------------------------------------------------------------
 
 
+def write_timeline(path: Path, requests: list, vacuum: list) -> None:
+    """One CSV row per request (when it ended, in seconds from the first request; what;
+    milliseconds) and per piece of the autovacuum stand-in's work (when it started; what;
+    milliseconds), in time order."""
+    import csv
+
+    start = min([ended - seconds for ended, _label, seconds in requests] or [0.0])
+    rows = [(ended - start, label, seconds * 1000) for ended, label, seconds in requests]
+    rows += [(began - start, what, (ended - began) * 1000) for began, ended, what in vacuum]
+    with path.open("w", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(["seconds", "what", "ms"])
+        for when, what, millis in sorted(rows):
+            writer.writerow([f"{when:.3f}", what, f"{millis:.1f}"])
+
+
 def main() -> int:
     from decimal import Decimal
 
@@ -406,6 +423,12 @@ def main() -> int:
         "--pg-url", default=os.environ.get("BENCH_PEAK_PG_URL", DEFAULT_PG_URL), help="%(default)s"
     )
     parser.add_argument("--keep", action="store_true", help="keep the database and files")
+    parser.add_argument(
+        "--timeline",
+        type=Path,
+        help="write every request (seconds from the upload, what, milliseconds) and the "
+        "autovacuum stand-in's work to this CSV file",
+    )
     parser.add_argument(
         "--no-autovacuum",
         action="store_true",
@@ -507,6 +530,8 @@ def main() -> int:
         timings["checks"] = time.perf_counter() - started
         timings["server"] = server_times(server.log)
         print(report(args, server, export, studio, result, checks, sampler, tasks, timings))
+        if args.timeline:
+            write_timeline(args.timeline, result.recorder.timeline, autovacuum.work)
         return 0 if checks.ok else 1
     finally:
         if sampler is not None and not sampler.stop.is_set():

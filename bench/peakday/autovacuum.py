@@ -11,6 +11,7 @@ counts as PostgreSQL's), and counts what it did. Where autovacuum is on, it does
 """
 
 import threading
+import time
 from dataclasses import dataclass, field
 
 import psycopg
@@ -28,6 +29,8 @@ class StandIn:
     active: bool = False  # the server's autovacuum is off: this thread works in its place
     analyzed: int = 0
     vacuumed: int = 0
+    # (start and end on the monotonic clock, what), for the day's timeline
+    work: list[tuple[float, float, str]] = field(default_factory=list)
     stop: threading.Event = field(default_factory=threading.Event)
     thread: threading.Thread | None = None
 
@@ -65,10 +68,13 @@ class StandIn:
         ).fetchall()
         for table, changed, dead, tuples in rows:
             name = sql.Identifier(table)
+            started = time.monotonic()
             if dead > VACUUM_THRESHOLD + VACUUM_SCALE * tuples:
                 conn.execute(sql.SQL("VACUUM ANALYZE {}").format(name))
                 self.vacuumed += 1
                 self.analyzed += 1
+                self.work.append((started, time.monotonic(), f"VACUUM ANALYZE {table}"))
             elif changed > ANALYZE_THRESHOLD + ANALYZE_SCALE * tuples:
                 conn.execute(sql.SQL("ANALYZE {}").format(name))
                 self.analyzed += 1
+                self.work.append((started, time.monotonic(), f"ANALYZE {table}"))

@@ -45,10 +45,13 @@ class Recorder:
     unexpected: list[str] = field(default_factory=list)
     broken: list[str] = field(default_factory=list)
     conflicts: Counter = field(default_factory=Counter)  # expected 409s, by label
+    # (when it ended on the monotonic clock, label, seconds) of every request, for a timeline
+    timeline: list[tuple[float, str, float]] = field(default_factory=list)
 
     def add(self, label: str, method: str, path: str, reply: Reply, expected: bool) -> None:
         with self.lock:
             self.seconds[label].append(reply.seconds)
+            self.timeline.append((time.monotonic(), label, reply.seconds))
             self.statuses[(label, reply.status)] += 1
             if reply.status >= 500:
                 self.server_errors.append(
