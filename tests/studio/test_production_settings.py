@@ -326,3 +326,89 @@ def test_serve_names_a_bad_number():
 
     assert result.returncode == 1
     assert "WEB_CONCURRENCY must be a whole number, not 'two'" in result.stderr
+
+
+def test_serve_names_a_nice_value_out_of_range():
+    result = serve(
+        {"SECRET_KEY": "k" * 50, "ALLOWED_HOSTS": "shanhuo.example.cn", "TASK_WORKER_NICE": "20"}
+    )
+
+    assert result.returncode == 1
+    assert "TASK_WORKER_NICE must be between 0 and 19" in result.stderr
+
+
+def _children(pid: int) -> dict[int, str]:
+    """The processes whose parent is ``pid``, with their command lines."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue  # gone meanwhile
+        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+            found[int(entry.name)] = command
+    return found
+
+
+def _nice(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[16])
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc (Linux)")
+def test_serve_runs_the_task_worker_below_the_web_in_cpu_priority(tmp_path):
+    """When label batches and packers both want the CPU (a peak day on two cores), the people
+    at the stations come first: ./serve starts each task worker with TASK_WORKER_NICE (10), in
+    its own session's scheduling group too where the kernel groups by session (autogroup)."""
+    import socket
+    import time
+
+    import httpx
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": os.environ.get("HOME", str(tmp_path)),  # where pyenv keeps its Pythons
+        "DEBUG": "true",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'serve.sqlite3'}",
+        "STATIC_ROOT": str(tmp_path / "static"),
+        "MEDIA_ROOT": str(tmp_path / "media"),
+        "PORT": str(port),
+        "TASK_WORKER_NICE": "7",
+        "LOG_LEVEL": "WARNING",
+    }
+    process = subprocess.Popen(
+        ["bash", str(ROOT / "serve")],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            assert process.poll() is None, "./serve stopped"
+            assert time.monotonic() < deadline, "./serve did not answer within 120 s"
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/health/", timeout=2)
+                break
+            except httpx.TransportError:
+                time.sleep(0.5)
+        children = _children(process.pid)
+        workers = [pid for pid, command in children.items() if "db_worker" in command]
+        web = [pid for pid, command in children.items() if "gunicorn" in command]
+
+        assert len(workers) == 1 and len(web) == 1, children
+        assert _nice(workers[0]) == 7
+        assert _nice(web[0]) == 0
+        group = Path(f"/proc/{workers[0]}/autogroup")
+        if group.exists():
+            assert group.read_text().split()[-1] == "7"
+            assert Path(f"/proc/{web[0]}/autogroup").read_text().split()[-1] == "0"
+    finally:
+        process.terminate()
+        process.wait(timeout=90)
