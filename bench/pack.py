@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/pack.py [--orders 400] [--wave-size 50]
         [--pg-url postgres://postgres@127.0.0.1:5432/shanhuo_bench_pack] [--profile]
+        [--full-answer]
 
 Creates the database (dropped first and again at the end), migrates it, receives stock,
 imports a waybill pool and creates ``--orders`` allocated orders (one to three lines, some of
@@ -9,7 +10,8 @@ two products), put into waves of ``--wave-size`` as a packer's morning has them.
 every order through ``POST /api/parcels/pack/`` with a packer's token, the way the packing
 stations and ``bench/peak_day.py`` call it, one after another in this process (Django's test
 client: the whole request — authentication, the serializer, the service, the answer — with no
-network and no other request waiting).
+network and no other request waiting). Like a station, it asks for the brief answer
+(``Prefer: return=minimal``); ``--full-answer`` asks for the whole parcel instead.
 
 Measured per pack: the CPU this process spent (the web worker's share of a pack), the wall time
 (the web worker's CPU plus PostgreSQL's work and the round trips), the SQL statements of the
@@ -156,6 +158,7 @@ def main() -> int:
     parser.add_argument("--wave-size", type=int, default=50)
     parser.add_argument("--pg-url", default=DEFAULT_PG_URL)
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--full-answer", action="store_true", help="no Prefer: return=minimal")
     args = parser.parse_args()
 
     _recreate(args.pg_url)
@@ -181,7 +184,10 @@ def main() -> int:
                 marks.append(len(connection.queries))
 
         shipping_services.parcel_pack = counted_pack
-        client = Client(HTTP_AUTHORIZATION=f"Token {token}", HTTP_ACCEPT_LANGUAGE="zh-hans")
+        headers = {"HTTP_AUTHORIZATION": f"Token {token}", "HTTP_ACCEPT_LANGUAGE": "zh-hans"}
+        if not args.full_answer:
+            headers["HTTP_PREFER"] = "return=minimal"
+        client = Client(**headers)
         profile = cProfile.Profile(time.process_time) if args.profile else None
         cpu, wall, statements, in_transaction = [], [], [], []
         # What the scale reads: each box's expected weight where packing checks it (outside
@@ -225,7 +231,8 @@ def main() -> int:
 
     load = os.getloadavg()[0]
     print(
-        f"pack: {len(cpu)} packs through the API, load {load:.1f}; web CPU per pack "
+        f"pack: {len(cpu)} packs through the API ({'full' if args.full_answer else 'brief'} "
+        f"answer), load {load:.1f}; web CPU per pack "
         f"{statistics.mean(cpu) * 1000:.1f} ms (p50 {ms(cpu)}); wall p50 {ms(wall)} ms, "
         f"p99 {ms(wall, 0.99)} ms; statements per request {statistics.mean(statements):.1f} "
         f"({statistics.mean(in_transaction):.1f} in the pack service)"

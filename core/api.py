@@ -7,6 +7,8 @@ from django.db import DataError
 from django.db.models import ProtectedError, RestrictedError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework import status
 from rest_framework.exceptions import APIException
 from rest_framework.response import Response
@@ -14,6 +16,35 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from core.errors import DomainError
 from core.roles import has_role
+
+PREFER_MINIMAL = "return=minimal"
+PREFER_PARAMETER = OpenApiParameter(
+    name="Prefer",
+    type=OpenApiTypes.STR,
+    location=OpenApiParameter.HEADER,
+    required=False,
+    description=gettext_lazy(
+        "`return=minimal` (RFC 7240): answer with the essentials of what was created instead "
+        "of its full representation, for a client that needs no more (a scanning station). "
+        "The answer then carries `Preference-Applied: return=minimal`."
+    ),
+)
+
+
+def prefers_minimal(request) -> bool:
+    """Whether the request says ``Prefer: return=minimal`` (RFC 7240: preferences are
+    comma-separated, names case-insensitive, a value may be quoted, parameters follow ``;``)."""
+    for preference in request.headers.get("Prefer", "").split(","):
+        name, _sep, value = preference.split(";", 1)[0].partition("=")
+        if name.strip().lower() == "return" and value.strip().strip('"').lower() == "minimal":
+            return True
+    return False
+
+
+def minimal_applied(response: Response) -> Response:
+    """Mark an answer given in its minimal form (``prefers_minimal``)."""
+    response["Preference-Applied"] = PREFER_MINIMAL
+    return response
 
 
 class Conflict(APIException):

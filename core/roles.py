@@ -69,13 +69,16 @@ def user_roles(user) -> frozenset[str]:
         return frozenset()
     cached = getattr(user, "_shanhuo_roles", None)
     if cached is None:
-        if user.is_superuser:
-            cached = ALL_ROLES
-        else:
-            names = user.groups.values_list("name", flat=True)
-            cached = frozenset(name for name in names if name in ALL_ROLES)
-        user._shanhuo_roles = cached
+        cached = remember_roles(user, user.groups.values_list("name", flat=True))
     return cached
+
+
+def remember_roles(user, group_names: Iterable[str]) -> frozenset[str]:
+    """Cache on ``user``, for the request, the roles among ``group_names`` (its groups' names,
+    read along with it: ``core.auth.TokenAuthentication``); a superuser has every role."""
+    roles = ALL_ROLES if user.is_superuser else frozenset(group_names) & ALL_ROLES
+    user._shanhuo_roles = roles
+    return roles
 
 
 def has_role(user, roles: Iterable[str]) -> bool:

@@ -5,6 +5,7 @@ order so two callers cannot deadlock), checks the rule *inside* the lock, moves 
 with ``F()`` and writes its ledger row in the same transaction.
 """
 
+import functools
 from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -12,12 +13,14 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Case, DecimalField, F, Q, Value, When
 from django.db.models.functions import Round
+from django.db.transaction import TransactionManagementError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.db import quoted
 from core.errors import DomainError
 from core.roles import Role, has_role
 from inventory.models import (
@@ -90,11 +93,24 @@ def next_codes(prefix: str, count: int) -> list[str]:
 
 
 def lock_lots(lot_ids: Sequence[int]) -> dict[int, Lot]:
-    """Lock the given lots for the rest of the transaction, always in id order."""
-    locked = list(
-        Lot.objects.select_for_update().filter(pk__in=sorted(set(lot_ids))).order_by("pk")
+    """Lock the given lots for the rest of the transaction, always in id order. One statement
+    written once per number of lots (every pack and every allocation locks lots)."""
+    ids = sorted(set(lot_ids))
+    if not ids:
+        return {}
+    if not connection.in_atomic_block:
+        raise TransactionManagementError("Lots are locked inside a transaction only.")
+    return {lot.pk: lot for lot in Lot.objects.raw(_lock_lots_sql(len(ids)), ids)}
+
+
+@functools.lru_cache(maxsize=64)
+def _lock_lots_sql(count: int) -> str:
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    marks = ", ".join(["%s"] * count)
+    return (
+        f"SELECT * FROM {quoted(Lot)} WHERE {quoted(Lot, 'id')} IN ({marks}) "
+        f"ORDER BY {quoted(Lot, 'id')}{lock}"
     )
-    return {lot.pk: lot for lot in locked}
 
 
 def _lock_one(lot: Lot) -> Lot:
@@ -719,15 +735,17 @@ def _lots_update(totals: dict[int, Decimal], *, reserved: int = 0, on_hand: int 
     """One ``UPDATE`` of every lot in ``totals``: ``reserved_kg`` and/or ``on_hand_kg`` move by
     each lot's kilograms times the given sign, rounded to the gram."""
     if len(totals) == 1:
+        # The common case (a pack from one lot): one statement written once per direction.
         ((lot_id, kg),) = totals.items()
-        amount = Value(kg, output_field=DecimalField(**KG))
-        lots = Lot.objects.filter(pk=lot_id)
-    else:
-        amount = Case(
-            *(When(pk=lot_id, then=Value(kg)) for lot_id, kg in sorted(totals.items())),
-            output_field=DecimalField(**KG),
-        )
-        lots = Lot.objects.filter(pk__in=totals)
+        signs = (reserved, on_hand)
+        with connection.cursor() as cursor:
+            cursor.execute(_one_lot_update_sql(signs), [kg] * sum(map(bool, signs)) + [lot_id])
+        return
+    amount = Case(
+        *(When(pk=lot_id, then=Value(kg)) for lot_id, kg in sorted(totals.items())),
+        output_field=DecimalField(**KG),
+    )
+    lots = Lot.objects.filter(pk__in=totals)
     changes = {}
     for column, sign in (("reserved_kg", reserved), ("on_hand_kg", on_hand)):
         if sign > 0:
@@ -735,6 +753,19 @@ def _lots_update(totals: dict[int, Decimal], *, reserved: int = 0, on_hand: int 
         elif sign < 0:
             changes[column] = _kg(F(column) - amount)
     lots.update(**changes)
+
+
+@functools.cache
+def _one_lot_update_sql(signs: tuple[int, int]) -> str:
+    """``_lots_update`` of one lot: ``reserved_kg`` and ``on_hand_kg`` moved by one amount
+    each (a parameter per column that moves), rounded to the gram as ``_kg`` rounds."""
+    moves = [
+        f"{quoted(Lot, column)} = ROUND({quoted(Lot, column)} {'+' if sign > 0 else '-'} %s, "
+        f"{KG_PLACES})"
+        for column, sign in zip(("reserved_kg", "on_hand_kg"), signs, strict=True)
+        if sign
+    ]
+    return f"UPDATE {quoted(Lot)} SET {', '.join(moves)} WHERE {quoted(Lot, 'id')} = %s"
 
 
 @transaction.atomic(savepoint=False)

@@ -24,17 +24,19 @@ Stock follows the status: an order in a stock-holding state (``HOLDS_STOCK``) ho
 allocations and an order in any other state holds none. Every move below keeps that true.
 """
 
+import functools
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.db import quoted
 from core.errors import DomainError
 from inventory.models import Lot
 from orders.models import Allocation, Order, OrderEvent, OrderLine, OrderStatus
@@ -160,8 +162,10 @@ def move_locked(
     by_target: dict[str, list[int]] = defaultdict(list)
     for order_id, _from_status, to, _note in moves:
         by_target[to].append(order_id)
-    for to, order_ids in sorted(by_target.items()):
-        Order.objects.filter(pk__in=order_ids).update(status=to, updated_at=now)
+    stamp = connection.ops.adapt_datetimefield_value(now)
+    with connection.cursor() as cursor:
+        for to, order_ids in sorted(by_target.items()):
+            cursor.execute(_move_sql(len(order_ids)), [to, stamp, *order_ids])
     events = OrderEvent.objects.bulk_create(
         [
             OrderEvent(
@@ -176,6 +180,17 @@ def move_locked(
     )
     for listener in _move_listeners:
         listener(moves, events, orders or {})
+
+
+@functools.lru_cache(maxsize=64)
+def _move_sql(count: int) -> str:
+    """``move_locked``'s update of ``count`` orders to one status, written once per count (it
+    runs in every pack, wave and handover)."""
+    marks = ", ".join(["%s"] * count)
+    return (
+        f"UPDATE {quoted(Order)} SET {quoted(Order, 'status')} = %s, "
+        f"{quoted(Order, 'updated_at')} = %s WHERE {quoted(Order, 'id')} IN ({marks})"
+    )
 
 
 @transaction.atomic

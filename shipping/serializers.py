@@ -17,6 +17,7 @@ from rest_framework import serializers
 from inventory.serializers import CleanModelSerializer, kg_input
 from orders.lifecycle import PackItem
 from orders.models import Channel, LiveSession, Order
+from orders.selectors import order_by_id
 from shipping.labels import trace_url
 from shipping.models import (
     Carrier,
@@ -28,19 +29,34 @@ from shipping.models import (
     Wave,
     WaveOrder,
 )
-from shipping.waybills.services import with_service_flag
+from shipping.waybills.services import carrier_for_packing, with_service_flag
 
 MAX_BATCH = 1000  # numbers or parcels in one handover, tracking or label request
 
 
-def _carrier_field(queryset=None, **kwargs) -> serializers.SlugRelatedField:
-    return serializers.SlugRelatedField(
+def _carrier_field(
+    queryset=None, field_class=serializers.SlugRelatedField, **kwargs
+) -> serializers.SlugRelatedField:
+    return field_class(
         slug_field="code",
         queryset=Carrier.objects.filter(is_active=True) if queryset is None else queryset,
         help_text=_("The carrier's code, e.g. sf."),
         error_messages={"does_not_exist": _("No active carrier has the code “{value}”.")},
         **kwargs,
     )
+
+
+class PackingCarrierField(serializers.SlugRelatedField):
+    """The active carrier of a code, read with whether a waybill service gives its numbers
+    (``carrier_for_packing``: one statement written once, as a station packs all day)."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str | int) or isinstance(data, bool):
+            self.fail("invalid")
+        carrier = carrier_for_packing(str(data))
+        if carrier is None:
+            self.fail("does_not_exist", slug_name=self.slug_field, value=str(data))
+        return carrier
 
 
 # --- carriers and waybill pools --------------------------------------------------------------
@@ -324,6 +340,31 @@ class ParcelSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class ParcelBriefSerializer(serializers.ModelSerializer):
+    """A new parcel as a station needs it (``Prefer: return=minimal``): the same keys and values
+    as the full parcel, only fewer of them."""
+
+    carrier = serializers.CharField(source="carrier.code", read_only=True)
+    order = serializers.IntegerField(source="order_id", read_only=True)
+
+    class Meta:
+        model = Parcel
+        fields = [
+            "id",
+            "carrier",
+            "tracking_number",
+            "sorting_code",
+            "status",
+            "weight_kg",
+            "expected_kg",
+            "weight_warning",
+            "sequence",
+            "parcel_count",
+            "order",
+        ]
+        read_only_fields = fields
+
+
 class ParcelDetailSerializer(ParcelSerializer):
     """One parcel with what went into it (lots, farmers) and its tracking events."""
 
@@ -368,7 +409,9 @@ class PackSerializer(serializers.Serializer):
         error_messages={"does_not_exist": _("No channel has the code “{value}”.")},
     )
     # Read with whether a waybill service gives its numbers: packing asks nothing more.
-    carrier = _carrier_field(with_service_flag(Carrier.objects.filter(is_active=True)))
+    carrier = _carrier_field(
+        with_service_flag(Carrier.objects.filter(is_active=True)), field_class=PackingCarrierField
+    )
     weight_kg = kg_input(min_value=Decimal("0.001"))
     tracking_number = serializers.CharField(
         max_length=40,
@@ -423,7 +466,7 @@ class PackSerializer(serializers.Serializer):
         if channel is not None:
             found = orders.filter(channel=channel, external_no=ref).first()
         elif ref.isdigit() and len(ref) <= 18:
-            found = orders.filter(pk=int(ref)).first()
+            found = order_by_id(int(ref))
         else:
             found = None
         if found is None:
@@ -443,7 +486,9 @@ class PackSerializer(serializers.Serializer):
 
 
 class PackResultSerializer(serializers.Serializer):
-    parcel = ParcelDetailSerializer()
+    parcel = ParcelDetailSerializer(
+        help_text=_("With `Prefer: return=minimal`, only the keys of a brief parcel.")
+    )
     warnings = serializers.ListField(child=serializers.CharField())
     label_url = serializers.URLField()
 

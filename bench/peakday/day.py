@@ -42,6 +42,8 @@ LABEL_STATE = re.compile(rb'class="state (\w+)"')
 TASK_PATH = re.compile(r"/shipping/labels/batch/([^/]+)/$")
 # What a simulated person survives (it is recorded as an error) and goes on after.
 FAILED_CALLS = (Unexpected, OSError, http.client.HTTPException)
+# A packing station needs the new parcel's number and label, not its whole representation.
+BRIEF = {"Prefer": "return=minimal"}
 WAYBILL_FORMATS = {"zto": "7{:011d}", "sf": "SF{:012d}", "yto": "YT{:013d}", "jitu": "JT{:013d}"}
 
 
@@ -402,7 +404,9 @@ class Day:
             "weight_kg": str(self.weight(external_no)),
         }
         try:
-            web.call("POST", "/api/parcels/pack/", label=label, json=body, expect=(201,))
+            web.call(
+                "POST", "/api/parcels/pack/", label=label, json=body, expect=(201,), headers=BRIEF
+            )
             packed = True
         except FAILED_CALLS:
             packed = False
@@ -424,6 +428,7 @@ class Day:
                     label="pack (scanned again)",
                     json=body,
                     expect=(409,),
+                    headers=BRIEF,
                 )
             except FAILED_CALLS:
                 return

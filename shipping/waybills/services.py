@@ -6,6 +6,7 @@ through ``waybill_for_packing`` when the carrier's source is a service, before a
 ``waybill_cancel`` cancels (回收) a number; ``waybill_void`` and ``waybill_void_on_commit``
 are for a number that will not be used: a pack that failed, a parcel unpacked or voided."""
 
+import functools
 import logging
 
 from django.db import transaction
@@ -13,6 +14,7 @@ from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.db import quoted
 from core.errors import DomainError
 from orders.models import Order
 from orders.platforms.errors import PlatformError
@@ -120,6 +122,29 @@ def with_service_flag(carriers: QuerySet[Carrier]) -> QuerySet[Carrier]:
         .order_by()
     )
     return carriers.annotate(has_waybill_service=Exists(services))
+
+
+def carrier_for_packing(code: str) -> Carrier | None:
+    """The active carrier of this code, read with ``has_waybill_service`` as
+    ``with_service_flag`` reads it, in one statement written once: the station sends the
+    carrier with every pack."""
+    found = list(Carrier.objects.raw(_carrier_for_packing_sql(), [SourceKind.POOL, code]))
+    if not found:
+        return None
+    carrier = found[0]
+    carrier.has_waybill_service = bool(carrier.has_waybill_service)  # SQLite answers 0 or 1
+    return carrier
+
+
+@functools.cache
+def _carrier_for_packing_sql() -> str:
+    return (
+        f"SELECT c.*, EXISTS (SELECT 1 FROM {quoted(WaybillSource)} s "
+        f"WHERE s.{quoted(WaybillSource, 'carrier')} = c.{quoted(Carrier, 'id')} "
+        f"AND s.{quoted(WaybillSource, 'is_active')} AND s.{quoted(WaybillSource, 'kind')} <> %s) "
+        f"AS has_waybill_service FROM {quoted(Carrier)} c "
+        f"WHERE c.{quoted(Carrier, 'code')} = %s AND c.{quoted(Carrier, 'is_active')}"
+    )
 
 
 def service_source(carrier: Carrier) -> WaybillSource | None:

@@ -23,6 +23,7 @@ from shipping.models import (
     Wave,
     WaybillNumber,
 )
+from shipping.serializers import ParcelBriefSerializer
 from tests.factories import receive
 from tests.pdf_tools import page_texts
 from tests.shipping.builders_api import (
@@ -223,6 +224,45 @@ def test_pack_makes_the_parcel_ships_the_stock_out_and_gives_the_label_url(clien
     assert stock_mismatches() == []
 
 
+def test_a_station_asking_for_the_minimal_answer_gets_the_brief_parcel(client_for):
+    order = allocated_order(quantity=2)
+    pool(["SF000000000099"])
+    client = client_for("packer")
+
+    response = _post(
+        client,
+        "/api/parcels/pack/",
+        _pack_body(order, weight_kg="5.6"),
+        HTTP_PREFER='respond-async, RETURN="minimal"; note=1',
+    )
+
+    assert response.status_code == 201, response.content
+    assert response["Preference-Applied"] == "return=minimal"
+    body = response.json()
+    parcel = Parcel.objects.get()
+    assert body["label_url"] == f"http://testserver/api/parcels/{parcel.pk}/label/"
+    assert body["warnings"] == []
+    brief = body["parcel"]
+    assert list(brief) == ParcelBriefSerializer.Meta.fields
+    assert brief["id"] == parcel.pk and brief["order"] == order.pk
+    assert (brief["tracking_number"], brief["carrier"]) == ("SF000000000099", "sf")
+    assert (brief["weight_kg"], brief["expected_kg"]) == ("5.600", "5.600")
+    assert (brief["sequence"], brief["parcel_count"]) == (1, 1)
+    # the same keys carry the same values as the full parcel, which the API still gives
+    full = client.get(f"/api/parcels/{parcel.pk}/").json()
+    assert brief == {key: full[key] for key in brief}
+    assert order.recipient_name not in response.content.decode()
+    # a client that prefers the representation (or says nothing) gets the whole parcel
+    other = allocated_order()
+    pool(["SF000000000098"])
+    whole = _post(
+        client, "/api/parcels/pack/", _pack_body(other), HTTP_PREFER="return=representation"
+    )
+    assert whole.status_code == 201, whole.content
+    assert "Preference-Applied" not in whole
+    assert whole.json()["parcel"]["items"][0]["order"] == other.pk
+
+
 def test_pack_by_order_number_and_channel_with_a_scanned_number_and_an_odd_weight(client_for):
     order = allocated_order()
     client = client_for("manager")
@@ -313,6 +353,8 @@ def test_packing_with_an_empty_pool_is_a_conflict_and_nothing_moves(client_for):
         ({"weight_kg": "1.2345"}, "weight_kg"),
         ({"order": 999999}, "order"),
         ({"carrier": "nope"}, "carrier"),
+        ({"carrier": ["sf"]}, "carrier"),
+        ({"carrier": True}, "carrier"),
         ({"tracking_number": "not one!"}, "tracking_number"),
     ],
 )
@@ -345,6 +387,18 @@ def test_pack_with_the_same_idempotency_key_replays_and_packs_once(client_for):
     assert reused.status_code == 409
     assert Parcel.objects.count() == 1
     assert WaybillNumber.objects.filter(taken_at__isnull=False).count() == 1
+
+
+def test_a_carrier_switched_off_cannot_be_packed_for(client_for):
+    order = allocated_order()
+    pool(["SF000000000001"])
+    Carrier.objects.filter(code="sf").update(is_active=False)
+
+    response = _post(client_for("packer"), "/api/parcels/pack/", _pack_body(order))
+
+    assert response.status_code == 400
+    assert "sf" in response.json()["carrier"][0]
+    assert not Parcel.objects.exists()
 
 
 @pytest.mark.parametrize("role", ["creator", "intake"])
