@@ -107,10 +107,8 @@ def lock_lots(lot_ids: Sequence[int]) -> dict[int, Lot]:
 def _lock_lots_sql(count: int) -> str:
     lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
     marks = ", ".join(["%s"] * count)
-    return (
-        f"SELECT * FROM {quoted(Lot)} WHERE {quoted(Lot, 'id')} IN ({marks}) "
-        f"ORDER BY {quoted(Lot, 'id')}{lock}"
-    )
+    column = f"{quoted(Lot)}.{quoted(Lot, 'id')}"  # qualified, as the ORM writes it
+    return f"SELECT * FROM {quoted(Lot)} WHERE {column} IN ({marks}) ORDER BY {column}{lock}"
 
 
 def _lock_one(lot: Lot) -> Lot:
