@@ -6,10 +6,10 @@ import functools
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.db import connection
 from django.utils.translation import gettext as _
 from rest_framework import authentication, exceptions
 
+from core.db import quoted
 from core.roles import remember_roles
 
 
@@ -19,25 +19,20 @@ def _user_by_token_sql(token_model) -> str:
     in (one row with no group for a user in none): plain joins, the same SQL on every
     database. Written once: the query builder would cost a station's every scan more than
     the query itself."""
-    quote = connection.ops.quote_name
-    user, token, group = get_user_model()._meta, token_model._meta, Group._meta
-    groups = user.get_field("groups")
-    through = groups.remote_field.through._meta
-
-    def column(meta, name: str) -> str:
-        return quote(meta.get_field(name).column)
-
-    user_id = quote(user.pk.column)
+    user_model = get_user_model()
+    groups = user_model._meta.get_field("groups")
+    through = groups.remote_field.through
+    user_id = quoted(user_model, user_model._meta.pk.name)
     return (
-        f"SELECT u.*, t.{column(token, 'created')} AS token_created, "
-        f"g.{column(group, 'name')} AS group_name "
-        f"FROM {quote(token.db_table)} t "
-        f"JOIN {quote(user.db_table)} u ON u.{user_id} = t.{column(token, 'user')} "
-        f"LEFT JOIN {quote(through.db_table)} ug "
-        f"ON ug.{quote(groups.m2m_column_name())} = u.{user_id} "
-        f"LEFT JOIN {quote(group.db_table)} g "
-        f"ON g.{quote(group.pk.column)} = ug.{quote(groups.m2m_reverse_name())} "
-        f"WHERE t.{column(token, 'key')} = %s"
+        f"SELECT u.*, t.{quoted(token_model, 'created')} AS token_created, "
+        f"g.{quoted(Group, 'name')} AS group_name "
+        f"FROM {quoted(token_model)} t "
+        f"JOIN {quoted(user_model)} u ON u.{user_id} = t.{quoted(token_model, 'user')} "
+        f"LEFT JOIN {quoted(through)} ug "
+        f"ON ug.{quoted(through, groups.m2m_field_name())} = u.{user_id} "
+        f"LEFT JOIN {quoted(Group)} g "
+        f"ON g.{quoted(Group, 'id')} = ug.{quoted(through, groups.m2m_reverse_field_name())} "
+        f"WHERE t.{quoted(token_model, 'key')} = %s"
     )
 
 

@@ -736,6 +736,8 @@ def _lots_update(totals: dict[int, Decimal], *, reserved: int = 0, on_hand: int 
         # The common case (a pack from one lot): one statement written once per direction.
         ((lot_id, kg),) = totals.items()
         signs = (reserved, on_hand)
+        if not any(signs):
+            return
         with connection.cursor() as cursor:
             cursor.execute(_one_lot_update_sql(signs), [kg] * sum(map(bool, signs)) + [lot_id])
         return

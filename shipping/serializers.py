@@ -29,7 +29,7 @@ from shipping.models import (
     Wave,
     WaveOrder,
 )
-from shipping.waybills.services import carrier_for_packing, with_service_flag
+from shipping.waybills.services import carrier_for_packing
 
 MAX_BATCH = 1000  # numbers or parcels in one handover, tracking or label request
 
@@ -340,15 +340,11 @@ class ParcelSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ParcelBriefSerializer(serializers.ModelSerializer):
+class ParcelBriefSerializer(ParcelSerializer):
     """A new parcel as a station needs it (``Prefer: return=minimal``): the same keys and values
     as the full parcel, only fewer of them."""
 
-    carrier = serializers.CharField(source="carrier.code", read_only=True)
-    order = serializers.IntegerField(source="order_id", read_only=True)
-
-    class Meta:
-        model = Parcel
+    class Meta(ParcelSerializer.Meta):
         fields = [
             "id",
             "carrier",
@@ -409,9 +405,7 @@ class PackSerializer(serializers.Serializer):
         error_messages={"does_not_exist": _("No channel has the code “{value}”.")},
     )
     # Read with whether a waybill service gives its numbers: packing asks nothing more.
-    carrier = _carrier_field(
-        with_service_flag(Carrier.objects.filter(is_active=True)), field_class=PackingCarrierField
-    )
+    carrier = _carrier_field(field_class=PackingCarrierField)
     weight_kg = kg_input(min_value=Decimal("0.001"))
     tracking_number = serializers.CharField(
         max_length=40,

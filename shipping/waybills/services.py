@@ -10,7 +10,6 @@ import functools
 import logging
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -113,21 +112,10 @@ def waybill_cancel(
     return issued
 
 
-def with_service_flag(carriers: QuerySet[Carrier]) -> QuerySet[Carrier]:
-    """These carriers, each read with ``has_waybill_service`` (whether an active waybill
-    service gives its numbers), so that packing asks nothing more (``issues_numbers``)."""
-    services = (
-        WaybillSource.objects.filter(carrier=OuterRef("pk"), is_active=True)
-        .exclude(kind=SourceKind.POOL)
-        .order_by()
-    )
-    return carriers.annotate(has_waybill_service=Exists(services))
-
-
 def carrier_for_packing(code: str) -> Carrier | None:
-    """The active carrier of this code, read with ``has_waybill_service`` as
-    ``with_service_flag`` reads it, in one statement written once: the station sends the
-    carrier with every pack."""
+    """The active carrier of this code, read with ``has_waybill_service``: whether an active
+    waybill service (not a pool) gives its numbers, as ``service_source`` finds it. One
+    statement written once: the station sends the carrier with every pack."""
     found = list(Carrier.objects.raw(_carrier_for_packing_sql(), [SourceKind.POOL, code]))
     if not found:
         return None
