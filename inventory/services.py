@@ -731,13 +731,14 @@ def stock_release(*, reservations: Sequence[Reservation], reference: str) -> Non
 
 def _lots_update(totals: dict[int, Decimal], *, reserved: int = 0, on_hand: int = 0) -> None:
     """One ``UPDATE`` of every lot in ``totals``: ``reserved_kg`` and/or ``on_hand_kg`` move by
-    each lot's kilograms times the given sign, rounded to the gram."""
+    each lot's kilograms times the given sign, rounded to the gram. Nothing moves: no
+    statement."""
+    signs = (reserved, on_hand)
+    if not totals or not any(signs):
+        return
     if len(totals) == 1:
         # The common case (a pack from one lot): one statement written once per direction.
         ((lot_id, kg),) = totals.items()
-        signs = (reserved, on_hand)
-        if not any(signs):
-            return
         with connection.cursor() as cursor:
             cursor.execute(_one_lot_update_sql(signs), [kg] * sum(map(bool, signs)) + [lot_id])
         return
