@@ -263,10 +263,11 @@ if LEASE_SWEEP_SECONDS <= 0 or LEASE_MAX_ATTEMPTS < 1:
 # Sign-in lockout and API throttling count in the cache, so every web process must share it:
 # by default a table in the database (created by core's migration 0003, or
 # `manage.py createcachetable`); CACHE_URL=redis://host:6379/0 uses one Redis instead
-# (install the `redis` package).
+# (install the `redis` package). core.cache.DatabaseCache is Django's, with a count that ran
+# out starting again instead of failing (see its docstring).
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "BACKEND": "core.cache.DatabaseCache",
         "LOCATION": "shanhuo_cache",
     }
 }

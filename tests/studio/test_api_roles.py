@@ -16,6 +16,7 @@ from tests.factories import (
     UserFactory,
     receive,
 )
+from tests.pages import asset_urls, off_site
 
 pytestmark = pytest.mark.django_db
 
@@ -260,7 +261,9 @@ def test_api_docs_use_no_cdn(client_for):
     assert response.status_code == 200
     html = response.content.decode()
     assert "swagger-ui" in html
-    assert not re.search(r"cdn|jsdelivr|unpkg", html, re.IGNORECASE)
+    assert any("swagger-ui" in url for url in asset_urls(html))
+    assert off_site(html) == []
+    assert not re.search(r"//cdn|jsdelivr|unpkg", html, re.IGNORECASE)  # nor from a script
 
 
 # --- printers and print jobs -----------------------------------------------------------------

@@ -153,7 +153,7 @@ def test_development_defaults_stay_as_they_were():
     assert s["STATICFILES"] == "django.contrib.staticfiles.storage.StaticFilesStorage"
     assert s["LOG_FORMAT"] == "plain"
     # Shared by every process: sign-in lockout and API throttling count there.
-    assert s["CACHE"] == "django.core.cache.backends.db.DatabaseCache"
+    assert s["CACHE"] == "core.cache.DatabaseCache"
 
 
 def test_production_without_a_secret_key_refuses_to_start():
