@@ -9,7 +9,7 @@ from django.contrib.auth.models import Group
 from django.utils.translation import gettext as _
 from rest_framework import authentication, exceptions
 
-from core.db import quoted
+from core.db import columns, quoted
 from core.roles import remember_roles
 
 
@@ -24,7 +24,7 @@ def _user_by_token_sql(token_model) -> str:
     through = groups.remote_field.through
     user_id = quoted(user_model, user_model._meta.pk.name)
     return (
-        f"SELECT u.*, t.{quoted(token_model, 'created')} AS token_created, "
+        f"SELECT {columns(user_model, 'u')}, t.{quoted(token_model, 'created')} AS token_created, "
         f"g.{quoted(Group, 'name')} AS group_name "
         f"FROM {quoted(token_model)} t "
         f"JOIN {quoted(user_model)} u ON u.{user_id} = t.{quoted(token_model, 'user')} "

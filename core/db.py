@@ -35,6 +35,16 @@ def column_values(sql: str, params: list) -> list:
         return [row[0] for row in cursor.fetchall()]
 
 
+def columns(model, alias: str = "") -> str:
+    """Every column of a model's table, named one by one (``alias.``-qualified if given): a
+    read written as SQL never says ``SELECT *``, whose columns would change under a statement
+    PostgreSQL keeps prepared when a migration adds one ("cached plan must not change result
+    type"), while the code that prepared it still runs."""
+    prefix = f"{alias}." if alias else ""
+    quote = connection.ops.quote_name
+    return ", ".join(f"{prefix}{quote(field.column)}" for field in model._meta.concrete_fields)
+
+
 def quoted(model, field: str | None = None) -> str:
     """A model's table name, or one of its fields' column, quoted for this database's SQL."""
     if field is None:

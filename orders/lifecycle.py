@@ -17,7 +17,7 @@ primary key, so two services can never wait for each other in a circle::
 An order is locked first (``lock_orders``); inventory then locks the lots it touches (in lot-id
 order); shipping locks its parcel, then its wave. Waybill numbers are claimed before any of
 these with ``SELECT … FOR UPDATE SKIP LOCKED``, which never waits, so they take no place in
-the order. ``docs/LOCKING.md`` says the same, and ``tests/test_lock_order.py`` captures the
+the order. ``docs/ARCHITECTURE.md`` says the same, and ``tests/test_lock_order.py`` captures the
 SQL of packing, returning and cancelling on PostgreSQL to prove it.
 
 Stock follows the status: an order in a stock-holding state (``HOLDS_STOCK``) holds

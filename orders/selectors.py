@@ -23,7 +23,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from core.db import quoted
+from core.db import columns, quoted
 from core.regions import NEEDS_REVIEW
 from inventory.models import Lot
 from orders.lifecycle import CLOSED
@@ -284,4 +284,4 @@ def order_by_id(order_id: int) -> Order | None:
 
 @functools.cache
 def _order_by_id_sql() -> str:
-    return f"SELECT * FROM {quoted(Order)} WHERE {quoted(Order, 'id')} = %s"
+    return f"SELECT {columns(Order)} FROM {quoted(Order)} WHERE {quoted(Order, 'id')} = %s"

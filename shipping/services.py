@@ -215,11 +215,20 @@ def _close_wave_if_done(wave: Wave | None) -> None:
     other, and the second sees the first's packed order."""
     if wave is None:
         return
-    locked = Wave.objects.select_for_update().filter(pk=wave.pk).order_by()
-    if list(locked.values_list("status", flat=True)) != [WaveStatus.PICKING]:
+    if column_values(_lock_wave_sql(), [wave.pk]) != [WaveStatus.PICKING]:
         return
     if not _wave_still_picking(wave.pk):
-        locked.update(status=WaveStatus.DONE)
+        Wave.objects.filter(pk=wave.pk).update(status=WaveStatus.DONE)
+
+
+@functools.cache
+def _lock_wave_sql() -> str:
+    """A wave's status, read under its lock: written once, as it runs in every pack."""
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    return (
+        f"SELECT {quoted(Wave, 'status')} FROM {quoted(Wave)} "
+        f"WHERE {quoted(Wave)}.{quoted(Wave, 'id')} = %s{lock}"
+    )
 
 
 def _wave_still_picking(wave_id: int) -> bool:

@@ -148,6 +148,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
         "connect_timeout", env_int("DB_CONNECT_TIMEOUT", 5)
     )
+    # Parameters travel apart from the SQL (server-side binding) and a statement a connection
+    # has sent DB_PREPARE_THRESHOLD times is prepared: PostgreSQL parses and plans it once per
+    # connection, not on every pack (half of its CPU in bench/peak_day.py; docs/BENCHMARKS.md).
+    # 0 turns preparing off (a pooler in transaction mode older than PgBouncer 1.21).
+    if env_bool("DB_SERVER_SIDE_BINDING", True):
+        prepare_after = env_int("DB_PREPARE_THRESHOLD", 5)
+        DATABASES["default"]["OPTIONS"].update(
+            server_side_binding=True, prepare_threshold=prepare_after or None
+        )
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # SQLite: the web server and the task worker write at the same time. IMMEDIATE
     # transactions take the write lock up front (no "database is locked" mid-transaction),

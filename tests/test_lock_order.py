@@ -1,11 +1,12 @@
 """One lock order everywhere: Order → Lot → Parcel → Wave, each kind by primary key.
 
 The test captures the SQL that packing, returning, cancelling, handing over and making a wave
-send to PostgreSQL and reads their ``SELECT … FOR UPDATE`` statements in turn: the first lock
-of each kind must come in that order, every lock must be taken in primary-key order, and a
-later lock of an earlier kind may only take rows the transaction already holds (a lock one
-already holds is never waited for). Waybill numbers are claimed with ``SKIP LOCKED``, which
-never waits, and take no place in the order (``orders.lifecycle``, ``docs/LOCKING.md``).
+send to PostgreSQL and reads their locks in turn (``SELECT … FOR UPDATE``, and an ``UPDATE``,
+which locks the rows it changes): the first lock of each kind must come in that order, every
+lock must be taken in primary-key order, and a later lock of an earlier kind may only take
+rows the transaction already holds (a lock one already holds is never waited for). Waybill
+numbers are claimed with ``SKIP LOCKED``, which never waits, and take no place in the order
+(``orders.lifecycle``, ``docs/ARCHITECTURE.md``).
 """
 
 import re
@@ -41,23 +42,35 @@ RANK = {
     "shipping_handoverbatch": 4,  # after the parcel; never held with a wave
 }
 FROM = re.compile(r'FROM "(\w+)"')
+UPDATE = re.compile(r'UPDATE "(\w+)"')
 IDS = re.compile(r'"(\w+)"\."id" (?:IN \(([^)]*)\)|= (\d+))')
 
 
 def _locks(queries) -> list[tuple[str, tuple[int, ...]]]:
-    """(table, ids) of every FOR UPDATE that may wait, in the order they were sent."""
+    """(table, ids) of every lock that may wait, in the order they were sent: each
+    ``FOR UPDATE``, and each ``UPDATE`` of a table the lock order names (an update locks the
+    rows it changes: a lot shipped out is locked by its update). Several rows are locked in
+    a defined order (``ORDER BY``), unless the transaction holds them all already."""
     locks = []
+    seen: dict[str, set[int]] = {}
     for query in queries:
         sql = query["sql"]
-        if "FOR UPDATE" not in sql or "SKIP LOCKED" in sql:
+        if "SKIP LOCKED" in sql:
             continue
-        table = FROM.search(sql).group(1)
+        if "FOR UPDATE" in sql:
+            table = FROM.search(sql).group(1)
+        elif (updated := UPDATE.search(sql)) and updated.group(1) in RANK:
+            table = updated.group(1)
+        else:
+            continue
         ids: tuple[int, ...] = ()
         for name, listed, single in IDS.findall(sql):
             if name == table:
                 text = listed or single
                 ids = tuple(int(value) for value in re.findall(r"\d+", text))
-        assert "ORDER BY" in sql or len(ids) <= 1, f"locks {table} in no defined order: {sql}"
+        ordered = "ORDER BY" in sql or len(ids) <= 1 or set(ids) <= seen.get(table, set())
+        assert ordered, f"locks {table} in no defined order: {sql}"
+        seen.setdefault(table, set()).update(ids)
         locks.append((table, ids))
     return locks
 
@@ -105,6 +118,20 @@ def test_packing_the_last_order_of_a_wave_locks_order_then_lots_then_wave():
 
     assert assert_lock_order(queries) == ["orders_order", "inventory_lot", "shipping_wave"]
     assert any("SKIP LOCKED" in q["sql"] for q in queries)  # the waybill number
+
+
+def test_packing_from_one_lot_locks_the_lot_by_its_update_after_the_order():
+    sf = carrier_with_pool()
+    order = allocated_order((stocked_sku("MT-5J"), 2))
+    wave_create(orders=[order], acting_user=staff(), carrier=sf)
+
+    queries = _sql(
+        lambda: parcel_pack(order=order, carrier=sf, weight_kg=D("5.6"), acting_user=staff())
+    )
+
+    assert assert_lock_order(queries) == ["orders_order", "inventory_lot", "shipping_wave"]
+    lot_id = order.lines.get().parcel_items.get().lot_id
+    assert [ids for table, ids in _locks(queries) if table == "inventory_lot"] == [(lot_id,)]
 
 
 def test_the_last_box_of_an_order_locks_order_lots_earlier_boxes_then_wave():
@@ -174,7 +201,8 @@ def test_a_cancel_locks_the_order_then_its_lots():
     queries = _sql(lambda: order_cancel(order=order, acting_user=staff("manager")))
 
     assert assert_lock_order(queries) == ["orders_order", "inventory_lot"]
-    (lots,) = [ids for table, ids in _locks(queries) if table == "inventory_lot"]
+    # The first lock takes both lots, in id order (their update then changes rows it holds).
+    lots = next(ids for table, ids in _locks(queries) if table == "inventory_lot")
     assert len(lots) == 2 and list(lots) == sorted(lots)
 
 

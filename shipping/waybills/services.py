@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core.db import quoted
+from core.db import columns, quoted
 from core.errors import DomainError
 from orders.models import Order
 from orders.platforms.errors import PlatformError
@@ -127,7 +127,7 @@ def carrier_for_packing(code: str) -> Carrier | None:
 @functools.cache
 def _carrier_for_packing_sql() -> str:
     return (
-        f"SELECT c.*, EXISTS (SELECT 1 FROM {quoted(WaybillSource)} s "
+        f"SELECT {columns(Carrier, 'c')}, EXISTS (SELECT 1 FROM {quoted(WaybillSource)} s "
         f"WHERE s.{quoted(WaybillSource, 'carrier')} = c.{quoted(Carrier, 'id')} "
         f"AND s.{quoted(WaybillSource, 'is_active')} AND s.{quoted(WaybillSource, 'kind')} <> %s) "
         f"AS has_waybill_service FROM {quoted(Carrier)} c "

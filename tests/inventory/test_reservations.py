@@ -282,6 +282,33 @@ def test_ship_out_takes_reserved_kilograms_out_with_one_ledger_row_per_lot(manag
     assert stock_mismatches() == []
 
 
+def test_ship_out_from_one_lot_writes_its_ledger_row_with_what_is_left(manager_user):
+    # given 7.5 kg reserved on a 10 kg lot (on PostgreSQL, one lot is one statement)
+    lot = receive(kg="10")
+    stock_reserve(requests=[_request(lot, "7.5")], reference="order:1")
+    before = StockMovement.objects.count()
+
+    # when a parcel ships 4.25 kg of it, in two pieces
+    stock_ship_out(
+        items=[Reservation(lot.pk, D("4")), Reservation(lot.pk, D("0.25"))],
+        reference="parcel:7",
+        acting_user=manager_user,
+    )
+
+    # then both figures fell by the sum, and one ledger row says what is left
+    assert _quantities(lot) == [(D("5.750"), D("3.250"))]
+    (row,) = StockMovement.objects.order_by("id")[before:]
+    assert (row.lot_id, row.kind, row.kg_delta, row.on_hand_after, row.reference) == (
+        lot.pk,
+        MovementKind.SHIP_OUT,
+        D("-4.250"),
+        D("5.750"),
+        "parcel:7",
+    )
+    assert (row.acting_user_id, row.note) == (manager_user.pk, "")
+    assert stock_mismatches() == []
+
+
 def test_ship_out_of_more_than_reserved_is_refused_and_changes_nothing(manager_user):
     # given 5 kg reserved on a 10 kg lot
     lot = receive(kg="10")

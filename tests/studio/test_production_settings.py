@@ -43,6 +43,7 @@ print(json.dumps({
     "ENGINE": db["ENGINE"],
     "CONN_MAX_AGE": db["CONN_MAX_AGE"],
     "CONN_HEALTH_CHECKS": db["CONN_HEALTH_CHECKS"],
+    "DB_OPTIONS": db["OPTIONS"],
     "MIDDLEWARE": settings.MIDDLEWARE,
     "STATICFILES": settings.STORAGES["staticfiles"]["BACKEND"],
     "LOG_FORMAT": settings.LOG_FORMAT,
@@ -93,6 +94,13 @@ def test_production_database_static_files_and_logs():
     assert s["ENGINE"] == "django.db.backends.postgresql"
     assert s["CONN_MAX_AGE"] == 60
     assert s["CONN_HEALTH_CHECKS"] is True
+    # Statements a connection sends again and again are prepared once (parameters bound on
+    # the server): PostgreSQL plans a pack's statements once per connection.
+    assert s["DB_OPTIONS"] == {
+        "connect_timeout": 5,
+        "server_side_binding": True,
+        "prepare_threshold": 5,
+    }
     # WhiteNoise right after SecurityMiddleware, so static files skip the rest of the stack.
     assert s["MIDDLEWARE"][:2] == [
         "django.middleware.security.SecurityMiddleware",
@@ -100,6 +108,15 @@ def test_production_database_static_files_and_logs():
     ]
     assert s["STATICFILES"] == "whitenoise.storage.CompressedManifestStaticFilesStorage"
     assert s["LOG_FORMAT"] == "json"
+
+
+def test_prepared_statements_can_be_turned_off_for_a_pooler():
+    no_prepare = settings_under(PRODUCTION | {"DB_PREPARE_THRESHOLD": "0"})["DB_OPTIONS"]
+    client_side = settings_under(PRODUCTION | {"DB_SERVER_SIDE_BINDING": "false"})["DB_OPTIONS"]
+
+    # psycopg prepares nothing with None (0 would prepare every statement at once)
+    assert no_prepare["server_side_binding"] is True and no_prepare["prepare_threshold"] is None
+    assert client_side == {"connect_timeout": 5}
 
 
 def test_each_switch_can_be_turned_for_a_local_benchmark_over_plain_http():
