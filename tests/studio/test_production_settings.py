@@ -378,7 +378,8 @@ def _nice(pid: int) -> int:
 def test_serve_runs_the_task_worker_below_the_web_in_cpu_priority(tmp_path):
     """When label batches and packers both want the CPU (a peak day on two cores), the people
     at the stations come first: ./serve starts each task worker with TASK_WORKER_NICE (10), in
-    its own session's scheduling group too where the kernel groups by session (autogroup)."""
+    its own session's scheduling group too where the kernel groups by session (autogroup), and
+    in the idle scheduling class (TASK_WORKER_IDLE)."""
     import socket
     import time
 
@@ -422,6 +423,9 @@ def test_serve_runs_the_task_worker_below_the_web_in_cpu_priority(tmp_path):
         assert len(workers) == 1 and len(web) == 1, children
         assert _nice(workers[0]) == 7
         assert _nice(web[0]) == 0
+        # and in the idle scheduling class: a web worker that wakes takes the CPU at once
+        assert os.sched_getscheduler(workers[0]) == os.SCHED_IDLE
+        assert os.sched_getscheduler(web[0]) == os.SCHED_OTHER
         group = Path(f"/proc/{workers[0]}/autogroup")
         if group.exists():
             assert group.read_text().split()[-1] == "7"
