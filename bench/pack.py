@@ -15,7 +15,8 @@ network and no other request waiting). Like a station, it asks for the brief ans
 
 Measured per pack: the CPU this process spent (the web worker's share of a pack), the wall time
 (the web worker's CPU plus PostgreSQL's work and the round trips), the SQL statements of the
-whole request and of the pack's own transaction. Prints one line. The pack path must leave the
+whole request and of the pack's own transaction (besides BEGIN and COMMIT, which Django sends
+outside the cursor). Prints one line. The pack path must leave the
 stock exact: ``stock_mismatches()`` and the reservation check are asserted at the end.
 
 ``--profile`` adds the 60 functions that took the most CPU time (cProfile on the process clock,
@@ -240,7 +241,7 @@ def main() -> int:
         f"answer), load {load:.1f}; web CPU per pack "
         f"{statistics.mean(cpu) * 1000:.1f} ms (p50 {ms(cpu)}); wall p50 {ms(wall)} ms, "
         f"p99 {ms(wall, 0.99)} ms; statements per request {statistics.mean(statements):.1f} "
-        f"({statistics.mean(in_transaction):.1f} in the pack service)"
+        f"({statistics.mean(in_transaction):.1f} in the pack service; besides BEGIN, COMMIT)"
     )
     if profile:
         pstats.Stats(profile).sort_stats("cumulative").print_stats(60)
