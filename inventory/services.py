@@ -798,7 +798,7 @@ def stock_ship_out(
         lot = locked.get(lot_id)
         kg = totals[lot_id]
         if lot is None or lot.reserved_kg < kg:
-            raise _not_reserved(lot_id, kg, reference)
+            raise _not_reserved(lot_id, kg, reference, code=lot.code if lot else "")
     _lots_update(totals, reserved=-1, on_hand=-1)
     StockMovement.objects.bulk_create(
         [
@@ -816,8 +816,11 @@ def stock_ship_out(
     )
 
 
-def _not_reserved(lot_id: int, kg: Decimal, reference: str) -> DomainError:
-    code = Lot.objects.filter(pk=lot_id).values_list("code", flat=True).first()
+def _not_reserved(lot_id: int, kg: Decimal, reference: str, *, code: str = "") -> DomainError:
+    """The refusal of a ship-out that takes more than ``lot_id`` reserved, naming the lot by its
+    code (read here when the caller has not read the lot)."""
+    if not code:
+        code = Lot.objects.filter(pk=lot_id).values_list("code", flat=True).first() or ""
     return DomainError(
         _("Lot %(lot)s has not reserved %(kg)s kg for %(reference)s.")
         % {"lot": code or lot_id, "kg": kg, "reference": reference},
@@ -833,25 +836,14 @@ def _ship_out_one_sql() -> str:
     when it had not reserved enough (the caller refuses, rolling back)."""
     lot, movement = quoted(Lot), quoted(StockMovement)
     reserved, on_hand = quoted(Lot, "reserved_kg"), quoted(Lot, "on_hand_kg")
-    columns = ", ".join(
-        quoted(StockMovement, name)
-        for name in (
-            "lot",
-            "kind",
-            "kg_delta",
-            "on_hand_after",
-            "acting_user",
-            "created_at",
-            "reference",
-            "note",
-        )
-    )
+    written = "lot kind kg_delta on_hand_after acting_user created_at reference note".split()
+    names = ", ".join(quoted(StockMovement, name) for name in written)
     return (
         f"WITH moved AS (UPDATE {lot} SET {reserved} = ROUND({reserved} - %s, {KG_PLACES}), "
         f"{on_hand} = ROUND({on_hand} - %s, {KG_PLACES}) "
         f"WHERE {lot}.{quoted(Lot, 'id')} = %s AND {reserved} >= %s "
         f"RETURNING {lot}.{quoted(Lot, 'id')} AS lot_id, {on_hand} AS on_hand_after) "
-        f"INSERT INTO {movement} ({columns}) "
+        f"INSERT INTO {movement} ({names}) "
         f"SELECT lot_id, %s, %s, on_hand_after, %s, %s, %s, '' FROM moved "
         f"RETURNING {quoted(StockMovement, 'lot')}"
     )
