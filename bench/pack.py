@@ -58,6 +58,16 @@ def _setup_django(url: str) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "studio.settings")
     # One client packs hundreds of orders a minute: the API's rate limits are not what is measured.
     os.environ.setdefault("API_THROTTLE", "false")
+    # As the web workers run (bench/peak_day.py's server): DEBUG off, so no statement goes
+    # through Django's debug cursor, and the rest as plain HTTP to 127.0.0.1.
+    os.environ.update(
+        DEBUG="false",
+        SECRET_KEY=secrets.token_urlsafe(48),
+        ALLOWED_HOSTS="testserver",
+        SECURE_SSL_REDIRECT="false",
+        SECURE_COOKIES="false",
+        SECURE_PROXY_SSL_HEADER="false",
+    )
     sys.path.insert(0, str(ROOT))
     import django
 
