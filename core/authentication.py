@@ -9,7 +9,7 @@ from django.contrib.auth.models import Group
 from django.utils.translation import gettext as _
 from rest_framework import authentication, exceptions
 
-from core.db import columns, quoted
+from core.db import quoted, select
 from core.roles import remember_roles
 
 
@@ -22,17 +22,17 @@ def _user_by_token_sql(token_model) -> str:
     user_model = get_user_model()
     groups = user_model._meta.get_field("groups")
     through = groups.remote_field.through
-    user_id = quoted(user_model, user_model._meta.pk.name)
-    return (
-        f"SELECT {columns(user_model, 'u')}, t.{quoted(token_model, 'created')} AS token_created, "
-        f"g.{quoted(Group, 'name')} AS group_name "
-        f"FROM {quoted(token_model)} t "
-        f"JOIN {quoted(user_model)} u ON u.{user_id} = t.{quoted(token_model, 'user')} "
+    read = select(user_model)
+    user_id = read.column("", user_model._meta.pk.name)
+    return read.sql(
+        f"t.{quoted(token_model, 'key')} = %s",
+        extra=f"t.{quoted(token_model, 'created')} AS token_created, "
+        f"g.{quoted(Group, 'name')} AS group_name",
+        joins=f"JOIN {quoted(token_model)} t ON t.{quoted(token_model, 'user')} = {user_id} "
         f"LEFT JOIN {quoted(through)} ug "
-        f"ON ug.{quoted(through, groups.m2m_field_name())} = u.{user_id} "
+        f"ON ug.{quoted(through, groups.m2m_field_name())} = {user_id} "
         f"LEFT JOIN {quoted(Group)} g "
-        f"ON g.{quoted(Group, 'id')} = ug.{quoted(through, groups.m2m_reverse_field_name())} "
-        f"WHERE t.{quoted(token_model, 'key')} = %s"
+        f"ON g.{quoted(Group, 'id')} = ug.{quoted(through, groups.m2m_reverse_field_name())}",
     )
 
 
@@ -43,7 +43,9 @@ class TokenAuthentication(authentication.TokenAuthentication):
 
     def authenticate_credentials(self, key):
         token_model = self.get_model()
-        rows = list(get_user_model().objects.raw(_user_by_token_sql(token_model), [key]))
+        rows = select(get_user_model()).fetch(
+            _user_by_token_sql(token_model), [key], extra=("token_created", "group_name")
+        )
         if not rows:
             raise exceptions.AuthenticationFailed(_("Invalid token."))
         user = rows[0]

@@ -20,7 +20,7 @@ from django.db.transaction import TransactionManagementError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core.db import columns, quoted
+from core.db import FEW_ROWS, quoted, select
 from core.errors import DomainError
 from core.roles import Role, has_role
 from inventory.models import (
@@ -100,18 +100,13 @@ def lock_lots(lot_ids: Sequence[int]) -> dict[int, Lot]:
         return {}
     if not connection.in_atomic_block:
         raise TransactionManagementError("Lots are locked inside a transaction only.")
-    return {lot.pk: lot for lot in Lot.objects.raw(_lock_lots_sql(len(ids)), ids)}
+    return {lot.pk: lot for lot in select(Lot).fetch(_lock_lots_sql(len(ids)), ids)}
 
 
 @functools.lru_cache(maxsize=64)
 def _lock_lots_sql(count: int) -> str:
-    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
-    marks = ", ".join(["%s"] * count)
-    column = f"{quoted(Lot)}.{quoted(Lot, 'id')}"  # qualified, as the ORM writes it
-    return (
-        f"SELECT {columns(Lot)} FROM {quoted(Lot)} WHERE {column} IN ({marks}) "
-        f"ORDER BY {column}{lock}"
-    )
+    key = select(Lot).column("", "id")  # qualified, as the ORM writes it
+    return select(Lot).sql(f"{key} IN ({', '.join(['%s'] * count)})", order_by=key, lock=True)
 
 
 def _lock_one(lot: Lot) -> Lot:
@@ -779,19 +774,19 @@ def stock_ship_out(
     """Reserved kilograms leave the warehouse in a parcel: reserved and on-hand both fall, in
     one ``UPDATE``, and a ``ship_out`` ledger row is written per lot (one insert). Locks the
     lots in id order. Runs inside the caller's transaction (no savepoint of its own): a
-    refusal rolls the caller back too. On PostgreSQL, a parcel from one lot (nearly every
-    pack) is one statement: the lot's update, which locks it, and its ledger row."""
+    refusal rolls the caller back too. On PostgreSQL, a parcel from a few lots (every pack but
+    the rarest) is one statement per lot, in id order: the lot's update, which locks it, and
+    its ledger row."""
     totals = _sum_by_lot(items)
     now = _moment(at)
-    if len(totals) == 1 and connection.vendor == "postgresql":
-        ((lot_id, kg),) = totals.items()
-        params = [kg, kg, lot_id, kg, MovementKind.SHIP_OUT, -kg]
+    if len(totals) <= FEW_ROWS and connection.vendor == "postgresql":
+        user_id = getattr(acting_user, "pk", None)
         with connection.cursor() as cursor:
-            cursor.execute(
-                _ship_out_one_sql(), [*params, getattr(acting_user, "pk", None), now, reference]
-            )
-            if cursor.fetchone() is None:
-                raise _not_reserved(lot_id, kg, reference)
+            for lot_id, kg in sorted(totals.items()):
+                params = [kg, kg, lot_id, kg, MovementKind.SHIP_OUT, -kg, user_id, now, reference]
+                cursor.execute(_ship_out_one_sql(), params)
+                if cursor.fetchone() is None:
+                    raise _not_reserved(lot_id, kg, reference)
         return
     locked = lock_lots(list(totals))
     for lot_id in sorted(totals):

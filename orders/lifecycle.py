@@ -36,7 +36,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core.db import quoted
+from core.db import insert_rows, quoted, select
 from core.errors import DomainError
 from inventory.models import Lot
 from orders.models import Allocation, Order, OrderEvent, OrderLine, OrderStatus
@@ -130,15 +130,29 @@ def lock_orders(
     """Lock these orders for the rest of the caller's transaction, by primary key (the first
     lock of the lock order), and return them by id. ``order_ids`` may be a queryset of ids
     (``values("pk")``): it becomes a subquery of the one locking statement. ``related`` names
-    relations to load with them (``select_related``); only the orders' own rows are locked."""
-    if not isinstance(order_ids, QuerySet):
-        order_ids = sorted(set(order_ids))
-        if not order_ids:
-            return {}
-    query = Order.objects.select_for_update(of=("self",))
-    if related:
-        query = query.select_related(*related)
-    return {order.pk: order for order in query.filter(pk__in=order_ids).order_by("pk")}
+    relations to load with them (``select_related``); only the orders' own rows are locked.
+    Ids given as a list are locked by SQL written once per number of ids and relations: a pack
+    locks its order on every scan."""
+    if isinstance(order_ids, QuerySet):
+        query = Order.objects.select_for_update(of=("self",))
+        if related:
+            query = query.select_related(*related)
+        return {order.pk: order for order in query.filter(pk__in=order_ids).order_by("pk")}
+    ids = sorted(set(order_ids))
+    if not ids:
+        return {}
+    read = select(Order, tuple(related))
+    return {
+        order.pk: order for order in read.fetch(_lock_orders_sql(len(ids), tuple(related)), ids)
+    }
+
+
+@functools.lru_cache(maxsize=64)
+def _lock_orders_sql(count: int, related: tuple[str, ...]) -> str:
+    read = select(Order, related)
+    key = read.column("", "id")
+    marks = ", ".join(["%s"] * count)
+    return read.sql(f"{key} IN ({marks})", order_by=key, lock=True)
 
 
 def move_locked(
@@ -166,7 +180,7 @@ def move_locked(
     with connection.cursor() as cursor:
         for to, order_ids in sorted(by_target.items()):
             cursor.execute(_move_sql(len(order_ids)), [to, stamp, *order_ids])
-    events = OrderEvent.objects.bulk_create(
+    events = insert_rows(
         [
             OrderEvent(
                 order_id=order_id,
@@ -428,11 +442,7 @@ def orders_pack(
             )
     if len(locked) != len(ids):
         raise DomainError(_("An order to merge no longer exists."), field="merge")
-    allocations = list(
-        Allocation.objects.filter(line__order_id__in=ids)
-        .select_related("line__sku", "lot__farmer")
-        .order_by("id")
-    )
+    allocations = select(Allocation, _PACKED_WITH).fetch(_allocations_sql(len(ids)), ids)
     holding = {allocation.line.order_id for allocation in allocations}
     for each in locked.values():
         if each.pk not in holding:
@@ -465,6 +475,19 @@ def orders_pack(
     order.status = primary.status
     others = [locked[pk] for pk in ids if pk != primary.pk]
     return Packing(orders=[primary, *others], items=packed_items, packed=packed)
+
+
+# What packing reads with an order's allocations: the line and its SKU, the lot and its farmer
+# (the parcel's items, its label and the expiry check).
+_PACKED_WITH = ("line__sku", "lot__farmer")
+
+
+@functools.lru_cache(maxsize=16)
+def _allocations_sql(count: int) -> str:
+    """The allocations of ``count`` orders, with ``_PACKED_WITH``, first allocated first."""
+    read = select(Allocation, _PACKED_WITH)
+    marks = ", ".join(["%s"] * count)
+    return read.sql(f"{read.column('line', 'order')} IN ({marks})", order_by=read.column("", "id"))
 
 
 def orders_lock(*, order_ids: Iterable[int]) -> dict[int, str]:

@@ -23,7 +23,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from core.db import columns, quoted
+from core.db import select
 from core.regions import NEEDS_REVIEW
 from inventory.models import Lot
 from orders.lifecycle import CLOSED
@@ -278,10 +278,10 @@ def live_session_sku_sums(session: LiveSession) -> QuerySet:
 def order_by_id(order_id: int) -> Order | None:
     """The order with this id, if there is one: a read written once as SQL, for the packing
     station's every scan (the query builder would cost more than the query)."""
-    found = list(Order.objects.raw(_order_by_id_sql(), [order_id]))
+    found = select(Order).fetch(_order_by_id_sql(), [order_id])
     return found[0] if found else None
 
 
 @functools.cache
 def _order_by_id_sql() -> str:
-    return f"SELECT {columns(Order)} FROM {quoted(Order)} WHERE {quoted(Order, 'id')} = %s"
+    return select(Order).sql(f"{select(Order).column('', 'id')} = %s")

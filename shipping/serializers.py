@@ -470,7 +470,7 @@ class PackSerializer(serializers.Serializer):
     def validate(self, attrs):
         attrs["order"] = self._find(attrs["order"], attrs["channel"])
         ids = sorted(set(attrs["merge"]) - {attrs["order"].pk})
-        merge = list(Order.objects.filter(pk__in=ids))
+        merge = list(Order.objects.filter(pk__in=ids)) if ids else []
         if len(merge) != len(ids):
             raise serializers.ValidationError({"merge": [_("No such order.")]})
         attrs["merge"] = merge

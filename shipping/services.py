@@ -21,7 +21,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core.db import column_values, quoted
+from core.db import column_values, insert_rows, quoted
 from core.errors import DomainError
 from inventory.services import Reservation, next_codes, stock_return, stock_ship_out
 from orders.aftersales import after_sale_reshipped, orders_goods_returned, orders_reship
@@ -504,21 +504,25 @@ def _parcel_pack(
     )
     # The parcel is inserted before its stock leaves so that the ledger can name it; a new row
     # is no lock that another service waits for.
-    parcel = Parcel.objects.create(
-        order=primary,
-        wave=_wave_of(primary),
-        carrier=carrier,
-        tracking_number=number,
-        sorting_code=sorting_code.strip(),
-        weight_kg=weight_kg,
-        expected_kg=band.expected_kg,
-        packed_by=acting_user,
-        weight_warning=weight_warning,
-        weight_reason=reason if weight_warning else "",
-        sequence=sequence,
-        parcel_count=count,
+    (parcel,) = insert_rows(
+        [
+            Parcel(
+                order=primary,
+                wave=_wave_of(primary),
+                carrier=carrier,
+                tracking_number=number,
+                sorting_code=sorting_code.strip(),
+                weight_kg=weight_kg,
+                expected_kg=band.expected_kg,
+                packed_by=acting_user,
+                weight_warning=weight_warning,
+                weight_reason=reason if weight_warning else "",
+                sequence=sequence,
+                parcel_count=count,
+            )
+        ]
     )
-    parcel_items = ParcelItem.objects.bulk_create(
+    parcel_items = insert_rows(
         [
             ParcelItem(parcel=parcel, line=item.line, lot=item.lot, kg=item.kg)
             for item in packing.items
@@ -530,18 +534,22 @@ def _parcel_pack(
         acting_user=acting_user,
     )
     warnings.extend(_renumber_earlier(earlier, count))  # Parcel after Lot
-    event = TrackingEvent.objects.create(
-        parcel=parcel,
-        status=ParcelStatus.PACKED,
-        occurred_at=parcel.packed_at,
-        source=TrackingEvent.Source.STATION,
-        description=(
-            _("%(warning)s Packed because: %(reason)s")
-            % {"warning": weight_warning, "reason": reason}
-        )[:200]
-        if weight_warning
-        else "",
-        acting_user=acting_user,
+    (event,) = insert_rows(
+        [
+            TrackingEvent(
+                parcel=parcel,
+                status=ParcelStatus.PACKED,
+                occurred_at=parcel.packed_at,
+                source=TrackingEvent.Source.STATION,
+                description=(
+                    _("%(warning)s Packed because: %(reason)s")
+                    % {"warning": weight_warning, "reason": reason}
+                )[:200]
+                if weight_warning
+                else "",
+                acting_user=acting_user,
+            )
+        ]
     )
     # What a new parcel holds is known: its answer and its label need not read it again.
     _known_related(parcel, "items", parcel_items)

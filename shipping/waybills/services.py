@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core.db import columns, quoted
+from core.db import quoted, select
 from core.errors import DomainError
 from orders.models import Order
 from orders.platforms.errors import PlatformError
@@ -116,7 +116,9 @@ def carrier_for_packing(code: str) -> Carrier | None:
     """The active carrier of this code, read with ``has_waybill_service``: whether an active
     waybill service (not a pool) gives its numbers, as ``service_source`` finds it. One
     statement written once: the station sends the carrier with every pack."""
-    found = list(Carrier.objects.raw(_carrier_for_packing_sql(), [SourceKind.POOL, code]))
+    found = select(Carrier).fetch(
+        _carrier_for_packing_sql(), [SourceKind.POOL, code], extra=("has_waybill_service",)
+    )
     if not found:
         return None
     carrier = found[0]
@@ -126,12 +128,13 @@ def carrier_for_packing(code: str) -> Carrier | None:
 
 @functools.cache
 def _carrier_for_packing_sql() -> str:
-    return (
-        f"SELECT {columns(Carrier, 'c')}, EXISTS (SELECT 1 FROM {quoted(WaybillSource)} s "
-        f"WHERE s.{quoted(WaybillSource, 'carrier')} = c.{quoted(Carrier, 'id')} "
+    read = select(Carrier)
+    return read.sql(
+        f"{read.column('', 'code')} = %s AND {read.column('', 'is_active')}",
+        extra=f"EXISTS (SELECT 1 FROM {quoted(WaybillSource)} s "
+        f"WHERE s.{quoted(WaybillSource, 'carrier')} = {read.column('', 'id')} "
         f"AND s.{quoted(WaybillSource, 'is_active')} AND s.{quoted(WaybillSource, 'kind')} <> %s) "
-        f"AS has_waybill_service FROM {quoted(Carrier)} c "
-        f"WHERE c.{quoted(Carrier, 'code')} = %s AND c.{quoted(Carrier, 'is_active')}"
+        "AS has_waybill_service",
     )
 
 
