@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db.models import signals
 
 # Below this many rows written, the statistics still describe the table well enough.
 ANALYZE_AFTER_ROWS = 500
@@ -257,6 +258,33 @@ def insert_rows(objects: Sequence) -> list:
         instance._state.adding = False
         instance._state.db = alias
     return list(objects)
+
+
+def delete_rows(model, ids: Sequence[int]) -> int:
+    """Delete these rows of a model by primary key, as ``filter(pk__in=ids).delete()`` would,
+    by one ``DELETE`` written once per number of rows: for the few rows a hot path deletes (a
+    pack's allocations). Where deleting needs more than the statement — a model other rows
+    refer to (cascades), a delete signal listened to — or there are more than ``FEW_ROWS``,
+    the ORM deletes them. Returns how many were deleted."""
+    ids = list(ids)
+    if not ids:
+        return 0
+    if (
+        len(ids) > FEW_ROWS
+        or model._meta.related_objects
+        or signals.pre_delete.has_listeners(model)
+        or signals.post_delete.has_listeners(model)
+    ):
+        return model.objects.filter(pk__in=ids).delete()[0]
+    with connection.cursor() as cursor:
+        cursor.execute(_delete_sql(model, len(ids)), ids)
+        return cursor.rowcount
+
+
+@functools.lru_cache(maxsize=64)
+def _delete_sql(model, count: int) -> str:
+    marks = ", ".join(["%s"] * count)
+    return f"DELETE FROM {quoted(model)} WHERE {quoted(model, model._meta.pk.name)} IN ({marks})"
 
 
 def _inserted_fields(model) -> list:

@@ -36,7 +36,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core.db import insert_rows, quoted, select
+from core.db import delete_rows, insert_rows, quoted, select
 from core.errors import DomainError
 from inventory.models import Lot
 from orders.models import Allocation, Order, OrderEvent, OrderLine, OrderStatus
@@ -456,7 +456,7 @@ def orders_pack(
         emptied, shrunk = [a.pk for a in allocations], []
     else:
         packed_items, emptied, shrunk = _take(allocations, items, locked)
-    Allocation.objects.filter(pk__in=emptied).delete()
+    delete_rows(Allocation, emptied)
     for allocation in shrunk:
         Allocation.objects.filter(pk=allocation.pk).update(kg=allocation.kg)
     gone = set(emptied)

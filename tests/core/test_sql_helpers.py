@@ -10,7 +10,7 @@ from django.db import connection, transaction
 from django.db.models import Value
 from django.test.utils import CaptureQueriesContext
 
-from core.db import FEW_ROWS, insert_rows, select
+from core.db import FEW_ROWS, delete_rows, insert_rows, select
 from orders.lifecycle import lock_orders
 from orders.models import Allocation, Order, OrderEvent, OrderLine
 from orders.platforms.models import PlatformAccount
@@ -188,3 +188,23 @@ def test_insert_rows_refuses_saved_rows_mixed_models_and_expressions():
     with pytest.raises(ValueError, match="note"):
         insert_rows([expression])
     assert insert_rows([]) == []
+
+
+def test_delete_rows_deletes_those_rows_alone():
+    events = insert_rows([_event(allocated_order(), str(n)) for n in range(3)])
+    with CaptureQueriesContext(connection) as queries:
+        assert delete_rows(OrderEvent, [events[0].pk, events[2].pk]) == 2
+    assert len(queries) == 1 and queries[0]["sql"].startswith("DELETE")
+    assert list(OrderEvent.objects.filter(pk__in=[e.pk for e in events])) == [events[1]]
+    assert delete_rows(OrderEvent, []) == 0
+
+
+def test_delete_rows_of_a_model_others_refer_to_cascades_as_the_orm_does():
+    order = allocated_order()
+    line_ids = list(order.lines.values_list("pk", flat=True))
+    allocation_ids = list(Allocation.objects.filter(line__order=order).values_list("pk", flat=True))
+    assert line_ids and allocation_ids
+    # An order line has allocations (and more) that refer to it: the ORM deletes them too.
+    delete_rows(OrderLine, line_ids)
+    assert not OrderLine.objects.filter(pk__in=line_ids).exists()
+    assert not Allocation.objects.filter(pk__in=allocation_ids).exists()
