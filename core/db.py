@@ -1,4 +1,4 @@
-"""Database upkeep the services ask for themselves, and helpers for reads written as SQL.
+"""Database upkeep the services ask for themselves, and helpers for SQL written once.
 
 ``analyze``: after a bulk write (a livestream's export: thousands of orders, then their
 allocations), PostgreSQL plans the next statements from statistics taken before it — an order
@@ -49,6 +49,16 @@ def columns(model, alias: str = "") -> str:
     prefix = f"{alias}." if alias else ""
     quote = connection.ops.quote_name
     return ", ".join(f"{prefix}{quote(field.column)}" for field in model._meta.concrete_fields)
+
+
+def for_update(of: str = "") -> str:
+    """The end of a locking read where the database locks rows (`` FOR UPDATE``, ``OF`` the
+    table named when the read joins others), nothing where it does not (SQLite)."""
+    if not connection.features.has_select_for_update:
+        return ""
+    if of and connection.features.has_select_for_update_of:
+        return f" FOR UPDATE OF {of}"
+    return " FOR UPDATE"
 
 
 def quoted(model, field: str | None = None) -> str:
@@ -156,10 +166,8 @@ class Select:
         text += f" WHERE {where}"
         if order_by:
             text += f" ORDER BY {order_by}"
-        if lock and connection.features.has_select_for_update:
-            text += " FOR UPDATE"
-            if len(self.steps) > 1 and connection.features.has_select_for_update_of:
-                text += f" OF {self.steps[0].alias}"
+        if lock:
+            text += for_update(self.steps[0].alias if len(self.steps) > 1 else "")
         return text
 
     def fetch(self, sql: str, params: Sequence, *, extra: Sequence[str] = ()) -> list:

@@ -21,7 +21,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core.db import column_values, insert_rows, quoted
+from core.db import column_values, for_update, insert_rows, quoted
 from core.errors import DomainError
 from inventory.services import Reservation, next_codes, stock_return, stock_ship_out
 from orders.aftersales import after_sale_reshipped, orders_goods_returned, orders_reship
@@ -224,10 +224,9 @@ def _close_wave_if_done(wave: Wave | None) -> None:
 @functools.cache
 def _lock_wave_sql() -> str:
     """A wave's status, read under its lock: written once, as it runs in every pack."""
-    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
     return (
         f"SELECT {quoted(Wave, 'status')} FROM {quoted(Wave)} "
-        f"WHERE {quoted(Wave)}.{quoted(Wave, 'id')} = %s{lock}"
+        f"WHERE {quoted(Wave)}.{quoted(Wave, 'id')} = %s{for_update()}"
     )
 
 
