@@ -33,6 +33,7 @@ from decimal import Decimal
 
 from django.db import connection, transaction
 from django.db.models import QuerySet
+from django.db.transaction import TransactionManagementError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -141,6 +142,9 @@ def lock_orders(
     ids = sorted(set(order_ids))
     if not ids:
         return {}
+    if connection.features.has_select_for_update and connection.get_autocommit():
+        # As select_for_update refuses: outside a transaction the lock would end at once.
+        raise TransactionManagementError("Orders are locked inside a transaction only.")
     read = select(Order, tuple(related))
     return {
         order.pk: order for order in read.fetch(_lock_orders_sql(len(ids), tuple(related)), ids)

@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from django.db import connection, transaction
 from django.db.models import Value
+from django.db.transaction import TransactionManagementError
 from django.test.utils import CaptureQueriesContext
 
 from core.db import FEW_ROWS, delete_rows, insert_rows, select
@@ -208,3 +209,14 @@ def test_delete_rows_of_a_model_others_refer_to_cascades_as_the_orm_does():
     delete_rows(OrderLine, line_ids)
     assert not OrderLine.objects.filter(pk__in=line_ids).exists()
     assert not Allocation.objects.filter(pk__in=allocation_ids).exists()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_lock_orders_by_list_outside_a_transaction_is_refused_as_select_for_update_is():
+    order = allocated_order()
+    assert connection.get_autocommit()
+    with pytest.raises(TransactionManagementError, match="inside a transaction"):
+        lock_orders([order.pk])
+    with transaction.atomic():
+        assert list(lock_orders([order.pk])) == [order.pk]
