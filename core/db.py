@@ -144,7 +144,7 @@ class Select:
         where the database locks rows."""
         quote = connection.ops.quote_name
         selected = ", ".join(columns(step.model, step.alias) for step in self.steps)
-        tables = [quote(self.model._meta.db_table)]
+        tables = [self.steps[0].alias]  # the model read's table, named as itself
         for step in self.steps[1:]:
             parent = self.steps[step.parent]
             link = step.link
@@ -171,8 +171,8 @@ class Select:
         return text
 
     def fetch(self, sql: str, params: Sequence, *, extra: Sequence[str] = ()) -> list:
-        """Run ``sql`` (from ``sql``) and return the model read's instances, their relations
-        loaded. ``extra`` names the extra columns, in order."""
+        """Run ``sql`` (built by this read's ``sql``) and return the model read's instances,
+        their relations loaded. ``extra`` names the extra columns, in order."""
         wrapper = connections[DEFAULT_DB_ALIAS]
         layout = self._layout(wrapper)
         with wrapper.cursor() as cursor:

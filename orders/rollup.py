@@ -39,7 +39,6 @@ leaves the roll-up behind: ``manage.py rollup_sales --check`` says which days di
 ``--rebuild`` recounts them from the orders (the migration that made the tables did it once).
 """
 
-import functools
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -65,7 +64,7 @@ from django.db.models import (
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from core.db import quoted
+from core.db import FEW_ROWS, insert_rows
 from orders.lifecycle import CLOSED
 from orders.models import Order, OrderEvent, OrderLine, OrderStatus
 from orders.rollup_models import SalesDay, ShipTimeDay, SkuSalesDay
@@ -208,15 +207,6 @@ def _by_days(first: date, last: date):
 
 # The columns of a day's figures by status and province, in the order ``_insert`` gives them.
 SALES_COLUMNS = ("day", "status", "province", "orders", "goods_total", "refunds", "folded")
-FEW = 4
-
-
-@functools.lru_cache(maxsize=32)
-def _few_rows_sql(model, columns: tuple[str, ...], rows: int) -> str:
-    """``INSERT`` of ``rows`` rows of ``columns`` into ``model``'s table (no row read back)."""
-    names = ", ".join(quoted(model, column) for column in columns)
-    row = f"({', '.join(['%s'] * len(columns))})"
-    return f"INSERT INTO {quoted(model)} ({names}) VALUES {', '.join([row] * rows)}"
 
 
 def _insert(
@@ -235,18 +225,11 @@ def _insert(
         for refunds in [more[0] if more else ZERO]
         if n or goods or refunds
     ]
-    if 0 < len(sales_rows) <= FEW:
-        # An order's step (every pack): two rows, by SQL written once per number of rows.
-        with connection.cursor() as cursor:
-            cursor.execute(
-                _few_rows_sql(m.sales, SALES_COLUMNS, len(sales_rows)),
-                [value for row in sales_rows for value in row],
-            )
+    sales_days = [m.sales(**dict(zip(SALES_COLUMNS, row, strict=True))) for row in sales_rows]
+    if len(sales_days) <= FEW_ROWS:
+        insert_rows(sales_days)  # an order's step (every pack): two rows, by SQL written once
     else:
-        m.sales.objects.bulk_create(
-            [m.sales(**dict(zip(SALES_COLUMNS, row, strict=True))) for row in sales_rows],
-            batch_size=CHUNK,
-        )
+        m.sales.objects.bulk_create(sales_days, batch_size=CHUNK)
     m.skus.objects.bulk_create(
         [
             m.skus(
